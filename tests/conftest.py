@@ -1,0 +1,114 @@
+"""Database fixtures: a real PostgreSQL for every test that touches data, never a mock.
+
+The server is the one in TEST_DATABASE_URL (a superuser URL, e.g. this machine's
+postgresql://postgres@127.0.0.1:5432/test), or else an embedded PostgreSQL started for the run.
+Either way the suite makes its own database with the owner and app roles, applies the
+migrations, and drops it at the end. Tests that commit are isolated by truncating every table
+after them.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+
+import psycopg
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from tests.helpers import Shop, app_config, login, make_shop
+from webapp import create_app, embedded, migrate
+from webapp.extensions import limiter
+from webapp.models import TENANT_TABLES
+
+
+@pytest.fixture(scope="session")
+def database_server(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A superuser URL on a running PostgreSQL server."""
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url:
+        return url
+    return embedded.start_server(tmp_path_factory.mktemp("pg") / "pgdata", delete_on_exit=True)
+
+
+def _drop_database(server_url: str, name: str) -> None:
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(
+            psycopg.sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                psycopg.sql.Identifier(name)
+            )
+        )
+
+
+@pytest.fixture(scope="session")
+def fresh_database(database_server: str) -> Iterator[Callable[[], embedded.DatabaseUrls]]:
+    """Makes empty databases (owner and app roles ready, no schema) and drops them at the end."""
+    made: list[str] = []
+
+    def make() -> embedded.DatabaseUrls:
+        name = f"shopcredit_test_{os.getpid()}_{len(made)}"
+        _drop_database(database_server, name)
+        made.append(name)
+        return embedded.create_roles_and_database(database_server, name)
+
+    yield make
+    for name in made:
+        _drop_database(database_server, name)
+
+
+@pytest.fixture(scope="session")
+def database(fresh_database: Callable[[], embedded.DatabaseUrls]) -> embedded.DatabaseUrls:
+    """The suite's database, migrated."""
+    urls = fresh_database()
+    migrate.upgrade(urls.admin)
+    return urls
+
+
+@pytest.fixture(scope="session")
+def app(database: embedded.DatabaseUrls) -> Iterator[Flask]:
+    app = create_app(app_config(database))
+    yield app
+    app.extensions["shopcredit.db"].dispose()
+
+
+@pytest.fixture(autouse=True)
+def _isolate(request: pytest.FixtureRequest) -> Iterator[None]:
+    """After any test that used the database: empty every table, reset login throttling."""
+    yield
+    if "database" not in request.fixturenames:
+        return
+    urls: embedded.DatabaseUrls = request.getfixturevalue("database")
+    with psycopg.connect(urls.admin, autocommit=True) as conn:
+        conn.execute(f"TRUNCATE {', '.join(TENANT_TABLES)}, businesses CASCADE")
+    if "app" in request.fixturenames:
+        limiter.reset()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def shop(app: Flask) -> Shop:
+    return make_shop(app, "alpha-store", "Alpha Store")
+
+
+@pytest.fixture
+def other_shop(app: Flask) -> Shop:
+    return make_shop(app, "beta-store", "Beta Store")
+
+
+@pytest.fixture
+def owner_client(client: FlaskClient, shop: Shop) -> FlaskClient:
+    response = login(client, shop.slug, shop.owner_email)
+    assert response.status_code == 302
+    return client
+
+
+@pytest.fixture
+def clerk_client(client: FlaskClient, shop: Shop) -> FlaskClient:
+    response = login(client, shop.slug, shop.clerk_email)
+    assert response.status_code == 302
+    return client

@@ -1,0 +1,91 @@
+"""Helpers shared by the tests: configuration, shops with staff, signing in."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from flask import Flask
+from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
+
+from webapp import embedded
+from webapp.accounts import create_business, create_user
+from webapp.config import from_environ
+from webapp.db import get_db
+
+PASSWORD = "correct horse battery"
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+
+
+def app_config(urls: embedded.DatabaseUrls, **overrides: object) -> dict[str, object]:
+    config = from_environ(
+        {
+            "DATABASE_URL": urls.app,
+            "DATABASE_ADMIN_URL": urls.admin,
+            "SECRET_KEY": "test-secret-key",
+            "SHOPCREDIT_COOKIE_SECURE": "false",
+            "SHOPCREDIT_PASSWORD_HASH_PROFILE": "CHEAPEST",
+        }
+    )
+    config["TESTING"] = True
+    config.update(overrides)
+    return config
+
+
+@dataclass
+class Shop:
+    business_id: uuid.UUID
+    slug: str
+    name: str
+    owner_email: str
+    clerk_email: str
+    owner_id: uuid.UUID
+    clerk_id: uuid.UUID
+
+
+def make_shop(app: Flask, slug: str, name: str | None = None) -> Shop:
+    with app.app_context(), get_db().admin_transaction() as session:
+        business = create_business(session, slug=slug, name=name or slug.title(), timezone="UTC")
+        owner = create_user(
+            session,
+            business_id=business.id,
+            email=f"owner@{slug}.test",
+            name="Olive Owner",
+            role="owner",
+            password=PASSWORD,
+        )
+        clerk = create_user(
+            session,
+            business_id=business.id,
+            email=f"clerk@{slug}.test",
+            name="Carl Clerk",
+            role="clerk",
+            password=PASSWORD,
+        )
+        return Shop(
+            business.id, business.slug, business.name, owner.email, clerk.email, owner.id, clerk.id
+        )
+
+
+CSRF_FIELD = re.compile(
+    r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"'
+)
+
+
+def csrf_token(client: FlaskClient, path: str) -> str:
+    """The CSRF token of the form on `path`, as a browser would have it."""
+    page = client.get(path).get_data(as_text=True)
+    match = CSRF_FIELD.search(page)
+    assert match, f"no CSRF token on {path}"
+    return match.group(1) or match.group(2)
+
+
+def login(client: FlaskClient, business: str, email: str, password: str = PASSWORD) -> TestResponse:
+    token = csrf_token(client, "/login")
+    return client.post(
+        "/login",
+        data={"csrf_token": token, "business": business, "email": email, "password": password},
+    )

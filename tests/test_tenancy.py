@@ -1,0 +1,207 @@
+"""Row-level security, checked as the app role over real connections."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+from flask import Flask
+
+from tests.helpers import Shop
+from webapp.embedded import DatabaseUrls
+from webapp.models import TENANT_TABLES
+
+
+@pytest.fixture
+def two_shops_with_data(app: Flask, database: DatabaseUrls, shop: Shop, other_shop: Shop) -> None:
+    """A customer, a product and a sale in each of two businesses (written as the owner)."""
+    with psycopg.connect(database.admin) as conn:
+        for s in (shop, other_shop):
+            customer = conn.execute(
+                "INSERT INTO customers (business_id, name, credit_limit, balance) "
+                "VALUES (%s, %s, 100, 5) RETURNING id",
+                (s.business_id, f"Customer of {s.slug}"),
+            ).fetchone()[0]
+            product = conn.execute(
+                "INSERT INTO products (business_id, name, price, stock) "
+                "VALUES (%s, %s, 5, 9) RETURNING id",
+                (s.business_id, f"Product of {s.slug}"),
+            ).fetchone()[0]
+            order = conn.execute(
+                "INSERT INTO orders (business_id, customer_id, total, due_on, created_by, "
+                "idempotency_key) VALUES (%s, %s, 5, current_date, %s, gen_random_uuid()) "
+                "RETURNING id",
+                (s.business_id, customer, s.clerk_id),
+            ).fetchone()[0]
+            conn.execute(
+                "INSERT INTO order_items (business_id, order_id, product_id, quantity, unit_price)"
+                " VALUES (%s, %s, %s, 1, 5)",
+                (s.business_id, order, product),
+            )
+            payment = conn.execute(
+                "INSERT INTO payments (business_id, customer_id, amount, created_by, "
+                "idempotency_key) VALUES (%s, %s, 1, %s, gen_random_uuid()) RETURNING id",
+                (s.business_id, customer, s.clerk_id),
+            ).fetchone()[0]
+            conn.execute(
+                "INSERT INTO payment_allocations (business_id, payment_id, order_id, amount) "
+                "VALUES (%s, %s, %s, 1)",
+                (s.business_id, payment, order),
+            )
+            conn.execute(
+                "INSERT INTO stock_movements (business_id, product_id, change, reason, "
+                "resulting_stock, created_by) VALUES (%s, %s, 9, 'opening', 9, %s)",
+                (s.business_id, product, s.owner_id),
+            )
+            conn.execute(
+                "INSERT INTO api_tokens (business_id, name, token_hash, created_by) "
+                "VALUES (%s, 'till', %s, %s)",
+                (s.business_id, uuid.uuid4().hex, s.owner_id),
+            )
+
+
+@pytest.fixture
+def app_conn(database: DatabaseUrls) -> Iterator[psycopg.Connection]:
+    with psycopg.connect(database.app) as conn:
+        yield conn
+
+
+def _bind(conn: psycopg.Connection, business_id: uuid.UUID | None) -> None:
+    conn.execute("SELECT set_config('app.business_id', %s, true)", (str(business_id or ""),))
+
+
+ALL_TABLES = ("businesses", *TENANT_TABLES)
+
+
+def _counts(conn: psycopg.Connection) -> dict[str, int]:
+    return {t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ALL_TABLES}
+
+
+@pytest.mark.usefixtures("two_shops_with_data")
+def test_no_tenant_bound_sees_no_rows_in_any_table(app_conn: psycopg.Connection) -> None:
+    assert _counts(app_conn) == dict.fromkeys(ALL_TABLES, 0)
+    _bind(app_conn, None)  # bound to the empty string, as a pooled connection after commit
+    assert _counts(app_conn) == dict.fromkeys(ALL_TABLES, 0)
+
+
+@pytest.mark.usefixtures("two_shops_with_data")
+def test_a_bound_tenant_sees_only_its_own_rows(
+    app_conn: psycopg.Connection, shop: Shop, other_shop: Shop
+) -> None:
+    _bind(app_conn, shop.business_id)
+    counts = _counts(app_conn)
+    assert counts == {
+        "businesses": 1,
+        "users": 2,
+        "customers": 1,
+        "products": 1,
+        "api_tokens": 1,
+        "orders": 1,
+        "order_items": 1,
+        "payments": 1,
+        "payment_allocations": 1,
+        "stock_movements": 1,
+    }
+    for table in TENANT_TABLES:
+        owners = app_conn.execute(f"SELECT DISTINCT business_id FROM {table}").fetchall()
+        assert owners == [(shop.business_id,)], table
+    assert app_conn.execute("SELECT slug FROM businesses").fetchall() == [(shop.slug,)]
+
+
+@pytest.mark.usefixtures("two_shops_with_data")
+def test_the_binding_ends_with_the_transaction(app_conn: psycopg.Connection, shop: Shop) -> None:
+    _bind(app_conn, shop.business_id)
+    assert _counts(app_conn)["customers"] == 1
+    app_conn.commit()
+    assert _counts(app_conn)["customers"] == 0
+
+
+@pytest.mark.usefixtures("two_shops_with_data")
+def test_writing_another_business_rows_is_refused(
+    app_conn: psycopg.Connection, shop: Shop, other_shop: Shop
+) -> None:
+    _bind(app_conn, shop.business_id)
+    with pytest.raises(psycopg.errors.InsufficientPrivilege, match="row-level security"):
+        app_conn.execute(
+            "INSERT INTO customers (business_id, name) VALUES (%s, 'Sneaky')",
+            (other_shop.business_id,),
+        )
+    app_conn.rollback()
+
+    _bind(app_conn, shop.business_id)
+    # B's rows are invisible, so updates and reads of them touch nothing...
+    updated = app_conn.execute(
+        "UPDATE customers SET credit_limit = 999999 WHERE business_id = %s",
+        (other_shop.business_id,),
+    )
+    assert updated.rowcount == 0
+    # ...and moving one of A's rows into B is refused outright.
+    with pytest.raises(psycopg.errors.InsufficientPrivilege, match="row-level security"):
+        app_conn.execute("UPDATE customers SET business_id = %s", (other_shop.business_id,))
+    app_conn.rollback()
+
+    with psycopg.connect(app_conn.info.dsn) as check:
+        _bind(check, other_shop.business_id)
+        assert check.execute("SELECT credit_limit FROM customers").fetchall() == [(100,)]
+
+
+@pytest.mark.usefixtures("two_shops_with_data")
+def test_a_composite_foreign_key_refuses_an_order_pointing_into_another_business(
+    database: DatabaseUrls, shop: Shop, other_shop: Shop
+) -> None:
+    # As the owner, who is not held back by row-level security: the keys alone must refuse it.
+    with psycopg.connect(database.admin) as conn:
+        foreign_customer = conn.execute(
+            "SELECT id FROM customers WHERE business_id = %s", (other_shop.business_id,)
+        ).fetchone()[0]
+        with pytest.raises(psycopg.errors.ForeignKeyViolation):
+            conn.execute(
+                "INSERT INTO orders (business_id, customer_id, total, due_on, created_by, "
+                "idempotency_key) VALUES (%s, %s, 5, current_date, %s, gen_random_uuid())",
+                (shop.business_id, foreign_customer, shop.clerk_id),
+            )
+
+
+def test_the_app_role_cannot_change_the_schema_or_read_migrations(
+    app_conn: psycopg.Connection,
+) -> None:
+    with pytest.raises(psycopg.errors.InsufficientPrivilege):
+        app_conn.execute("CREATE TABLE sneaky (id int)")
+    app_conn.rollback()
+    with pytest.raises(psycopg.errors.InsufficientPrivilege):
+        app_conn.execute("SELECT * FROM schema_migrations")
+    app_conn.rollback()
+    with pytest.raises(psycopg.errors.InsufficientPrivilege):
+        app_conn.execute("ALTER TABLE customers DISABLE ROW LEVEL SECURITY")
+    app_conn.rollback()
+    with pytest.raises(psycopg.errors.InsufficientPrivilege):
+        app_conn.execute("DELETE FROM orders")
+    app_conn.rollback()
+
+
+def test_the_app_role_is_not_privileged(app_conn: psycopg.Connection) -> None:
+    row = app_conn.execute(
+        "SELECT rolsuper, rolbypassrls, rolcreaterole, rolcreatedb FROM pg_roles "
+        "WHERE rolname = current_user"
+    ).fetchone()
+    assert row == (False, False, False, False)
+
+
+@pytest.mark.usefixtures("two_shops_with_data")
+def test_login_lookup_answers_only_an_exact_shop_and_email(
+    app_conn: psycopg.Connection, shop: Shop, other_shop: Shop
+) -> None:
+    def lookup(slug: str, email: str) -> list[tuple[object, ...]]:
+        return app_conn.execute(
+            "SELECT business_id, user_id FROM login_lookup(%s, %s)", (slug, email)
+        ).fetchall()
+
+    assert lookup(shop.slug, shop.owner_email) == [(shop.business_id, shop.owner_id)]
+    assert lookup(f" {shop.slug.upper()} ", shop.owner_email.upper()) == [
+        (shop.business_id, shop.owner_id)
+    ]
+    assert lookup(other_shop.slug, shop.owner_email) == []  # right email, wrong shop
+    assert lookup(shop.slug, "%") == []
+    assert lookup("%", "%") == []

@@ -1,0 +1,127 @@
+"""ShopCredit: credit sales, payments and overdue lists for shops that sell on account."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, request
+from sqlalchemy import text
+from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.wrappers import Response
+
+from webapp import embedded, errors, formatting, migrate, navigation, passwords
+from webapp.config import DEFAULTS, from_environ
+from webapp.db import EXTENSION_KEY, Database, close_db_session, get_db
+from webapp.extensions import csrf, limiter, login_manager
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# No inline script or style anywhere: what the server renders is all the browser runs.
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app. `config` overrides what the environment says (tests pass it)."""
+    app = Flask(
+        __name__,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+        instance_path=str(ROOT / "instance"),
+    )
+    app.config.update(DEFAULTS)
+    app.config.update(from_environ(os.environ) if config is None else config)
+    if app.config.get("INSTANCE_PATH"):
+        app.instance_path = app.config["INSTANCE_PATH"]
+    if app.config.get("DATABASE_URL") is None:
+        _start_embedded_database(app)
+
+    database = Database(app.config["DATABASE_URL"], app.config.get("DATABASE_ADMIN_URL"))
+    if app.config["CHECK_DATABASE_ROLE"]:
+        try:
+            database.check_app_role()
+        except Exception:
+            database.dispose()
+            raise
+    app.extensions[EXTENSION_KEY] = database
+    app.teardown_appcontext(close_db_session)
+
+    if app.config.get("TRUSTED_PROXIES"):
+        hops = int(app.config["TRUSTED_PROXIES"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
+
+    csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please sign in to continue."
+    login_manager.session_protection = "basic"
+    passwords.init_app(app)
+    formatting.init_app(app)
+    navigation.init_app(app)
+    errors.init_app(app)
+
+    _register_blueprints(app)
+    app.after_request(_security_headers)
+
+    from webapp.cli import register_commands
+
+    register_commands(app)
+    return app
+
+
+def _start_embedded_database(app: Flask) -> None:
+    """No DATABASE_URL: run on PostgreSQL in instance/, with both roles and a kept secret key."""
+    instance = Path(app.instance_path)
+    server_url = embedded.start_server(instance / "pgdata")
+    urls = embedded.create_roles_and_database(server_url, embedded.DATABASE_NAME)
+    migrate.upgrade(urls.admin)
+    app.config["DATABASE_URL"] = urls.app
+    app.config["DATABASE_ADMIN_URL"] = urls.admin
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = embedded.secret_key(instance)
+
+
+def _register_blueprints(app: Flask) -> None:
+    from webapp.auth import bp as auth_bp
+    from webapp.auth.access import require_login
+    from webapp.dashboard import bp as dashboard_bp
+
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(dashboard_bp)
+    app.before_request(require_login)
+
+    @app.route("/healthz")
+    def health() -> tuple[str, int]:
+        with get_db().engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        return "ok", 200
+
+
+def _security_headers(response: Response) -> Response:
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("Referrer-Policy", "same-origin")
+    headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    if request.is_secure:
+        headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+    if request.endpoint != "static":
+        # Pages hold customers' debts: never keep them in a shared browser's cache.
+        headers["Cache-Control"] = "no-store"
+    return response

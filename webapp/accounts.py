@@ -1,0 +1,110 @@
+"""Creating businesses and their staff, with the rules both the CLI and the pages follow."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from zoneinfo import available_timezones
+
+from babel.numbers import list_currencies
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from webapp.models import Business, User
+from webapp.passwords import hash_password, password_problem
+
+SLUG_PATTERN = re.compile(r"^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$")
+EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+ROLES = ("owner", "clerk")
+
+
+class AccountError(ValueError):
+    """A business or user cannot be created as asked; the message says why, plainly."""
+
+
+def check_business_settings(currency: str, timezone: str, credit_days: int) -> None:
+    if currency not in list_currencies():
+        raise AccountError(f"{currency!r} is not a currency code (use three letters, like USD).")
+    if timezone not in available_timezones():
+        raise AccountError(f"{timezone!r} is not a time zone (use a name like Africa/Nairobi).")
+    if not 0 <= credit_days <= 365:
+        raise AccountError("Credit days must be between 0 and 365.")
+
+
+def create_business(
+    session: Session,
+    *,
+    slug: str,
+    name: str,
+    currency: str = "USD",
+    timezone: str = "UTC",
+    credit_days: int = 30,
+) -> Business:
+    slug, name, currency = slug.strip().lower(), name.strip(), currency.strip().upper()
+    if not SLUG_PATTERN.match(slug):
+        raise AccountError(
+            "A shop code is 1 to 40 lowercase letters, digits and dashes, "
+            "not starting or ending with a dash."
+        )
+    if not 1 <= len(name) <= 120:
+        raise AccountError("A business name is 1 to 120 characters.")
+    check_business_settings(currency, timezone, credit_days)
+    if session.scalar(select(Business.id).where(Business.slug == slug)) is not None:
+        raise AccountError(f"The shop code {slug!r} is taken.")
+    business = Business(
+        id=uuid.uuid4(),
+        slug=slug,
+        name=name,
+        currency=currency,
+        timezone=timezone,
+        credit_days=credit_days,
+    )
+    session.add(business)
+    session.flush()
+    return business
+
+
+def create_user(
+    session: Session,
+    *,
+    business_id: uuid.UUID,
+    email: str,
+    name: str,
+    role: str,
+    password: str,
+) -> User:
+    email, name = email.strip(), name.strip()
+    if not EMAIL_PATTERN.match(email) or len(email) > 254:
+        raise AccountError(f"{email!r} is not an email address.")
+    if not 1 <= len(name) <= 120:
+        raise AccountError("A name is 1 to 120 characters.")
+    if role not in ROLES:
+        raise AccountError("The role is owner or clerk.")
+    problem = password_problem(password)
+    if problem:
+        raise AccountError(f"That password will not do: {problem}")
+    taken = session.scalar(
+        select(User.id).where(
+            User.business_id == business_id, func.lower(User.email) == email.lower()
+        )
+    )
+    if taken is not None:
+        raise AccountError(f"{email} already has an account in this business.")
+    user = User(
+        business_id=business_id,
+        id=uuid.uuid4(),
+        email=email,
+        name=name,
+        role=role,
+        password_hash=hash_password(password),
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+def business_by_slug(session: Session, slug: str) -> Business:
+    business = session.scalar(select(Business).where(Business.slug == slug.strip().lower()))
+    if business is None:
+        raise AccountError(f"There is no business with the shop code {slug!r}.")
+    return business

@@ -1,0 +1,64 @@
+"""Who is signed in, and what they may do: deny by default, owners-only where it matters."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+from flask import abort, request
+from flask_login import current_user
+from sqlalchemy import select
+
+from webapp.db import bind_tenant, db_session
+from webapp.extensions import login_manager
+from webapp.models import User
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+# Endpoints anyone may reach. Everything else needs a signed-in user; the API blueprint
+# authenticates each request with its own bearer token instead of the session.
+PUBLIC_ENDPOINTS = frozenset({"auth.login", "static", "health"})
+TOKEN_AUTH_BLUEPRINTS = frozenset({"api"})
+
+
+@login_manager.user_loader
+def load_user(token: str) -> User | None:
+    try:
+        business_part, user_part, version_part = token.split(":")
+        business_id, user_id = uuid.UUID(business_part), uuid.UUID(user_part)
+        version = int(version_part)
+    except ValueError:
+        return None
+    session = db_session()
+    bind_tenant(session, business_id)
+    user = session.scalars(
+        select(User).where(User.business_id == business_id, User.id == user_id)
+    ).one_or_none()
+    # A deactivated user, or one whose password changed since, is signed out here.
+    if user is None or not user.is_active or user.session_version != version:
+        return None
+    return user
+
+
+def require_login() -> Any:
+    """before_request: every endpoint not explicitly public needs a signed-in user."""
+    endpoint = request.endpoint
+    if endpoint is None or endpoint in PUBLIC_ENDPOINTS:
+        return None
+    if request.blueprint in TOKEN_AUTH_BLUEPRINTS:
+        return None
+    if not current_user.is_authenticated:
+        return login_manager.unauthorized()
+    return None
+
+
+def owner_required(view: F) -> F:
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if not current_user.is_owner:
+            abort(403)
+        return view(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]

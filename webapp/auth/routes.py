@@ -1,0 +1,84 @@
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import current_app, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_user, logout_user
+from sqlalchemy import select, text
+from werkzeug.wrappers import Response
+
+from webapp.auth import bp
+from webapp.auth.forms import LoginForm
+from webapp.db import bind_tenant, db_session
+from webapp.extensions import limiter
+from webapp.models import User
+from webapp.passwords import hash_password, needs_rehash, verify_password
+
+LOGIN_FAILED = "That shop code, email and password do not match an active account."
+
+
+def _account_key() -> str:
+    """Throttle guesses at one account however many addresses they come from."""
+    business = request.form.get("business", "").strip().lower()
+    email = request.form.get("email", "").strip().lower()
+    return f"login:{business}:{email}"
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a path on this site, never another host (open-redirect guard)."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc:
+            return target
+    return url_for("dashboard.index")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_IP"], methods=["POST"])
+@limiter.limit(
+    lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"],
+    key_func=_account_key,
+    methods=["POST"],
+)
+def login() -> str | Response:
+    if current_user.is_authenticated:
+        return redirect(url_for("dashboard.index"))
+    form = LoginForm()
+    error = None
+    if form.validate_on_submit():
+        user = _authenticate(form.business.data or "", form.email.data or "", form.password.data)
+        if user is not None:
+            next_url = _safe_next(request.args.get("next"))
+            session.clear()  # a fresh session: nothing from before sign-in carries over
+            login_user(user)
+            return redirect(next_url)
+        error = LOGIN_FAILED
+    status = 200 if error is None and not form.errors else 400
+    return render_template("auth/login.html", form=form, error=error), status
+
+
+def _authenticate(business: str, email: str, password: str | None) -> User | None:
+    session = db_session()
+    row = session.execute(
+        text("SELECT * FROM login_lookup(:business, :email)"),
+        {"business": business, "email": email},
+    ).one_or_none()
+    if not verify_password(row.password_hash if row else None, password or "") or not (
+        row and row.is_active
+    ):
+        return None
+    bind_tenant(session, row.business_id)
+    user = session.scalars(
+        select(User).where(User.business_id == row.business_id, User.id == row.user_id)
+    ).one()
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password or "")
+    session.commit()
+    return user
+
+
+@bp.route("/logout", methods=["POST"])
+def logout() -> Response:
+    logout_user()
+    session.clear()
+    return redirect(url_for("auth.login"))

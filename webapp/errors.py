@@ -1,0 +1,76 @@
+"""Error pages in the app's look (JSON for the API): never a traceback, never a database message."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import OperationalError
+from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response
+
+log = logging.getLogger(__name__)
+
+MESSAGES = {
+    400: (
+        "Something in that request was not right",
+        "Go back, check what you entered and try again.",
+    ),
+    403: ("Not allowed", "Your account cannot do this. Ask the shop's owner if you need it."),
+    404: ("Not found", "There is nothing here. It may have been moved, or the link is wrong."),
+    405: ("Not allowed", "That page cannot be used that way."),
+    413: ("Too large", "What you sent is larger than ShopCredit accepts."),
+    429: ("Too many attempts", "Please wait a minute before trying again."),
+    500: (
+        "Something went wrong",
+        "Nothing was recorded. Please try again; if it keeps happening, tell us.",
+    ),
+    503: (
+        "The database is not answering",
+        "Nothing was recorded. Please wait a moment and try again.",
+    ),
+}
+
+
+def _wants_json() -> bool:
+    return request.blueprint == "api" or request.path.startswith("/api/")
+
+
+def error_response(status: int, title: str | None = None, detail: str | None = None) -> Response:
+    default_title, default_detail = MESSAGES.get(status, MESSAGES[500])
+    title, detail = title or default_title, detail or default_detail
+    if _wants_json():
+        response = jsonify({"error": title.lower(), "details": detail})
+    else:
+        response = Response(
+            render_template("errors/error.html", status=status, title=title, detail=detail),
+            mimetype="text/html",
+        )
+    response.status_code = status
+    return response
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def csrf_error(_error: CSRFError) -> Response:
+        return error_response(
+            400,
+            "This form has expired",
+            "For your safety, forms stop working after a while or after signing out. "
+            "Go back, reload the page and submit it again.",
+        )
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException) -> Response:
+        return error_response(error.code or 500)
+
+    @app.errorhandler(OperationalError)
+    def database_unavailable(error: OperationalError) -> Response:
+        log.warning("database unavailable: %s", error)
+        return error_response(503)
+
+    @app.errorhandler(Exception)
+    def unexpected(error: Exception) -> Response:
+        log.exception("unhandled error", exc_info=error)
+        return error_response(500)

@@ -1,0 +1,51 @@
+"""Money in the business's currency, dates and times in its timezone (Babel)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date, format_datetime
+from babel.numbers import format_currency
+from flask import Flask, current_app
+from flask_login import current_user
+
+
+def _locale() -> str:
+    return current_app.config["LOCALE"]
+
+
+def _business_setting(name: str, default: str) -> str:
+    if current_user and current_user.is_authenticated:
+        return getattr(current_user.business, name)
+    return default
+
+
+def money(amount: Decimal | int | None, currency: str | None = None) -> str:
+    if amount is None:
+        return ""
+    return format_currency(
+        Decimal(amount), currency or _business_setting("currency", "USD"), locale=_locale()
+    )
+
+
+def local_datetime(moment: datetime | None) -> str:
+    if moment is None:
+        return ""
+    zone = ZoneInfo(_business_setting("timezone", "UTC"))
+    return format_datetime(moment.astimezone(zone), "medium", locale=_locale())
+
+
+def local_date(day: date | datetime | None) -> str:
+    if day is None:
+        return ""
+    if isinstance(day, datetime):
+        day = day.astimezone(ZoneInfo(_business_setting("timezone", "UTC"))).date()
+    return format_date(day, "medium", locale=_locale())
+
+
+def init_app(app: Flask) -> None:
+    app.add_template_filter(money)
+    app.add_template_filter(local_datetime)
+    app.add_template_filter(local_date)

@@ -1,0 +1,222 @@
+"""One mapped class per table (the schema itself lives in sql/migrations)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+
+from flask_login import UserMixin
+from sqlalchemy import DateTime, ForeignKeyConstraint, Numeric, func
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+Money = Numeric(12, 2, asdecimal=True)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: DateTime(timezone=True)}  # noqa: RUF012 (SQLAlchemy's hook)
+
+
+class Business(Base):
+    __tablename__ = "businesses"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    slug: Mapped[str]
+    name: Mapped[str]
+    currency: Mapped[str]
+    timezone: Mapped[str]
+    credit_days: Mapped[int] = mapped_column(default=30)
+    address: Mapped[str] = mapped_column(default="")
+    phone: Mapped[str] = mapped_column(default="")
+    low_stock_threshold: Mapped[int] = mapped_column(default=5)
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+class TenantRow(Base):
+    """A row of one business: primary key (business_id, id)."""
+
+    __abstract__ = True
+
+    business_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+
+
+class User(UserMixin, TenantRow):
+    __tablename__ = "users"
+
+    email: Mapped[str]
+    name: Mapped[str]
+    password_hash: Mapped[str]
+    role: Mapped[str]
+    is_active: Mapped[bool] = mapped_column(default=True)
+    session_version: Mapped[int] = mapped_column(default=1)
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+    business: Mapped[Business] = relationship(
+        primaryjoin="User.business_id == Business.id",
+        foreign_keys="User.business_id",
+        lazy="joined",
+        viewonly=True,
+    )
+
+    @property
+    def is_owner(self) -> bool:
+        return self.role == "owner"
+
+    def get_id(self) -> str:
+        """What the session cookie remembers: business, user and session version."""
+        return f"{self.business_id}:{self.id}:{self.session_version}"
+
+
+class Customer(TenantRow):
+    __tablename__ = "customers"
+
+    name: Mapped[str]
+    phone: Mapped[str] = mapped_column(default="")
+    email: Mapped[str] = mapped_column(default="")
+    notes: Mapped[str] = mapped_column(default="")
+    credit_limit: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"))
+    balance: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"))
+    is_archived: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+    @property
+    def available_credit(self) -> Decimal:
+        return max(self.credit_limit - self.balance, Decimal("0.00"))
+
+
+class Product(TenantRow):
+    __tablename__ = "products"
+
+    name: Mapped[str]
+    sku: Mapped[str | None]
+    price: Mapped[Decimal] = mapped_column(Money)
+    stock: Mapped[int] = mapped_column(default=0)
+    is_active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+class ApiToken(TenantRow):
+    __tablename__ = "api_tokens"
+    __table_args__ = (
+        ForeignKeyConstraint(["business_id", "created_by"], ["users.business_id", "users.id"]),
+    )
+
+    name: Mapped[str]
+    token_hash: Mapped[str]
+    created_by: Mapped[uuid.UUID]
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+class Order(TenantRow):
+    __tablename__ = "orders"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["business_id", "customer_id"], ["customers.business_id", "customers.id"]
+        ),
+        ForeignKeyConstraint(["business_id", "created_by"], ["users.business_id", "users.id"]),
+    )
+
+    customer_id: Mapped[uuid.UUID]
+    total: Mapped[Decimal] = mapped_column(Money)
+    paid: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"))
+    due_on: Mapped[date]
+    created_by: Mapped[uuid.UUID]
+    api_token_id: Mapped[uuid.UUID | None]
+    idempotency_key: Mapped[uuid.UUID]
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+    customer: Mapped[Customer] = relationship(viewonly=True)
+    items: Mapped[list[OrderItem]] = relationship(viewonly=True)
+
+
+class OrderItem(TenantRow):
+    __tablename__ = "order_items"
+    __table_args__ = (
+        ForeignKeyConstraint(["business_id", "order_id"], ["orders.business_id", "orders.id"]),
+        ForeignKeyConstraint(
+            ["business_id", "product_id"], ["products.business_id", "products.id"]
+        ),
+    )
+
+    order_id: Mapped[uuid.UUID]
+    product_id: Mapped[uuid.UUID]
+    quantity: Mapped[int]
+    unit_price: Mapped[Decimal] = mapped_column(Money)
+
+    product: Mapped[Product] = relationship(viewonly=True)
+
+    @property
+    def line_total(self) -> Decimal:
+        return self.unit_price * self.quantity
+
+
+class Payment(TenantRow):
+    __tablename__ = "payments"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["business_id", "customer_id"], ["customers.business_id", "customers.id"]
+        ),
+        ForeignKeyConstraint(["business_id", "created_by"], ["users.business_id", "users.id"]),
+    )
+
+    customer_id: Mapped[uuid.UUID]
+    amount: Mapped[Decimal] = mapped_column(Money)
+    method: Mapped[str] = mapped_column(default="cash")
+    note: Mapped[str] = mapped_column(default="")
+    created_by: Mapped[uuid.UUID]
+    api_token_id: Mapped[uuid.UUID | None]
+    idempotency_key: Mapped[uuid.UUID]
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+    customer: Mapped[Customer] = relationship(viewonly=True)
+    allocations: Mapped[list[PaymentAllocation]] = relationship(viewonly=True)
+
+
+class PaymentAllocation(TenantRow):
+    __tablename__ = "payment_allocations"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["business_id", "payment_id"], ["payments.business_id", "payments.id"]
+        ),
+        ForeignKeyConstraint(["business_id", "order_id"], ["orders.business_id", "orders.id"]),
+    )
+
+    payment_id: Mapped[uuid.UUID]
+    order_id: Mapped[uuid.UUID]
+    amount: Mapped[Decimal] = mapped_column(Money)
+
+
+class StockMovement(TenantRow):
+    __tablename__ = "stock_movements"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["business_id", "product_id"], ["products.business_id", "products.id"]
+        ),
+        ForeignKeyConstraint(["business_id", "order_id"], ["orders.business_id", "orders.id"]),
+        ForeignKeyConstraint(["business_id", "created_by"], ["users.business_id", "users.id"]),
+    )
+
+    product_id: Mapped[uuid.UUID]
+    change: Mapped[int]
+    reason: Mapped[str]
+    resulting_stock: Mapped[int]
+    order_id: Mapped[uuid.UUID | None]
+    note: Mapped[str] = mapped_column(default="")
+    created_by: Mapped[uuid.UUID]
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+TENANT_TABLES = (
+    "users",
+    "customers",
+    "products",
+    "api_tokens",
+    "orders",
+    "order_items",
+    "payments",
+    "payment_allocations",
+    "stock_movements",
+)
