@@ -112,3 +112,14 @@ def clerk_client(client: FlaskClient, shop: Shop) -> FlaskClient:
     response = login(client, shop.slug, shop.clerk_email)
     assert response.status_code == 302
     return client
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> object:
+    """Keep each phase's report on the test, so fixtures can see whether it failed."""
+    report = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report
+
+
+pytest_plugins = ["tests.browser"]

@@ -91,7 +91,7 @@ def test_concurrent_upgrades_apply_each_migration_once(
     def run() -> None:
         try:
             results.append(migrate.upgrade(urls.admin))
-        except BaseException as error:  # noqa: BLE001 (reported below)
+        except BaseException as error:
             errors.append(error)
 
     threads = [threading.Thread(target=run) for _ in range(4)]

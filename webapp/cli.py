@@ -15,7 +15,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 from sqlalchemy import func, select
-from werkzeug.serving import run_simple
+from werkzeug.serving import make_server
 
 from webapp import migrate
 from webapp.accounts import AccountError, business_by_slug, create_business, create_user
@@ -123,11 +123,17 @@ def serve_command(host: str, port: int) -> None:
             click.echo("First run: loading demo data.")
             load_demo(session)
         print_demo_logins(demo_logins(session))
-    click.echo(f"ShopCredit is on http://{host}:{port}/  (Ctrl-C stops it)")
-    # No reloader: one process owns the embedded database and stops it on exit; a plain
-    # `kill` (SIGTERM) exits as cleanly as Ctrl-C does.
+    # One process, no reloader: it owns the embedded database and stops it when it exits, and
+    # a plain `kill` (SIGTERM) exits as cleanly as Ctrl-C does.
+    server = make_server(host, port, app, threaded=True)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    run_simple(host, port, app, use_reloader=False, threaded=True)
+    click.echo(f"ShopCredit is on http://{host}:{port}/  (Ctrl-C stops it)")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        click.echo("Stopping.")
+    finally:
+        server.server_close()
 
 
 def register_commands(app: Flask) -> None:
