@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 
+import psycopg
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy.orm import Session
+from sqlalchemy.pool import NullPool
 from werkzeug.test import TestResponse
 
 from webapp import embedded
@@ -89,3 +95,62 @@ def login(client: FlaskClient, business: str, email: str, password: str = PASSWO
         "/login",
         data={"csrf_token": token, "business": business, "email": email, "password": password},
     )
+
+
+def add_customer(
+    admin_url: str,
+    business_id: uuid.UUID,
+    name: str = "Ada Customer",
+    *,
+    credit_limit: str = "1000.00",
+    phone: str = "",
+    archived: bool = False,
+) -> uuid.UUID:
+    with psycopg.connect(admin_url) as conn:
+        return conn.execute(
+            "INSERT INTO customers (business_id, name, phone, credit_limit, is_archived) "
+            "VALUES (%s, %s, %s, %s, %s) RETURNING id",
+            (business_id, name, phone, Decimal(credit_limit), archived),
+        ).fetchone()[0]
+
+
+def add_product(
+    admin_url: str,
+    business_id: uuid.UUID,
+    name: str = "Rice 5 kg",
+    *,
+    price: str = "10.00",
+    stock: int = 100,
+    active: bool = True,
+) -> uuid.UUID:
+    with psycopg.connect(admin_url) as conn:
+        return conn.execute(
+            "INSERT INTO products (business_id, name, price, stock, is_active) "
+            "VALUES (%s, %s, %s, %s, %s) RETURNING id",
+            (business_id, name, Decimal(price), stock, active),
+        ).fetchone()[0]
+
+
+def fetch(admin_url: str, sql: str, *params: object) -> list[tuple[object, ...]]:
+    """Rows read as the owner (every business), to check what really was written."""
+    with psycopg.connect(admin_url) as conn:
+        return conn.execute(sql, params).fetchall()
+
+
+def ledger_violations(admin_url: str) -> list[str]:
+    from sqlalchemy import create_engine
+
+    from webapp.db import sqlalchemy_url
+    from webapp.ledger_check import find_violations
+
+    engine = create_engine(sqlalchemy_url(admin_url), poolclass=NullPool)
+    with engine.connect() as conn:
+        return [str(v) for v in find_violations(conn)]
+
+
+@contextmanager
+def tenant_session(app: Flask, business_id: uuid.UUID) -> Iterator[Session]:
+    """A session as the app role with the business bound, like a request's."""
+    with app.app_context(), get_db().sessions() as session:
+        session.info["business_id"] = business_id
+        yield session

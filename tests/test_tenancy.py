@@ -31,8 +31,8 @@ def two_shops_with_data(app: Flask, database: DatabaseUrls, shop: Shop, other_sh
             ).fetchone()[0]
             order = conn.execute(
                 "INSERT INTO orders (business_id, customer_id, total, due_on, created_by, "
-                "idempotency_key) VALUES (%s, %s, 5, current_date, %s, gen_random_uuid()) "
-                "RETURNING id",
+                "idempotency_key, balance_after) "
+                "VALUES (%s, %s, 5, current_date, %s, gen_random_uuid(), 5) RETURNING id",
                 (s.business_id, customer, s.clerk_id),
             ).fetchone()[0]
             conn.execute(
@@ -159,7 +159,8 @@ def test_a_composite_foreign_key_refuses_an_order_pointing_into_another_business
         with pytest.raises(psycopg.errors.ForeignKeyViolation):
             conn.execute(
                 "INSERT INTO orders (business_id, customer_id, total, due_on, created_by, "
-                "idempotency_key) VALUES (%s, %s, 5, current_date, %s, gen_random_uuid())",
+                "idempotency_key, balance_after) "
+                "VALUES (%s, %s, 5, current_date, %s, gen_random_uuid(), 5)",
                 (shop.business_id, foreign_customer, shop.clerk_id),
             )
 

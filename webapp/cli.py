@@ -14,14 +14,16 @@ from typing import Any
 import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from werkzeug.serving import make_server
 
 from webapp import migrate
 from webapp.accounts import AccountError, business_by_slug, create_business, create_user
+from webapp.api.tokens import issue_token
 from webapp.db import get_db
+from webapp.ledger_check import find_violations
 from webapp.demo import DemoLogin, demo_logins, load_demo
-from webapp.models import Business
+from webapp.models import Business, User
 
 
 def friendly_errors(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -97,6 +99,52 @@ def create_user_command(slug: str, email: str, name: str, role: str, password: s
         click.echo(f"Added {user.name} <{user.email}> to {business.name} as {user.role}.")
 
 
+@click.command("create-api-token", help="Make an API token for a business; printed once.")
+@click.option("--business", "slug", required=True, help="The business's shop code.")
+@click.option("--name", required=True, help="What the token is for, e.g. 'front till'.")
+@with_appcontext
+@friendly_errors
+def create_api_token_command(slug: str, name: str) -> None:
+    with get_db().admin_transaction() as session:
+        business = business_by_slug(session, slug)
+        owner = session.scalar(
+            select(User)
+            .where(User.business_id == business.id, User.role == "owner", User.is_active)
+            .order_by(User.created_at)
+        )
+        if owner is None:
+            raise AccountError(
+                f"{business.name} has no active owner to issue a token in the name of."
+            )
+        try:
+            _, plain = issue_token(session, business_id=business.id, name=name, created_by=owner.id)
+        except ValueError as error:
+            raise AccountError(str(error)) from error
+        click.echo(f"API token {name!r} for {business.name} (keep it secret; it is shown once):")
+        click.echo(plain)
+
+
+@click.command("check-ledger", help="Check every ledger invariant in every business.")
+@with_appcontext
+def check_ledger_command() -> None:
+    with get_db().admin_engine.connect() as conn:
+        violations = find_violations(conn)
+        counts = conn.execute(
+            text(
+                "SELECT (SELECT count(*) FROM businesses), (SELECT count(*) FROM customers),"
+                " (SELECT count(*) FROM orders), (SELECT count(*) FROM payments)"
+            )
+        ).one()
+    for violation in violations:
+        click.echo(str(violation), err=True)
+    if violations:
+        raise click.exceptions.Exit(1)
+    click.echo(
+        f"Ledger consistent: {counts[0]} businesses, {counts[1]} customers, "
+        f"{counts[2]} sales, {counts[3]} payments."
+    )
+
+
 @click.command("demo", help="Load the demo businesses (idempotent) and print their logins.")
 @with_appcontext
 def demo_command() -> None:
@@ -141,6 +189,8 @@ def register_commands(app: Flask) -> None:
         db_group,
         create_business_command,
         create_user_command,
+        create_api_token_command,
+        check_ledger_command,
         demo_command,
         serve_command,
     ):

@@ -35,13 +35,21 @@ def sqlalchemy_url(url: str) -> str:
     raise ValueError("database URLs must start with postgresql://")
 
 
+# A sale that waits this long for another till's locks gives up with "busy, try again".
+LOCK_TIMEOUT = "5s"
+
+
 def make_engine(url: str, **options: Any) -> Engine:
     return create_engine(
         sqlalchemy_url(url),
         # A connection the server dropped (restart, failover, killed backend) is replaced
         # instead of failing the next request.
         pool_pre_ping=True,
-        connect_args={"application_name": "shopcredit", "connect_timeout": 5},
+        connect_args={
+            "application_name": "shopcredit",
+            "connect_timeout": 5,
+            "options": f"-c lock_timeout={LOCK_TIMEOUT}",
+        },
         **options,
     )
 

@@ -171,7 +171,7 @@ def _create_shop(session: Session, shop: DemoShop, rng: random.Random) -> None:
             session,
             business_id=business.id,
             email=f"{role}@example.com",
-            name=f"{rng.choice(FIRST_NAMES)} ({role})",
+            name=f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}",
             role=role,
             password=password,
         )

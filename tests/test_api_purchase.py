@@ -1,0 +1,263 @@
+"""POST /api/purchase: token auth, the answers of the issue, nothing written on refusal."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from tests.helpers import Shop, add_customer, add_product, fetch
+from webapp.embedded import DatabaseUrls
+
+
+def _token(app: Flask, slug: str) -> str:
+    result = app.test_cli_runner().invoke(
+        args=["create-api-token", "--business", slug, "--name", "front till"]
+    )
+    assert result.exit_code == 0, result.output
+    return result.output.strip().splitlines()[-1]
+
+
+@pytest.fixture
+def api(app: Flask, shop: Shop) -> Iterator[tuple[FlaskClient, dict[str, str]]]:
+    yield app.test_client(), {"Authorization": f"Bearer {_token(app, shop.slug)}"}
+
+
+@pytest.fixture
+def stock(database: DatabaseUrls, shop: Shop) -> dict[str, uuid.UUID]:
+    return {
+        "customer": add_customer(database.admin, shop.business_id, credit_limit="100.00"),
+        "rice": add_product(database.admin, shop.business_id, "Rice", price="9.50", stock=5),
+        "oil": add_product(database.admin, shop.business_id, "Oil", price="3.25", stock=5),
+    }
+
+
+def _body(stock: dict[str, uuid.UUID], **changes: object) -> dict[str, object]:
+    body: dict[str, object] = {
+        "customer_id": str(stock["customer"]),
+        "items": [
+            {"product_id": str(stock["rice"]), "quantity": 2},
+            {"product_id": str(stock["oil"]), "quantity": 1},
+        ],
+    }
+    body.update(changes)
+    return body
+
+
+def _orders(database: DatabaseUrls) -> int:
+    return fetch(database.admin, "SELECT count(*) FROM orders")[0][0]
+
+
+def test_a_sale_then_its_replay(
+    api: tuple[FlaskClient, dict[str, str]],
+    stock: dict[str, uuid.UUID],
+    database: DatabaseUrls,
+    shop: Shop,
+) -> None:
+    client, auth = api
+    key = str(uuid.uuid4())
+    response = client.post("/api/purchase", json=_body(stock, idempotency_key=key), headers=auth)
+    assert response.status_code == 201
+    body = response.get_json()
+    order_id = fetch(database.admin, "SELECT id FROM orders")[0][0]
+    due_on = fetch(database.admin, "SELECT due_on FROM orders")[0][0]
+    assert body == {
+        "success": True,
+        "order_id": str(order_id),
+        "total": "22.25",
+        "balance": "22.25",
+        "due_on": due_on.isoformat(),
+    }
+    # Recorded in the name of the token's owner, and marked as coming through the API.
+    assert fetch(database.admin, "SELECT created_by, api_token_id IS NOT NULL FROM orders") == [
+        (shop.owner_id, True)
+    ]
+
+    replay = client.post("/api/purchase", json=_body(stock, idempotency_key=key), headers=auth)
+    assert replay.status_code == 200
+    assert replay.get_json() == body
+    assert _orders(database) == 1
+    assert fetch(database.admin, "SELECT last_used_at IS NOT NULL FROM api_tokens") == [(True,)]
+
+
+def test_refusals(
+    api: tuple[FlaskClient, dict[str, str]],
+    stock: dict[str, uuid.UUID],
+    database: DatabaseUrls,
+) -> None:
+    client, auth = api
+    rice = str(stock["rice"])
+
+    stockout = client.post(
+        "/api/purchase",
+        json=_body(stock, items=[{"product_id": rice, "quantity": 6}]),
+        headers=auth,
+    )
+    assert stockout.status_code == 409
+    assert stockout.get_json() == {
+        "error": "insufficient stock",
+        "product_id": rice,
+        "available": 5,
+    }
+
+    fetch(database.admin, "UPDATE customers SET credit_limit = 10 RETURNING id")
+    over = client.post("/api/purchase", json=_body(stock), headers=auth)
+    assert over.status_code == 409
+    assert over.get_json() == {"error": "credit limit exceeded", "available_credit": "10.00"}
+
+    missing = client.post(
+        "/api/purchase", json=_body(stock, customer_id=str(uuid.uuid4())), headers=auth
+    )
+    assert missing.status_code == 404
+    assert missing.get_json() == {"error": "customer not found"}
+
+    unknown = str(uuid.uuid4())
+    missing = client.post(
+        "/api/purchase",
+        json=_body(stock, items=[{"product_id": unknown, "quantity": 1}]),
+        headers=auth,
+    )
+    assert missing.status_code == 404
+    assert missing.get_json() == {"error": "product not found", "product_id": unknown}
+    assert _orders(database) == 0
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        None,
+        [],
+        "text",
+        {"items": []},
+        {"customer_id": "not-a-uuid", "items": [{"product_id": "x", "quantity": 1}]},
+        {"customer_id": 5, "items": [{"product_id": "x", "quantity": 1}]},
+        {"items": "rice"},
+        {"items": [1, 2]},
+        {"idempotency_key": "nope"},
+    ],
+)
+def test_malformed_requests_get_400(
+    api: tuple[FlaskClient, dict[str, str]],
+    stock: dict[str, uuid.UUID],
+    database: DatabaseUrls,
+    body: object,
+) -> None:
+    client, auth = api
+    payload = body if not isinstance(body, dict) else {**_body(stock), **body}
+    response = client.post("/api/purchase", json=payload, headers=auth)
+    assert response.status_code == 400
+    assert response.get_json()["error"] == "invalid request"
+    assert _orders(database) == 0
+
+
+@pytest.mark.parametrize("quantity", [0, -1, 1.5, "abc", 10**12, None])
+def test_bad_quantities_get_400_with_the_line(
+    api: tuple[FlaskClient, dict[str, str]],
+    stock: dict[str, uuid.UUID],
+    database: DatabaseUrls,
+    quantity: object,
+) -> None:
+    client, auth = api
+    items = [
+        {"product_id": str(stock["oil"]), "quantity": 1},
+        {"product_id": str(stock["rice"]), "quantity": quantity},
+    ]
+    response = client.post("/api/purchase", json=_body(stock, items=items), headers=auth)
+    assert response.status_code == 400
+    details = response.get_json()["details"]
+    assert (details["field"], details["line"]) == ("quantity", 2)
+    assert _orders(database) == 0
+
+
+def test_malformed_json_and_wrong_content(
+    api: tuple[FlaskClient, dict[str, str]], database: DatabaseUrls
+) -> None:
+    client, auth = api
+    response = client.post(
+        "/api/purchase", data="{not json", headers={**auth, "Content-Type": "application/json"}
+    )
+    assert response.status_code == 400
+    assert response.get_json()["error"] == "invalid request"
+    response = client.post("/api/purchase", data="a=b", headers=auth)
+    assert response.status_code == 400
+
+
+def test_another_business_id_in_the_body_is_forbidden(
+    api: tuple[FlaskClient, dict[str, str]],
+    stock: dict[str, uuid.UUID],
+    database: DatabaseUrls,
+    other_shop: Shop,
+    shop: Shop,
+) -> None:
+    client, auth = api
+    response = client.post(
+        "/api/purchase", json=_body(stock, business_id=str(other_shop.business_id)), headers=auth
+    )
+    assert response.status_code == 403
+    assert _orders(database) == 0
+    # Naming its own business is fine.
+    response = client.post(
+        "/api/purchase", json=_body(stock, business_id=str(shop.business_id)), headers=auth
+    )
+    assert response.status_code == 201
+
+
+def test_another_business_records_are_not_found(
+    app: Flask, database: DatabaseUrls, stock: dict[str, uuid.UUID], other_shop: Shop
+) -> None:
+    """A token of business B cannot sell A's customers or products: they do not exist for it."""
+    client = app.test_client()
+    auth = {"Authorization": f"Bearer {_token(app, other_shop.slug)}"}
+    response = client.post("/api/purchase", json=_body(stock), headers=auth)
+    assert response.status_code == 404
+    assert response.get_json() == {"error": "customer not found"}
+    theirs = add_customer(database.admin, other_shop.business_id)
+    response = client.post(
+        "/api/purchase", json=_body(stock, customer_id=str(theirs)), headers=auth
+    )
+    assert response.status_code == 404
+    assert response.get_json()["error"] == "product not found"
+    assert _orders(database) == 0
+
+
+@pytest.mark.parametrize(
+    "header",
+    [None, "Bearer", "Bearer sc_wrong", "Basic dXNlcjpwYXNz", "sc_x", "Bearer " + "x" * 5000],
+)
+def test_without_a_valid_token_401(
+    app: Flask, stock: dict[str, uuid.UUID], database: DatabaseUrls, header: str | None
+) -> None:
+    headers = {"Authorization": header} if header else {}
+    response = app.test_client().post("/api/purchase", json=_body(stock), headers=headers)
+    assert response.status_code == 401
+    assert response.get_json()["error"] == "unauthorized"
+    assert _orders(database) == 0
+
+
+def test_a_revoked_token_is_refused(
+    api: tuple[FlaskClient, dict[str, str]], stock: dict[str, uuid.UUID], database: DatabaseUrls
+) -> None:
+    client, auth = api
+    fetch(database.admin, "UPDATE api_tokens SET revoked_at = now() RETURNING id")
+    assert client.post("/api/purchase", json=_body(stock), headers=auth).status_code == 401
+
+
+def test_unknown_api_paths_and_methods_answer_json(
+    api: tuple[FlaskClient, dict[str, str]],
+) -> None:
+    client, auth = api
+    response = client.get("/api/purchase", headers=auth)
+    assert response.status_code == 405
+    assert response.is_json
+    response = client.get("/api/nothing", headers=auth)
+    assert response.status_code == 404
+    assert response.is_json
+
+
+def test_the_token_is_stored_hashed(app: Flask, shop: Shop, database: DatabaseUrls) -> None:
+    token = _token(app, shop.slug)
+    stored = fetch(database.admin, "SELECT token_hash FROM api_tokens")[0][0]
+    assert token not in stored and len(stored) == 64

@@ -1,0 +1,254 @@
+"""The sale pages: choose a customer, sell, receipt, list — all without JavaScript."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+from flask.testing import FlaskClient
+
+from tests.helpers import Shop, add_customer, add_product, csrf_token, fetch
+from webapp.embedded import DatabaseUrls
+
+KEY = re.compile(r'name="idempotency_key" type="hidden" value="([^"]+)"')
+
+
+def _form(client: FlaskClient, customer: uuid.UUID) -> tuple[str, str]:
+    page = client.get(f"/sales/new?customer={customer}").get_data(as_text=True)
+    match = KEY.search(page)
+    assert match, page
+    return csrf_token(client, f"/sales/new?customer={customer}"), match.group(1)
+
+
+def _post(
+    client: FlaskClient,
+    customer: uuid.UUID,
+    rows: list[tuple[str, str]],
+    *,
+    token: str,
+    key: str,
+    **extra: str,
+) -> object:
+    return client.post(
+        "/sales/new",
+        data={
+            "csrf_token": token,
+            "customer_id": str(customer),
+            "idempotency_key": key,
+            "product": [product for product, _ in rows],
+            "quantity": [quantity for _, quantity in rows],
+            **extra,
+        },
+    )
+
+
+def test_choose_a_customer_by_name_or_phone(
+    clerk_client: FlaskClient, database: DatabaseUrls, shop: Shop
+) -> None:
+    add_customer(database.admin, shop.business_id, "Grace Mensah", phone="+254700111222")
+    add_customer(database.admin, shop.business_id, "Hassan Otieno", phone="+254799000000")
+    add_customer(database.admin, shop.business_id, "Archie Archived", archived=True)
+
+    page = clerk_client.get("/sales/new?q=grace").get_data(as_text=True)
+    assert "Grace Mensah" in page and "Hassan Otieno" not in page
+    page = clerk_client.get("/sales/new?q=799").get_data(as_text=True)
+    assert "Hassan Otieno" in page and "Grace Mensah" not in page
+    page = clerk_client.get("/sales/new?q=%25").get_data(as_text=True)  # a literal %
+    assert "Grace Mensah" not in page
+    page = clerk_client.get("/sales/new").get_data(as_text=True)
+    assert "Grace Mensah" in page and "Hassan Otieno" in page
+    assert "Archie Archived" not in page
+
+
+def test_the_form_shows_the_customers_credit(
+    clerk_client: FlaskClient, database: DatabaseUrls, shop: Shop
+) -> None:
+    customer = add_customer(database.admin, shop.business_id, credit_limit="250.00")
+    fetch(database.admin, "UPDATE customers SET balance = 40 RETURNING id")
+    page = clerk_client.get(f"/sales/new?customer={customer}").get_data(as_text=True)
+    assert "$40.00" in page and "$250.00" in page and "$210.00" in page
+    assert page.count('name="product"') == 5  # rows without JavaScript
+
+
+def test_record_a_two_item_sale_and_see_the_receipt(
+    clerk_client: FlaskClient, database: DatabaseUrls, shop: Shop
+) -> None:
+    customer = add_customer(database.admin, shop.business_id, "Grace Mensah")
+    rice = add_product(database.admin, shop.business_id, "Rice 5 kg", price="9.50")
+    oil = add_product(database.admin, shop.business_id, "Cooking oil", price="3.90")
+    token, key = _form(clerk_client, customer)
+
+    response = _post(
+        clerk_client,
+        customer,
+        [(str(rice), "2"), (str(oil), "1"), ("", "1")],
+        token=token,
+        key=key,
+    )
+
+    assert response.status_code == 302
+    order_id = fetch(database.admin, "SELECT id FROM orders")[0][0]
+    assert response.headers["Location"] == f"/sales/{order_id}"
+    receipt = clerk_client.get(f"/sales/{order_id}").get_data(as_text=True)
+    for text in (
+        "Alpha Store",
+        "Grace Mensah",
+        "Carl Clerk",
+        "Rice 5 kg",
+        "Cooking oil",
+        "$19.00",
+        "$3.90",
+        "$22.90",
+        "now owes",
+    ):
+        assert text in receipt, text
+
+
+def test_a_resent_form_records_once(
+    clerk_client: FlaskClient, database: DatabaseUrls, shop: Shop
+) -> None:
+    customer = add_customer(database.admin, shop.business_id)
+    product = add_product(database.admin, shop.business_id)
+    token, key = _form(clerk_client, customer)
+    first = _post(clerk_client, customer, [(str(product), "1")], token=token, key=key)
+    second = _post(clerk_client, customer, [(str(product), "1")], token=token, key=key)
+    assert first.headers["Location"] == second.headers["Location"]
+    assert fetch(database.admin, "SELECT count(*) FROM orders") == [(1,)]
+
+
+def test_over_the_limit_is_refused_with_the_reason_and_the_entries_kept(
+    clerk_client: FlaskClient, database: DatabaseUrls, shop: Shop
+) -> None:
+    customer = add_customer(database.admin, shop.business_id, "Grace", credit_limit="20.00")
+    product = add_product(database.admin, shop.business_id, "Rice", price="9.50")
+    token, key = _form(clerk_client, customer)
+
+    response = _post(clerk_client, customer, [(str(product), "3")], token=token, key=key)
+
+    assert response.status_code == 409
+    page = response.get_data(as_text=True)
+    assert "over the credit limit" in page
+    assert "Available credit is $20.00" in page
+    assert f'value="{product}" data-price="9.50" selected' in page
+    assert 'value="3"' in page
+    assert key in page  # the same key: a corrected resubmission is still one sale
+    assert fetch(database.admin, "SELECT count(*) FROM orders") == [(0,)]
+
+
+def test_the_line_at_fault_gets_the_message(
+    clerk_client: FlaskClient, database: DatabaseUrls, shop: Shop
+) -> None:
+    customer = add_customer(database.admin, shop.business_id)
+    rice = add_product(database.admin, shop.business_id, "Rice", stock=2)
+    oil = add_product(database.admin, shop.business_id, "Oil", stock=9)
+    token, key = _form(clerk_client, customer)
+
+    page = _post(
+        clerk_client,
+        customer,
+        [(str(oil), "1"), ("", "1"), (str(rice), "5")],
+        token=token,
+        key=key,
+    ).get_data(as_text=True)
+    assert 'id="line-error-3">Only 2 left in stock.' in page
+
+    for bad in ("0", "-1", "1.5", "abc", "1000000000000"):
+        response = _post(
+            clerk_client, customer, [(str(oil), "1"), (str(rice), bad)], token=token, key=key
+        )
+        assert response.status_code == 409
+        assert 'id="line-error-2">The quantity must be a whole number from 1 to 100000.' in (
+            response.get_data(as_text=True)
+        ), bad
+    assert fetch(database.admin, "SELECT count(*) FROM orders") == [(0,)]
+
+
+def test_no_product_chosen(clerk_client: FlaskClient, database: DatabaseUrls, shop: Shop) -> None:
+    customer = add_customer(database.admin, shop.business_id)
+    token, key = _form(clerk_client, customer)
+    response = _post(clerk_client, customer, [("", "1"), ("", "2")], token=token, key=key)
+    assert response.status_code == 400
+    assert "Choose at least one product." in response.get_data(as_text=True)
+
+
+def test_more_rows_without_javascript_keeps_what_was_entered(
+    clerk_client: FlaskClient, database: DatabaseUrls, shop: Shop
+) -> None:
+    customer = add_customer(database.admin, shop.business_id)
+    product = add_product(database.admin, shop.business_id)
+    token, key = _form(clerk_client, customer)
+    rows = [(str(product), "4")] + [("", "1")] * 4
+    page = _post(clerk_client, customer, rows, token=token, key=key, more_rows="1").get_data(
+        as_text=True
+    )
+    assert page.count('name="product"') == 10
+    assert f'value="{product}" data-price="10.00" selected' in page
+    assert fetch(database.admin, "SELECT count(*) FROM orders") == [(0,)]
+
+
+def test_a_tampered_key_or_customer_is_handled(
+    clerk_client: FlaskClient, database: DatabaseUrls, shop: Shop, other_shop: Shop
+) -> None:
+    customer = add_customer(database.admin, shop.business_id)
+    product = add_product(database.admin, shop.business_id)
+    foreign = add_customer(database.admin, other_shop.business_id, "Not yours")
+    token, _ = _form(clerk_client, customer)
+
+    response = _post(clerk_client, customer, [(str(product), "1")], token=token, key="nope")
+    assert response.status_code == 400
+    assert "out of date" in response.get_data(as_text=True)
+
+    key = str(uuid.uuid4())
+    for target in (foreign, uuid.uuid4()):
+        response = _post(clerk_client, target, [(str(product), "1")], token=token, key=key)
+        assert response.status_code == 404
+    assert clerk_client.get(f"/sales/new?customer={foreign}").status_code == 404
+    assert clerk_client.get("/sales/new?customer=not-a-uuid").status_code == 404
+    assert fetch(database.admin, "SELECT count(*) FROM orders") == [(0,)]
+
+
+def test_another_business_receipt_is_not_found(
+    clerk_client: FlaskClient, database: DatabaseUrls, shop: Shop, other_shop: Shop
+) -> None:
+    assert clerk_client.get(f"/sales/{uuid.uuid4()}").status_code == 404
+    assert clerk_client.get("/sales/not-a-uuid").status_code == 404
+
+
+def test_sales_list_filters_pages_and_totals(
+    clerk_client: FlaskClient, database: DatabaseUrls, shop: Shop
+) -> None:
+    grace = add_customer(database.admin, shop.business_id, "Grace")
+    hassan = add_customer(database.admin, shop.business_id, "Hassan")
+    product = add_product(database.admin, shop.business_id, price="2.00", stock=1000)
+    for customer, count in ((grace, 53), (hassan, 2)):
+        for _ in range(count):
+            token, key = _form(clerk_client, customer)
+            _post(clerk_client, customer, [(str(product), "1")], token=token, key=key)
+    # Two of Grace's sales were a week ago.
+    fetch(
+        database.admin,
+        "UPDATE orders SET created_at = now() - interval '7 days' WHERE id IN "
+        "(SELECT id FROM orders WHERE customer_id = %s LIMIT 2) RETURNING id",
+        grace,
+    )
+
+    page = clerk_client.get("/sales").get_data(as_text=True)
+    assert "<strong>55</strong> sales, together <strong>$110.00</strong>" in page
+    assert page.count("/sales/") - page.count("/sales/new") >= 50
+    assert 'rel="next"' in page
+    second = clerk_client.get("/sales?page=2").get_data(as_text=True)
+    assert 'rel="prev"' in second and 'rel="next"' not in second
+
+    page = clerk_client.get("/sales?q=hass").get_data(as_text=True)
+    assert "<strong>2</strong> sales, together <strong>$4.00</strong>" in page
+    page = clerk_client.get(f"/sales?customer={grace}").get_data(as_text=True)
+    assert "<strong>53</strong> sales" in page
+
+    week_ago = fetch(database.admin, "SELECT (now() - interval '7 days')::date")[0][0]
+    page = clerk_client.get(f"/sales?date_from={week_ago}&date_to={week_ago}").get_data(
+        as_text=True
+    )
+    assert "<strong>2</strong> sales, together <strong>$4.00</strong>" in page
+    page = clerk_client.get("/sales?date_from=yesterday&page=abc").get_data(as_text=True)
+    assert "Enter a date like" in page
+    assert "<strong>55</strong> sales" in page  # a bad date filters nothing

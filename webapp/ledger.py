@@ -1,0 +1,196 @@
+"""Calls the locked ledger functions in SQL and turns their refusals into Python exceptions.
+
+Each refusal has its own SQLSTATE and a JSON DETAIL with its facts; nothing here ever reads a
+message string. Every call is its own transaction: committed on success, rolled back on any
+refusal, and retried a bounded number of times on a deadlock or serialization failure.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
+
+# Serialization failure and deadlock; and a unique violation, which only two tills racing on
+# one idempotency key can cause: run again, the key is then found and answered properly.
+RETRYABLE = frozenset({"40001", "40P01", "23505"})
+ATTEMPTS = 3
+
+
+class LedgerError(Exception):
+    """A refusal from the ledger. Nothing was written."""
+
+    sqlstate = ""
+
+    def __init__(self, message: str, detail: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.detail = detail or {}
+
+
+class InsufficientStock(LedgerError):
+    sqlstate = "SC001"
+
+    @property
+    def product_id(self) -> uuid.UUID:
+        return uuid.UUID(self.detail["product_id"])
+
+    @property
+    def available(self) -> int:
+        return int(self.detail["available"])
+
+
+class CreditLimitExceeded(LedgerError):
+    sqlstate = "SC002"
+
+    @property
+    def available_credit(self) -> Decimal:
+        return Decimal(str(self.detail["available_credit"])).quantize(Decimal("0.01"))
+
+
+class NotFound(LedgerError):
+    sqlstate = "SC003"
+
+    @property
+    def entity(self) -> str:
+        return str(self.detail.get("entity", ""))
+
+    @property
+    def id(self) -> uuid.UUID | None:
+        value = self.detail.get("id")
+        return uuid.UUID(value) if value else None
+
+
+class InvalidInput(LedgerError):
+    sqlstate = "SC004"
+
+    @property
+    def field(self) -> str | None:
+        return self.detail.get("field")
+
+    @property
+    def line(self) -> int | None:
+        return self.detail.get("line")
+
+
+class PaymentExceedsBalance(LedgerError):
+    sqlstate = "SC005"
+
+
+class CustomerArchived(LedgerError):
+    sqlstate = "SC006"
+
+
+class IdempotencyKeyReused(LedgerError):
+    sqlstate = "SC007"
+
+
+class Busy(LedgerError):
+    """Another till held the same customer or products for too long (lock_timeout)."""
+
+    sqlstate = "55P03"
+
+
+REFUSALS: dict[str, type[LedgerError]] = {
+    cls.sqlstate: cls
+    for cls in (
+        InsufficientStock,
+        CreditLimitExceeded,
+        NotFound,
+        InvalidInput,
+        PaymentExceedsBalance,
+        CustomerArchived,
+        IdempotencyKeyReused,
+        Busy,
+    )
+}
+
+
+def _sqlstate(error: DBAPIError) -> str | None:
+    return getattr(error.orig, "sqlstate", None)
+
+
+def _refusal(error: DBAPIError) -> LedgerError | None:
+    cls = REFUSALS.get(_sqlstate(error) or "")
+    if cls is None:
+        return None
+    diag = error.orig.diag  # type: ignore[union-attr]
+    try:
+        detail = json.loads(diag.message_detail or "{}")
+    except ValueError:
+        detail = {}
+    return cls(diag.message_primary or cls.__name__, detail)
+
+
+def _call(session: Session, sql: Any, params: dict[str, Any]) -> Any:
+    """Run one ledger function as its own transaction; return its single row."""
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            row = session.execute(sql, params).one()
+            session.commit()
+            return row
+        except DBAPIError as error:
+            session.rollback()
+            refusal = _refusal(error)
+            if refusal is not None:
+                raise refusal from None
+            if _sqlstate(error) in RETRYABLE and attempt < ATTEMPTS:
+                continue
+            raise
+    raise AssertionError("unreachable")
+
+
+@dataclass(frozen=True)
+class Line:
+    product_id: uuid.UUID | str
+    quantity: Any  # validated by the database: a whole number from 1 to 100000
+
+    def as_json(self) -> dict[str, Any]:
+        return {"product_id": str(self.product_id), "quantity": self.quantity}
+
+
+@dataclass(frozen=True)
+class Sale:
+    order_id: uuid.UUID
+    created: bool  # False when the idempotency key named a sale already recorded
+    total: Decimal
+    balance_after: Decimal
+    due_on: date
+
+
+PURCHASE = text(
+    """SELECT order_id, created, total, balance_after, due_on
+         FROM process_purchase(:customer_id, CAST(:items AS jsonb), :idempotency_key,
+                               :user_id, :api_token_id)"""
+)
+
+
+def purchase(
+    session: Session,
+    *,
+    customer_id: uuid.UUID,
+    lines: list[Line],
+    idempotency_key: uuid.UUID,
+    user_id: uuid.UUID,
+    api_token_id: uuid.UUID | None = None,
+) -> Sale:
+    """Record a sale on the customer's account (see sql/migrations/0002_process_purchase.sql)."""
+    row = _call(
+        session,
+        PURCHASE,
+        {
+            "customer_id": customer_id,
+            "items": json.dumps([line.as_json() for line in lines]),
+            "idempotency_key": idempotency_key,
+            "user_id": user_id,
+            "api_token_id": api_token_id,
+        },
+    )
+    return Sale(row.order_id, row.created, row.total, row.balance_after, row.due_on)

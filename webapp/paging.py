@@ -1,0 +1,34 @@
+"""Page numbers from the query string, and what a list template needs to link between pages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import request
+
+
+@dataclass(frozen=True)
+class Page:
+    number: int
+    size: int
+    has_next: bool = False
+
+    @property
+    def offset(self) -> int:
+        return (self.number - 1) * self.size
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+
+def requested_page(size: int = 50) -> Page:
+    """The page asked for (?page=N); anything odd means the first page."""
+    raw = request.args.get("page", "1")
+    number = int(raw) if raw.isdigit() and 0 < len(raw) <= 6 else 1
+    return Page(max(number, 1), size)
+
+
+def page_of(rows: list, page: Page) -> tuple[list, Page]:
+    """Fetch one row more than a page to know whether there is a next page; drop it here."""
+    return rows[: page.size], Page(page.number, page.size, has_next=len(rows) > page.size)
