@@ -21,8 +21,8 @@ from webapp import migrate
 from webapp.accounts import AccountError, business_by_slug, create_business, create_user
 from webapp.api.tokens import issue_token
 from webapp.db import get_db
-from webapp.ledger_check import find_violations
 from webapp.demo import DemoLogin, demo_logins, load_demo
+from webapp.ledger_check import find_violations
 from webapp.models import Business, User
 
 
