@@ -6,6 +6,7 @@ import psycopg
 import pytest
 from flask import Flask
 
+from tests.helpers import ledger_violations
 from webapp.demo import CLERK_PASSWORD, OWNER_PASSWORD
 from webapp.embedded import DatabaseUrls
 
@@ -148,6 +149,26 @@ def test_demo_is_idempotent_and_prints_the_logins(app: Flask, database: Database
         assert products >= 40, slug
         assert limits >= 5, slug  # varied credit limits
 
+    # About 120 days of sales history, made by the real sale function, then dated back.
+    with psycopg.connect(database.admin) as conn:
+        history = conn.execute(
+            "SELECT b.slug, count(o.id), current_date - min(o.created_at)::date,"
+            " count(*) FILTER (WHERE o.due_on <> (o.created_at AT TIME ZONE b.timezone)::date"
+            "                                    + b.credit_days)"
+            " FROM businesses b JOIN orders o ON o.business_id = b.id GROUP BY b.slug"
+        ).fetchall()
+        over_limit = conn.execute(
+            "SELECT count(*) FROM orders o JOIN customers c ON c.id = o.customer_id"
+            " WHERE o.balance_after > c.credit_limit"
+        ).fetchone()[0]
+    assert len(history) == 2
+    for slug, sales, days, wrong_due_dates in history:
+        assert sales >= 100, slug
+        assert 110 <= days <= 121, slug
+        assert wrong_due_dates == 0, slug
+    assert over_limit == 0
+    assert ledger_violations(database.admin) == []
+
 
 def test_demo_logins_work(app: Flask) -> None:
     from tests.helpers import login
@@ -157,6 +178,21 @@ def test_demo_logins_work(app: Flask) -> None:
     response = login(client, "hardware-hub", "owner@example.com", OWNER_PASSWORD)
     assert response.status_code == 302
     assert "Hardware Hub" in client.get("/").get_data(as_text=True)
+
+
+def test_check_ledger_reports_a_broken_invariant(app: Flask, database: DatabaseUrls) -> None:
+    assert _invoke(app, "demo")[0] == 0
+    code, out = _invoke(app, "check-ledger")
+    assert code == 0 and "Ledger consistent: 2 businesses" in out
+    with psycopg.connect(database.admin) as conn:
+        customer = conn.execute(
+            "UPDATE customers SET balance = balance + 1 WHERE id = "
+            "(SELECT customer_id FROM orders LIMIT 1) RETURNING id"
+        ).fetchone()[0]
+    code, out = _invoke(app, "check-ledger")
+    assert code == 1
+    assert "customer balance differs from sales minus payments: business" in out
+    assert str(customer) in out
 
 
 def test_db_upgrade_reports_up_to_date(app: Flask) -> None:

@@ -284,3 +284,18 @@ def test_keys_are_per_business(
         customer = add_customer(database.admin, s.business_id)
         product = add_product(database.admin, s.business_id)
         assert _sell(app, s, customer, [(product, 1)], key).created
+
+
+def test_an_unknown_user_writes_nothing(app: Flask, database: DatabaseUrls, shop: Shop) -> None:
+    customer = add_customer(database.admin, shop.business_id)
+    product = add_product(database.admin, shop.business_id)
+    before = _snapshot(database)
+    with tenant_session(app, shop.business_id) as session, pytest.raises(ledger.InvalidInput):
+        ledger.purchase(
+            session,
+            customer_id=customer,
+            lines=[ledger.Line(product, 1)],
+            idempotency_key=uuid.uuid4(),
+            user_id=uuid.uuid4(),
+        )
+    assert _snapshot(database) == before

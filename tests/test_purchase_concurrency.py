@@ -123,3 +123,18 @@ def test_ten_retries_of_one_sale_record_it_once(
     assert fetch(database.admin, "SELECT count(*) FROM orders") == [(1,)]
     assert fetch(database.admin, "SELECT stock FROM products") == [(48,)]
     assert ledger_violations(database.admin) == []
+
+
+def test_one_key_raced_by_different_customers_records_one_sale(
+    app: Flask, database: DatabaseUrls, shop: Shop
+) -> None:
+    product = add_product(database.admin, shop.business_id, stock=50)
+    customers = [add_customer(database.admin, shop.business_id, f"C{i}") for i in range(8)]
+    key = uuid.uuid4()
+
+    results = _at_once(8, lambda i: _sell(app, shop, customers[i], [(product, 1)], key))
+
+    kinds = Counter(type(result).__name__ for result in results)
+    assert kinds == {"Sale": 1, "IdempotencyKeyReused": 7}, results
+    assert fetch(database.admin, "SELECT count(*) FROM orders") == [(1,)]
+    assert ledger_violations(database.admin) == []

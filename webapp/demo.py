@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import random
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import select, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from webapp.accounts import create_business, create_user
-from webapp.models import Business, Customer, Product
+from webapp.models import Business, Customer, Product, User
 
 OWNER_PASSWORD = "owner-demo"  # noqa: S105 (demo logins are printed for anyone to use)
 CLERK_PASSWORD = "clerk-demo"  # noqa: S105
@@ -131,6 +134,22 @@ SHOPS = (
 )
 CREDIT_LIMITS = ("0", "50", "100", "150", "200", "300", "500", "750", "1000", "2500")
 CUSTOMERS_PER_SHOP = 32
+HISTORY_DAYS = 120
+
+SET_TENANT = text("SELECT set_config('app.business_id', :business_id, true)")
+PURCHASE = text(
+    "SELECT order_id FROM process_purchase(:customer_id, CAST(:items AS jsonb), :key, :user_id)"
+)
+BACKDATE = text(
+    """WITH o AS (
+           UPDATE orders SET created_at = :moment,
+                  due_on = (CAST(:moment AS timestamptz) AT TIME ZONE b.timezone)::date
+                           + b.credit_days
+             FROM businesses b
+            WHERE b.id = orders.business_id AND orders.id = :order_id
+        RETURNING orders.id)
+       UPDATE stock_movements SET created_at = :moment WHERE order_id IN (SELECT id FROM o)"""
+)
 
 
 @dataclass(frozen=True)
@@ -195,7 +214,47 @@ def _create_shop(session: Session, shop: DemoShop, rng: random.Random) -> None:
                 name=name,
                 sku=f"{shop.slug[:3].upper()}-{number + 1:04d}",
                 price=Decimal(price),
-                stock=rng.choice((0, 3, 8, 12, 25, 40, 60, 100, 250)),
+                stock=rng.choice((0, 4, 30, 60, 90, 120, 160, 200, 300)),
             )
         )
     session.flush()
+    _sales_history(session, business, rng)
+
+
+def _sales_history(session: Session, business: Business, rng: random.Random) -> None:
+    """About 120 days of sales, through the real process_purchase, then dated back.
+
+    Sales the ledger refuses (stock out, credit limit reached) are simply not made, as in a shop.
+    """
+    session.execute(SET_TENANT, {"business_id": str(business.id)})
+    clerks = list(session.scalars(select(User.id).where(User.business_id == business.id)))
+    customers = list(
+        session.scalars(
+            select(Customer.id).where(
+                Customer.business_id == business.id, Customer.credit_limit > 0
+            )
+        )
+    )
+    products = list(session.scalars(select(Product.id).where(Product.business_id == business.id)))
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    for days_ago in range(HISTORY_DAYS, 0, -1):
+        for _ in range(rng.choice((0, 1, 2, 2, 3))):
+            moment = now - timedelta(days=days_ago, hours=rng.randrange(0, 10))
+            lines = [
+                {"product_id": str(product), "quantity": rng.randint(1, 3)}
+                for product in rng.sample(products, rng.randint(1, 3))
+            ]
+            try:
+                with session.begin_nested():
+                    order_id = session.execute(
+                        PURCHASE,
+                        {
+                            "customer_id": rng.choice(customers),
+                            "items": json.dumps(lines),
+                            "key": uuid.uuid4(),
+                            "user_id": rng.choice(clerks),
+                        },
+                    ).scalar_one()
+            except DBAPIError:
+                continue
+            session.execute(BACKDATE, {"order_id": order_id, "moment": moment})

@@ -12,11 +12,6 @@
 --   SC006 customer archived        {"customer_id"}
 --   SC007 idempotency key reused   {"order_id"}        (the key belongs to another customer's sale)
 
--- What the customer owed right after this sale: the receipt and an API replay show it.
-ALTER TABLE orders ADD COLUMN balance_after numeric(12, 2) NOT NULL DEFAULT 0
-    CHECK (balance_after >= 0);
-ALTER TABLE orders ALTER COLUMN balance_after DROP DEFAULT;
-
 CREATE FUNCTION ledger_refuse(p_sqlstate text, p_message text, p_detail jsonb) RETURNS void
 LANGUAGE plpgsql
 AS $$
@@ -48,18 +43,29 @@ CREATE FUNCTION process_purchase(
     OUT due_on        date
 )
 LANGUAGE plpgsql
+-- Every statement here has the same shape on every call: plan it once per connection instead
+-- of once per sale.
+SET plan_cache_mode = force_generic_plan
 AS $$
 DECLARE
     v_business uuid := current_business_id();
-    v_item     record;
-    v_ids      uuid[];
-    v_qtys     integer[];
-    v_lines    purchase_line[];
-    v_bad      purchase_line;
-    v_missing  uuid;
-    v_customer record;
-    v_existing record;
-    v_total    numeric;
+    -- Scalars, not records: a plan that reads a record's field is made again whenever the
+    -- record is assigned, which would replan the statements below on every sale.
+    v_bad_line   bigint;
+    v_bad_field  text;
+    v_ids        uuid[];
+    v_qtys       integer[];
+    v_lines      purchase_line[];
+    v_existing   orders;
+    v_balance    numeric;
+    v_limit      numeric;
+    v_archived   boolean;
+    v_missing    uuid;
+    v_short_id   uuid;
+    v_short_name text;
+    v_available  integer;
+    v_requested  integer;
+    v_total      numeric;
 BEGIN
     IF v_business IS NULL THEN
         PERFORM ledger_refuse('SC004', 'no business is bound to this transaction', '{}');
@@ -79,74 +85,75 @@ BEGIN
     IF jsonb_array_length(p_items) > 500 THEN
         PERFORM ledger_refuse('SC004', 'a sale has at most 500 lines', '{"field": "items"}');
     END IF;
-    FOR v_item IN
-        SELECT e.value AS item, e.ordinality AS line
-          FROM jsonb_array_elements(p_items) WITH ORDINALITY e
-    LOOP
-        -- Nested, not OR-ed: SQL does not promise to test conditions left to right.
-        IF jsonb_typeof(v_item.item) <> 'object'
-           OR jsonb_typeof(v_item.item -> 'product_id') IS DISTINCT FROM 'string' THEN
-            PERFORM ledger_refuse('SC004', 'choose a product',
-                                  jsonb_build_object('field', 'product_id', 'line', v_item.line));
-        END IF;
-        IF NOT (v_item.item ->> 'product_id') ~* '^[0-9a-f]{8}(-?[0-9a-f]{4}){3}-?[0-9a-f]{12}$' THEN
-            PERFORM ledger_refuse('SC004', 'choose a product',
-                                  jsonb_build_object('field', 'product_id', 'line', v_item.line));
-        END IF;
-        IF jsonb_typeof(v_item.item -> 'quantity') IS DISTINCT FROM 'number' THEN
-            PERFORM ledger_refuse('SC004', 'the quantity must be a whole number from 1 to 100000',
-                                  jsonb_build_object('field', 'quantity', 'line', v_item.line));
-        END IF;
-        IF (v_item.item ->> 'quantity')::numeric NOT BETWEEN 1 AND 100000
-           OR (v_item.item ->> 'quantity')::numeric % 1 <> 0 THEN
-            PERFORM ledger_refuse('SC004', 'the quantity must be a whole number from 1 to 100000',
-                                  jsonb_build_object('field', 'quantity', 'line', v_item.line));
-        END IF;
-    END LOOP;
+    -- The first line at fault, if any. CASE tests its branches in order, so no value is cast
+    -- before it is known to be castable.
+    SELECT e.line, e.field INTO v_bad_line, v_bad_field
+      FROM (SELECT line,
+                   CASE
+                       WHEN jsonb_typeof(item) <> 'object'
+                            OR jsonb_typeof(item -> 'product_id') IS DISTINCT FROM 'string'
+                            OR NOT (item ->> 'product_id')
+                                   ~* '^[0-9a-f]{8}(-?[0-9a-f]{4}){3}-?[0-9a-f]{12}$'
+                           THEN 'product_id'
+                       WHEN jsonb_typeof(item -> 'quantity') IS DISTINCT FROM 'number'
+                           THEN 'quantity'
+                       WHEN (item ->> 'quantity')::numeric NOT BETWEEN 1 AND 100000
+                            OR (item ->> 'quantity')::numeric % 1 <> 0
+                           THEN 'quantity'
+                   END AS field
+              FROM jsonb_array_elements(p_items) WITH ORDINALITY AS x(item, line)) e
+     WHERE e.field IS NOT NULL
+     ORDER BY e.line
+     LIMIT 1;
+    IF FOUND THEN
+        PERFORM ledger_refuse('SC004',
+                              CASE v_bad_field
+                                  WHEN 'product_id' THEN 'choose a product'
+                                  ELSE 'the quantity must be a whole number from 1 to 100000'
+                              END,
+                              jsonb_build_object('field', v_bad_field, 'line', v_bad_line));
+    END IF;
 
     -- Lines of one product become one line, in product id order (the lock order).
-    SELECT array_agg(m.product_id ORDER BY m.product_id), array_agg(m.quantity ORDER BY m.product_id)
+    SELECT array_agg(m.product_id ORDER BY m.product_id),
+           array_agg(m.quantity ORDER BY m.product_id)
       INTO v_ids, v_qtys
-      FROM (SELECT (e ->> 'product_id')::uuid AS product_id,
-                   sum((e ->> 'quantity')::numeric)::integer AS quantity
-              FROM jsonb_array_elements(p_items) e
+      FROM (SELECT (item ->> 'product_id')::uuid AS product_id,
+                   sum((item ->> 'quantity')::numeric) AS quantity
+              FROM jsonb_array_elements(p_items) AS x(item)
              GROUP BY 1) m;
-    IF EXISTS (SELECT FROM unnest(v_qtys) q WHERE q > 100000) THEN
+    IF 100000 < ANY (v_qtys) THEN
         PERFORM ledger_refuse('SC004', 'the quantity must be a whole number from 1 to 100000',
                               '{"field": "quantity"}');
     END IF;
 
-    -- 2. A key seen before: that sale again, and nothing changes.
-    SELECT o.id, o.customer_id, o.total, o.balance_after, o.due_on INTO v_existing
-      FROM orders o WHERE o.idempotency_key = p_idempotency_key;
-    IF FOUND THEN
-        IF v_existing.customer_id <> p_customer_id THEN
-            PERFORM ledger_refuse('SC007', 'this idempotency key belongs to another sale',
-                                  jsonb_build_object('order_id', v_existing.id));
+    -- 2. A key seen before: that sale again, and nothing changes. Checked again under the
+    -- customer's lock, since another till may be finishing this very sale right now.
+    FOR i IN 1..2 LOOP
+        SELECT * INTO v_existing FROM orders o WHERE o.idempotency_key = p_idempotency_key;
+        IF FOUND THEN
+            IF v_existing.customer_id <> p_customer_id THEN
+                PERFORM ledger_refuse('SC007', 'this idempotency key belongs to another sale',
+                                      jsonb_build_object('order_id', v_existing.id));
+            END IF;
+            SELECT v_existing.id, false, v_existing.total, v_existing.balance_after,
+                   v_existing.due_on
+              INTO order_id, created, total, balance_after, due_on;
+            RETURN;
         END IF;
-        SELECT v_existing.id, false, v_existing.total, v_existing.balance_after, v_existing.due_on
-          INTO order_id, created, total, balance_after, due_on;
-        RETURN;
-    END IF;
+        EXIT WHEN i = 2;
 
-    -- 3. Locks: the customer, then every product in one statement, ordered by id.
-    SELECT c.balance, c.credit_limit, c.is_archived INTO v_customer
-      FROM customers c WHERE c.id = p_customer_id
-       FOR NO KEY UPDATE;
-    IF NOT FOUND THEN
-        PERFORM ledger_refuse('SC003', 'customer not found',
-                              jsonb_build_object('entity', 'customer', 'id', p_customer_id));
-    END IF;
+        -- 3. Locks: the customer, then every product in one statement, ordered by id.
+        SELECT c.balance, c.credit_limit, c.is_archived INTO v_balance, v_limit, v_archived
+          FROM customers c WHERE c.id = p_customer_id
+           FOR NO KEY UPDATE;
+        IF NOT FOUND THEN
+            PERFORM ledger_refuse('SC003', 'customer not found',
+                                  jsonb_build_object('entity', 'customer', 'id', p_customer_id));
+        END IF;
+    END LOOP;
 
-    -- Another till may have finished this very sale while we waited for the customer.
-    SELECT o.id, false, o.total, o.balance_after, o.due_on
-      INTO order_id, created, total, balance_after, due_on
-      FROM orders o WHERE o.idempotency_key = p_idempotency_key;
-    IF FOUND THEN
-        RETURN;
-    END IF;
-
-    IF v_customer.is_archived THEN
+    IF v_archived THEN
         PERFORM ledger_refuse('SC006', 'this customer is archived and cannot buy on credit',
                               jsonb_build_object('customer_id', p_customer_id));
     END IF;
@@ -161,58 +168,77 @@ BEGIN
                FOR NO KEY UPDATE) p
       JOIN unnest(v_ids, v_qtys) AS l(product_id, quantity) ON l.product_id = p.id;
 
-    SELECT i INTO v_missing FROM unnest(v_ids) i
-     WHERE i NOT IN (SELECT l.product_id FROM unnest(v_lines) l WHERE l.is_active)
-     ORDER BY i LIMIT 1;
-    IF FOUND THEN
+    -- 4. On the rows we now hold: every product sold here, enough of each, the total.
+    SELECT (SELECT i FROM unnest(v_ids) i
+             WHERE NOT EXISTS (SELECT FROM unnest(v_lines) l
+                                WHERE l.product_id = i AND l.is_active)
+             ORDER BY i LIMIT 1),
+           short.product_id, short.name, short.stock, short.quantity,
+           (SELECT sum(l.unit_price * l.quantity) FROM unnest(v_lines) l)
+      INTO v_missing, v_short_id, v_short_name, v_available, v_requested, v_total
+      FROM (SELECT) one
+      LEFT JOIN LATERAL (SELECT * FROM unnest(v_lines) l WHERE l.stock < l.quantity
+                          ORDER BY l.product_id LIMIT 1) short ON true;
+    IF v_missing IS NOT NULL THEN
         PERFORM ledger_refuse('SC003', 'product not found',
                               jsonb_build_object('entity', 'product', 'id', v_missing));
     END IF;
-
-    -- 4. Stock, then credit, checked on the rows we now hold.
-    SELECT * INTO v_bad FROM unnest(v_lines) l WHERE l.stock < l.quantity ORDER BY l.product_id LIMIT 1;
-    IF FOUND THEN
+    IF v_short_id IS NOT NULL THEN
         PERFORM ledger_refuse('SC001', 'insufficient stock',
-                              jsonb_build_object('product_id', v_bad.product_id, 'name', v_bad.name,
-                                                 'available', v_bad.stock,
-                                                 'requested', v_bad.quantity));
+                              jsonb_build_object('product_id', v_short_id, 'name', v_short_name,
+                                                 'available', v_available,
+                                                 'requested', v_requested));
     END IF;
-
-    SELECT sum(l.unit_price * l.quantity) INTO v_total FROM unnest(v_lines) l;
     IF v_total <= 0 THEN
         PERFORM ledger_refuse('SC004', 'a sale must come to more than zero', '{"field": "items"}');
     END IF;
-    IF v_customer.balance + v_total > v_customer.credit_limit THEN
+    IF v_balance + v_total > v_limit THEN
         PERFORM ledger_refuse('SC002', 'credit limit exceeded',
-                              jsonb_build_object(
-                                  'available_credit',
-                                  greatest(v_customer.credit_limit - v_customer.balance, 0),
-                                  'total', v_total));
+                              jsonb_build_object('available_credit', greatest(v_limit - v_balance, 0),
+                                                 'total', v_total));
     END IF;
 
-    -- 5. Write: the order, its lines at today's prices, stock and its history, the balance.
-    INSERT INTO orders (business_id, customer_id, total, due_on, created_by, api_token_id,
-                        idempotency_key, balance_after)
-    SELECT v_business, p_customer_id, v_total,
-           (now() AT TIME ZONE b.timezone)::date + b.credit_days,
-           p_user_id, p_api_token_id, p_idempotency_key, v_customer.balance + v_total
-      FROM businesses b WHERE b.id = v_business
-    RETURNING id, orders.total, orders.balance_after, orders.due_on
-         INTO order_id, total, balance_after, due_on;
-
-    INSERT INTO order_items (business_id, order_id, product_id, quantity, unit_price)
-    SELECT v_business, order_id, l.product_id, l.quantity, l.unit_price FROM unnest(v_lines) l;
-
-    UPDATE products p SET stock = p.stock - l.quantity
-      FROM unnest(v_lines) l WHERE p.id = l.product_id;
-
-    INSERT INTO stock_movements (business_id, product_id, change, reason, resulting_stock,
-                                 order_id, created_by)
-    SELECT v_business, l.product_id, -l.quantity, 'sale', l.stock - l.quantity, order_id, p_user_id
-      FROM unnest(v_lines) l;
-
-    UPDATE customers c SET balance = c.balance + v_total WHERE c.id = p_customer_id;
+    -- 5. Write, in one statement: the order (due in the business's credit days, counted from
+    -- today in its timezone), its lines at today's prices, stock and its history, the balance.
+    -- Every part hangs off the new order, so an unknown user or token writes nothing.
+    WITH new_order AS (
+        INSERT INTO orders (business_id, customer_id, total, due_on, created_by, api_token_id,
+                            idempotency_key, balance_after)
+        SELECT v_business, p_customer_id, v_total,
+               (now() AT TIME ZONE b.timezone)::date + b.credit_days,
+               u.id, p_api_token_id, p_idempotency_key, v_balance + v_total
+          FROM businesses b
+          JOIN users u ON u.business_id = b.id AND u.id = p_user_id
+         WHERE b.id = v_business
+           AND (p_api_token_id IS NULL
+                OR EXISTS (SELECT FROM api_tokens t WHERE t.id = p_api_token_id))
+        RETURNING id, orders.due_on
+    ), items AS (
+        INSERT INTO order_items (business_id, order_id, product_id, quantity, unit_price)
+        SELECT v_business, o.id, l.product_id, l.quantity, l.unit_price
+          FROM new_order o, unnest(v_lines) l
+    ), stock AS (
+        UPDATE products p SET stock = p.stock - l.quantity
+          FROM new_order o, unnest(v_lines) l
+         WHERE p.id = l.product_id
+    ), movements AS (
+        INSERT INTO stock_movements (business_id, product_id, change, reason, resulting_stock,
+                                     order_id, created_by)
+        SELECT v_business, l.product_id, -l.quantity, 'sale', l.stock - l.quantity, o.id,
+               p_user_id
+          FROM new_order o, unnest(v_lines) l
+    ), balance AS (
+        UPDATE customers c SET balance = c.balance + v_total
+          FROM new_order o
+         WHERE c.id = p_customer_id
+    )
+    SELECT o.id, o.due_on INTO order_id, due_on FROM new_order o;
+    IF order_id IS NULL THEN
+        PERFORM ledger_refuse('SC004', 'unknown user or API token', '{"field": "user_id"}');
+    END IF;
     created := true;
+    total := v_total;
+    balance_after := v_balance + v_total;
 END
 $$;
 
