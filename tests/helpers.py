@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import re
+import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
+from typing import TypeVar
 
 import psycopg
 from flask import Flask
@@ -17,12 +20,13 @@ from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 from werkzeug.test import TestResponse
 
-from webapp import embedded
+from webapp import embedded, ledger
 from webapp.accounts import create_business, create_user
 from webapp.config import from_environ
 from webapp.db import get_db
 
 PASSWORD = "correct horse battery"
+T = TypeVar("T")
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 
 
@@ -154,3 +158,54 @@ def tenant_session(app: Flask, business_id: uuid.UUID) -> Iterator[Session]:
     with app.app_context(), get_db().sessions() as session:
         session.info["business_id"] = business_id
         yield session
+
+
+def at_once(count: int, work: Callable[[int], T]) -> list[T | BaseException]:
+    """Run work(0..count-1) on `count` threads released together; results or exceptions."""
+    barrier = threading.Barrier(count)
+
+    def run(index: int) -> T | BaseException:
+        barrier.wait()
+        try:
+            return work(index)
+        except Exception as error:  # collected and asserted on by the caller
+            return error
+
+    with ThreadPoolExecutor(max_workers=count) as pool:
+        return list(pool.map(run, range(count)))
+
+
+def sell(
+    app: Flask, shop: Shop, customer: uuid.UUID, product: uuid.UUID, quantity: int
+) -> uuid.UUID:
+    with tenant_session(app, shop.business_id) as session:
+        return ledger.purchase(
+            session,
+            customer_id=customer,
+            lines=[ledger.Line(product, quantity)],
+            idempotency_key=uuid.uuid4(),
+            user_id=shop.clerk_id,
+        ).order_id
+
+
+def pay(
+    app: Flask,
+    shop: Shop,
+    customer: uuid.UUID,
+    amount: object,
+    *,
+    order: uuid.UUID | None = None,
+    key: uuid.UUID | None = None,
+    method: str = "cash",
+) -> ledger.Receipt:
+    with tenant_session(app, shop.business_id) as session:
+        return ledger.pay(
+            session,
+            customer_id=customer,
+            amount=amount,  # type: ignore[arg-type]
+            method=method,
+            note="",
+            idempotency_key=key or uuid.uuid4(),
+            user_id=shop.clerk_id,
+            order_id=order,
+        )

@@ -2,36 +2,23 @@
 
 from __future__ import annotations
 
-import threading
 import uuid
 from collections import Counter
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
-from typing import TypeVar
 
 from flask import Flask
 
-from tests.helpers import Shop, add_customer, add_product, fetch, ledger_violations, tenant_session
+from tests.helpers import (
+    Shop,
+    add_customer,
+    add_product,
+    at_once,
+    fetch,
+    ledger_violations,
+    tenant_session,
+)
 from webapp import ledger
 from webapp.embedded import DatabaseUrls
-
-T = TypeVar("T")
-
-
-def _at_once(count: int, work: Callable[[int], T]) -> list[T | BaseException]:
-    """Run work(0..count-1) on `count` threads released together; results or exceptions."""
-    barrier = threading.Barrier(count)
-
-    def run(index: int) -> T | BaseException:
-        barrier.wait()
-        try:
-            return work(index)
-        except Exception as error:  # collected and asserted on by the caller
-            return error
-
-    with ThreadPoolExecutor(max_workers=count) as pool:
-        return list(pool.map(run, range(count)))
 
 
 def _sell(
@@ -57,7 +44,7 @@ def test_forty_tills_cannot_sell_more_than_ten_in_stock(
     product = add_product(database.admin, shop.business_id, stock=10)
     customers = [add_customer(database.admin, shop.business_id, f"C{i}") for i in range(40)]
 
-    results = _at_once(40, lambda i: _sell(app, shop, customers[i], [(product, 1)]))
+    results = at_once(40, lambda i: _sell(app, shop, customers[i], [(product, 1)]))
 
     kinds = Counter(type(result).__name__ for result in results)
     assert kinds == {"Sale": 10, "InsufficientStock": 30}, results
@@ -72,7 +59,7 @@ def test_twenty_tills_cannot_push_a_customer_past_the_limit(
     customer = add_customer(database.admin, shop.business_id, credit_limit="100.00")
     product = add_product(database.admin, shop.business_id, price="10.00", stock=1000)
 
-    results = _at_once(20, lambda _: _sell(app, shop, customer, [(product, 1)]))
+    results = at_once(20, lambda _: _sell(app, shop, customer, [(product, 1)]))
 
     kinds = Counter(type(result).__name__ for result in results)
     assert kinds == {"Sale": 10, "CreditLimitExceeded": 10}, results
@@ -96,7 +83,7 @@ def test_opposite_product_orders_never_deadlock(
             _sell(app, shop, customers[index], lines)
         return 25
 
-    results = _at_once(16, till)
+    results = at_once(16, till)
 
     assert results == [25] * 16  # no exception of any kind reached a till
     assert sorted(fetch(database.admin, "SELECT name, stock FROM products")) == [
@@ -114,7 +101,7 @@ def test_ten_retries_of_one_sale_record_it_once(
     product = add_product(database.admin, shop.business_id, stock=50)
     key = uuid.uuid4()
 
-    results = _at_once(10, lambda _: _sell(app, shop, customer, [(product, 2)], key))
+    results = at_once(10, lambda _: _sell(app, shop, customer, [(product, 2)], key))
 
     assert all(isinstance(result, ledger.Sale) for result in results), results
     sales = [result for result in results if isinstance(result, ledger.Sale)]
@@ -132,7 +119,7 @@ def test_one_key_raced_by_different_customers_records_one_sale(
     customers = [add_customer(database.admin, shop.business_id, f"C{i}") for i in range(8)]
     key = uuid.uuid4()
 
-    results = _at_once(8, lambda i: _sell(app, shop, customers[i], [(product, 1)], key))
+    results = at_once(8, lambda i: _sell(app, shop, customers[i], [(product, 1)], key))
 
     kinds = Counter(type(result).__name__ for result in results)
     assert kinds == {"Sale": 1, "IdempotencyKeyReused": 7}, results

@@ -76,12 +76,20 @@ class InvalidInput(LedgerError):
         return self.detail.get("field")
 
     @property
+    def reason(self) -> str | None:
+        return self.detail.get("reason")
+
+    @property
     def line(self) -> int | None:
         return self.detail.get("line")
 
 
 class PaymentExceedsBalance(LedgerError):
     sqlstate = "SC005"
+
+    @property
+    def balance(self) -> Decimal:
+        return Decimal(str(self.detail["balance"])).quantize(Decimal("0.01"))
 
 
 class CustomerArchived(LedgerError):
@@ -194,3 +202,74 @@ def purchase(
         },
     )
     return Sale(row.order_id, row.created, row.total, row.balance_after, row.due_on)
+
+
+PAYMENT_METHODS = {
+    "cash": "Cash",
+    "card": "Card",
+    "bank_transfer": "Bank transfer",
+    "mobile_money": "Mobile money",
+    "other": "Other",
+}
+
+
+@dataclass(frozen=True)
+class Allocation:
+    order_id: uuid.UUID
+    amount: Decimal
+
+
+@dataclass(frozen=True)
+class Receipt:
+    payment_id: uuid.UUID
+    created: bool  # False when the idempotency key named a payment already recorded
+    balance_after: Decimal
+    allocations: list[Allocation]
+
+
+PAYMENT = text(
+    """SELECT payment_id, created, balance_after
+         FROM record_payment(:customer_id, :amount, :method, :note, :idempotency_key,
+                             :user_id, :order_id, :api_token_id)"""
+)
+ALLOCATIONS = text(
+    """SELECT a.order_id, a.amount
+         FROM payment_allocations a JOIN orders o ON o.id = a.order_id
+        WHERE a.payment_id = :payment_id
+        ORDER BY o.due_on, o.created_at, o.id"""
+)
+
+
+def pay(
+    session: Session,
+    *,
+    customer_id: uuid.UUID,
+    amount: Decimal,
+    method: str,
+    note: str,
+    idempotency_key: uuid.UUID,
+    user_id: uuid.UUID,
+    order_id: uuid.UUID | None = None,
+    api_token_id: uuid.UUID | None = None,
+) -> Receipt:
+    """Record a payment (see sql/migrations/0003_record_payment.sql) and how it was applied."""
+    row = _call(
+        session,
+        PAYMENT,
+        {
+            "customer_id": customer_id,
+            "amount": amount,
+            "method": method,
+            "note": note,
+            "idempotency_key": idempotency_key,
+            "user_id": user_id,
+            "order_id": order_id,
+            "api_token_id": api_token_id,
+        },
+    )
+    allocations = [
+        Allocation(order, share)
+        for order, share in session.execute(ALLOCATIONS, {"payment_id": row.payment_id})
+    ]
+    session.commit()
+    return Receipt(row.payment_id, row.created, row.balance_after, allocations)

@@ -170,6 +170,7 @@ class Payment(TenantRow):
     created_by: Mapped[uuid.UUID]
     api_token_id: Mapped[uuid.UUID | None]
     idempotency_key: Mapped[uuid.UUID]
+    balance_after: Mapped[Decimal] = mapped_column(Money)  # what the customer owed after it
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
     customer: Mapped[Customer] = relationship(viewonly=True)

@@ -147,6 +147,8 @@ CREATE TABLE payments (
     created_by      uuid NOT NULL,
     api_token_id    uuid,
     idempotency_key uuid NOT NULL,
+    -- What the customer owed right after this payment: receipts and API replays show it.
+    balance_after   numeric(12, 2) NOT NULL CHECK (balance_after >= 0),
     created_at      timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (business_id, id),
     UNIQUE (business_id, idempotency_key),

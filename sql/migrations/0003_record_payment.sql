@@ -1,0 +1,166 @@
+-- record_payment: money a customer paid, applied to their open sales, all or nothing.
+--
+-- Locks only the customer (the global order: customer first; a sale then takes its products,
+-- a payment then updates that customer's own sales, which only payments change, under the
+-- same customer lock). The amount goes to the sale named, if any, and the rest to open sales
+-- oldest due date first (then oldest made).
+--
+-- Refusals, as for sales, with a JSON DETAIL:
+--   SC003 not found                {"entity": "customer"|"sale", "id"}
+--   SC004 invalid input            {"field", "reason"}
+--   SC005 payment exceeds balance  {"balance"}
+--   SC007 idempotency key reused   {"payment_id"}   (the key belongs to another customer's payment)
+
+CREATE FUNCTION record_payment(
+    p_customer_id     uuid,
+    p_amount          numeric,
+    p_method          text,
+    p_note            text,
+    p_idempotency_key uuid,
+    p_user_id         uuid,
+    p_order_id        uuid DEFAULT NULL,
+    p_api_token_id    uuid DEFAULT NULL,
+    OUT payment_id    uuid,
+    OUT created       boolean,  -- false: the key named a payment already recorded
+    OUT balance_after numeric
+)
+LANGUAGE plpgsql
+SET plan_cache_mode = force_generic_plan
+AS $$
+DECLARE
+    v_business  uuid := current_business_id();
+    v_existing  payments;
+    v_balance   numeric;
+    v_named     orders;
+    v_allocated numeric;
+BEGIN
+    IF v_business IS NULL THEN
+        PERFORM ledger_refuse('SC004', 'no business is bound to this transaction', '{}');
+    END IF;
+
+    -- 1. Input.
+    IF p_customer_id IS NULL THEN
+        PERFORM ledger_refuse('SC004', 'choose a customer', '{"field": "customer_id"}');
+    END IF;
+    IF p_amount IS NULL OR p_amount <= 0 THEN
+        PERFORM ledger_refuse('SC004', 'the amount must be more than zero', '{"field": "amount"}');
+    END IF;
+    IF p_amount <> round(p_amount, 2) THEN
+        PERFORM ledger_refuse('SC004', 'the amount can have at most two decimals',
+                              '{"field": "amount"}');
+    END IF;
+    IF p_amount > 9999999999.99 THEN
+        PERFORM ledger_refuse('SC004', 'the amount is too large', '{"field": "amount"}');
+    END IF;
+    IF p_method IS NULL
+       OR p_method NOT IN ('cash', 'card', 'bank_transfer', 'mobile_money', 'other') THEN
+        PERFORM ledger_refuse('SC004', 'choose how it was paid', '{"field": "method"}');
+    END IF;
+    IF length(coalesce(p_note, '')) > 500 THEN
+        PERFORM ledger_refuse('SC004', 'the note can be at most 500 characters',
+                              '{"field": "note"}');
+    END IF;
+    IF p_idempotency_key IS NULL THEN
+        PERFORM ledger_refuse('SC004', 'an idempotency key is required',
+                              '{"field": "idempotency_key"}');
+    END IF;
+
+    -- 2. A key seen before: that payment again, checked once more under the customer's lock.
+    FOR i IN 1..2 LOOP
+        SELECT * INTO v_existing FROM payments p WHERE p.idempotency_key = p_idempotency_key;
+        IF FOUND THEN
+            IF v_existing.customer_id <> p_customer_id THEN
+                PERFORM ledger_refuse('SC007', 'this idempotency key belongs to another payment',
+                                      jsonb_build_object('payment_id', v_existing.id));
+            END IF;
+            SELECT v_existing.id, false, v_existing.balance_after
+              INTO payment_id, created, balance_after;
+            RETURN;
+        END IF;
+        EXIT WHEN i = 2;
+
+        -- 3. The one lock a payment takes.
+        SELECT c.balance INTO v_balance FROM customers c WHERE c.id = p_customer_id
+           FOR NO KEY UPDATE;
+        IF NOT FOUND THEN
+            PERFORM ledger_refuse('SC003', 'customer not found',
+                                  jsonb_build_object('entity', 'customer', 'id', p_customer_id));
+        END IF;
+    END LOOP;
+
+    -- 4. Never more than is owed, and a named sale must be this customer's and still open.
+    IF p_amount > v_balance THEN
+        PERFORM ledger_refuse('SC005', 'payment exceeds balance',
+                              jsonb_build_object('balance', v_balance));
+    END IF;
+    IF p_order_id IS NOT NULL THEN
+        SELECT * INTO v_named FROM orders o WHERE o.id = p_order_id;
+        IF NOT FOUND THEN
+            PERFORM ledger_refuse('SC003', 'sale not found',
+                                  jsonb_build_object('entity', 'sale', 'id', p_order_id));
+        END IF;
+        IF v_named.customer_id <> p_customer_id THEN
+            PERFORM ledger_refuse('SC004', 'that sale belongs to another customer',
+                                  '{"field": "order_id", "reason": "other_customer"}');
+        END IF;
+        IF v_named.paid >= v_named.total THEN
+            PERFORM ledger_refuse('SC004', 'that sale is already paid',
+                                  '{"field": "order_id", "reason": "already_paid"}');
+        END IF;
+    END IF;
+
+    -- 5. Write, in one statement: the payment, how it was applied, the sales, the balance.
+    WITH new_payment AS (
+        INSERT INTO payments (business_id, customer_id, amount, method, note, created_by,
+                              api_token_id, idempotency_key, balance_after)
+        SELECT v_business, p_customer_id, p_amount, p_method, coalesce(p_note, ''), u.id,
+               p_api_token_id, p_idempotency_key, v_balance - p_amount
+          FROM users u
+         WHERE u.id = p_user_id
+           AND (p_api_token_id IS NULL
+                OR EXISTS (SELECT FROM api_tokens t WHERE t.id = p_api_token_id))
+        RETURNING id
+    ), open_sales AS (
+        SELECT o.id, o.total - o.paid AS owed,
+               sum(o.total - o.paid) OVER (ORDER BY o.id IS DISTINCT FROM p_order_id,
+                                                    o.due_on, o.created_at, o.id)
+                   - (o.total - o.paid) AS owed_before
+          FROM orders o
+         WHERE o.customer_id = p_customer_id AND o.paid < o.total
+    ), shares AS (
+        SELECT s.id AS order_id, least(s.owed, p_amount - s.owed_before) AS amount
+          FROM open_sales s
+         WHERE s.owed_before < p_amount
+    ), allocations AS (
+        INSERT INTO payment_allocations (business_id, payment_id, order_id, amount)
+        SELECT v_business, p.id, s.order_id, s.amount FROM new_payment p, shares s
+        RETURNING amount
+    ), paid AS (
+        UPDATE orders o SET paid = o.paid + s.amount
+          FROM shares s, new_payment p
+         WHERE o.id = s.order_id
+    ), balance AS (
+        UPDATE customers c SET balance = c.balance - p_amount
+          FROM new_payment p
+         WHERE c.id = p_customer_id
+    )
+    SELECT (SELECT id FROM new_payment), (SELECT sum(amount) FROM allocations)
+      INTO payment_id, v_allocated;
+    IF payment_id IS NULL THEN
+        PERFORM ledger_refuse('SC004', 'unknown user or API token', '{"field": "user_id"}');
+    END IF;
+    -- The balance is the sum of what open sales still owe, so this can only fail if that
+    -- invariant was already broken; then refuse rather than record a payment half applied.
+    IF v_allocated IS DISTINCT FROM p_amount THEN
+        RAISE EXCEPTION 'payment of % could be applied only as far as %', p_amount, v_allocated
+            USING ERRCODE = 'XX000';
+    END IF;
+    created := true;
+    balance_after := v_balance - p_amount;
+END
+$$;
+
+REVOKE ALL ON FUNCTION record_payment(uuid, numeric, text, text, uuid, uuid, uuid, uuid)
+    FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION record_payment(uuid, numeric, text, text, uuid, uuid, uuid, uuid)
+    TO shopcredit_app;
