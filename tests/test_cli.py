@@ -167,6 +167,23 @@ def test_demo_is_idempotent_and_prints_the_logins(app: Flask, database: Database
         assert 110 <= days <= 121, slug
         assert wrong_due_dates == 0, slug
     assert over_limit == 0
+
+    # Payments too: some customers paid up, some partly, some never; some long overdue.
+    with psycopg.connect(database.admin) as conn:
+        kinds = conn.execute(
+            """SELECT count(*) FILTER (WHERE paid_sum = 0 AND sales > 0),
+                      count(*) FILTER (WHERE paid_sum > 0 AND balance > 0),
+                      count(*) FILTER (WHERE sales > 0 AND balance = 0),
+                      (SELECT count(DISTINCT customer_id) FROM orders
+                        WHERE paid < total AND due_on < current_date - 30)
+                 FROM (SELECT c.balance,
+                              (SELECT count(*) FROM orders o WHERE o.customer_id = c.id) AS sales,
+                              (SELECT coalesce(sum(amount), 0) FROM payments p
+                                WHERE p.customer_id = c.id) AS paid_sum
+                         FROM customers c) per_customer"""
+        ).fetchone()
+    never_paid, partly_paid, paid_up, long_overdue = kinds
+    assert never_paid > 0 and partly_paid > 0 and paid_up > 0 and long_overdue > 0, kinds
     assert ledger_violations(database.admin) == []
 
 

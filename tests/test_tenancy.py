@@ -42,7 +42,8 @@ def two_shops_with_data(app: Flask, database: DatabaseUrls, shop: Shop, other_sh
             )
             payment = conn.execute(
                 "INSERT INTO payments (business_id, customer_id, amount, created_by, "
-                "idempotency_key) VALUES (%s, %s, 1, %s, gen_random_uuid()) RETURNING id",
+                "idempotency_key, balance_after) VALUES (%s, %s, 1, %s, gen_random_uuid(), 4) "
+                "RETURNING id",
                 (s.business_id, customer, s.clerk_id),
             ).fetchone()[0]
             conn.execute(

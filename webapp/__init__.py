@@ -99,12 +99,16 @@ def _register_blueprints(app: Flask) -> None:
     from webapp.api import bp as api_bp
     from webapp.auth import bp as auth_bp
     from webapp.auth.access import require_login
+    from webapp.customers import bp as customers_bp
     from webapp.dashboard import bp as dashboard_bp
+    from webapp.payments import bp as payments_bp
     from webapp.sales import bp as sales_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(dashboard_bp)
     app.register_blueprint(sales_bp)
+    app.register_blueprint(payments_bp)
+    app.register_blueprint(customers_bp)
     app.register_blueprint(api_bp)
     app.before_request(require_login)
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import select, text
+from sqlalchemy import TextClause, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -137,19 +137,27 @@ CUSTOMERS_PER_SHOP = 32
 HISTORY_DAYS = 120
 
 SET_TENANT = text("SELECT set_config('app.business_id', :business_id, true)")
+# What share of their balance a customer pays now and then: all, part, or nothing at all.
+PAYING_HABITS = (Decimal("1"), Decimal("0.5"), Decimal("0.3"), Decimal("0"))
+
 PURCHASE = text(
     "SELECT order_id FROM process_purchase(:customer_id, CAST(:items AS jsonb), :key, :user_id)"
 )
-BACKDATE = text(
+PAYMENT = text(
+    "SELECT payment_id FROM record_payment(:customer_id, :amount, :method, '', :key, :user_id)"
+)
+BALANCE = text("SELECT balance FROM customers WHERE id = :customer_id")
+BACKDATE_SALE = text(
     """WITH o AS (
            UPDATE orders SET created_at = :moment,
                   due_on = (CAST(:moment AS timestamptz) AT TIME ZONE b.timezone)::date
                            + b.credit_days
              FROM businesses b
-            WHERE b.id = orders.business_id AND orders.id = :order_id
+            WHERE b.id = orders.business_id AND orders.id = :id
         RETURNING orders.id)
        UPDATE stock_movements SET created_at = :moment WHERE order_id IN (SELECT id FROM o)"""
 )
+BACKDATE_PAYMENT = text("UPDATE payments SET created_at = :moment WHERE id = :id")
 
 
 @dataclass(frozen=True)
@@ -222,39 +230,64 @@ def _create_shop(session: Session, shop: DemoShop, rng: random.Random) -> None:
 
 
 def _sales_history(session: Session, business: Business, rng: random.Random) -> None:
-    """About 120 days of sales, through the real process_purchase, then dated back.
-
-    Sales the ledger refuses (stock out, credit limit reached) are simply not made, as in a shop.
-    """
+    """About 120 days of sales and payments, through the real ledger functions, then dated
+    back. Customers differ: some pay everything, some part, some never (so some are long
+    overdue). Sales the ledger refuses (stock out, limit reached) are simply not made."""
     session.execute(SET_TENANT, {"business_id": str(business.id)})
     clerks = list(session.scalars(select(User.id).where(User.business_id == business.id)))
     customers = list(
         session.scalars(
-            select(Customer.id).where(
-                Customer.business_id == business.id, Customer.credit_limit > 0
-            )
+            select(Customer.id)
+            .where(Customer.business_id == business.id, Customer.credit_limit > 0)
+            .order_by(Customer.name)
         )
     )
+    habits = {
+        customer: PAYING_HABITS[i % len(PAYING_HABITS)] for i, customer in enumerate(customers)
+    }
     products = list(session.scalars(select(Product.id).where(Product.business_id == business.id)))
     now = datetime.now(UTC).replace(second=0, microsecond=0)
     for days_ago in range(HISTORY_DAYS, 0, -1):
         for _ in range(rng.choice((0, 1, 2, 2, 3))):
-            moment = now - timedelta(days=days_ago, hours=rng.randrange(0, 10))
             lines = [
                 {"product_id": str(product), "quantity": rng.randint(1, 3)}
                 for product in rng.sample(products, rng.randint(1, 3))
             ]
-            try:
-                with session.begin_nested():
-                    order_id = session.execute(
-                        PURCHASE,
-                        {
-                            "customer_id": rng.choice(customers),
-                            "items": json.dumps(lines),
-                            "key": uuid.uuid4(),
-                            "user_id": rng.choice(clerks),
-                        },
-                    ).scalar_one()
-            except DBAPIError:
+            params = {
+                "customer_id": rng.choice(customers),
+                "items": json.dumps(lines),
+                "key": uuid.uuid4(),
+                "user_id": rng.choice(clerks),
+            }
+            moment = now - timedelta(days=days_ago, hours=rng.randrange(1, 10))
+            _in_the_past(session, PURCHASE, params, BACKDATE_SALE, moment)
+        for customer in rng.sample(customers, 2):
+            share = habits[customer]
+            balance = session.execute(BALANCE, {"customer_id": customer}).scalar_one()
+            if share == 0 or balance <= 0:
                 continue
-            session.execute(BACKDATE, {"order_id": order_id, "moment": moment})
+            amount = (balance * share).quantize(Decimal("0.01"))
+            params = {
+                "customer_id": customer,
+                "amount": max(amount, Decimal("0.01")),
+                "method": rng.choice(("cash", "cash", "mobile_money", "card", "bank_transfer")),
+                "key": uuid.uuid4(),
+                "user_id": rng.choice(clerks),
+            }
+            moment = now - timedelta(days=days_ago, hours=rng.randrange(0, 1))
+            _in_the_past(session, PAYMENT, params, BACKDATE_PAYMENT, moment)
+
+
+def _in_the_past(
+    session: Session,
+    call: TextClause,
+    params: dict[str, object],
+    backdate: TextClause,
+    moment: datetime,
+) -> None:
+    try:
+        with session.begin_nested():
+            row_id = session.execute(call, params).scalar_one()
+    except DBAPIError:
+        return
+    session.execute(backdate, {"id": row_id, "moment": moment})

@@ -11,6 +11,8 @@ from babel.numbers import format_currency
 from flask import Flask, current_app
 from flask_login import current_user
 
+from webapp.ledger import PAYMENT_METHODS
+
 
 def _locale() -> str:
     return current_app.config["LOCALE"]
@@ -45,7 +47,12 @@ def local_date(day: date | datetime | None) -> str:
     return format_date(day, "medium", locale=_locale())
 
 
+def method_label(method: str) -> str:
+    return PAYMENT_METHODS.get(method, method)
+
+
 def init_app(app: Flask) -> None:
+    app.add_template_filter(method_label)
     app.add_template_filter(money)
     app.add_template_filter(local_datetime)
     app.add_template_filter(local_date)

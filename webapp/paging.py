@@ -1,4 +1,4 @@
-"""Page numbers from the query string, and what a list template needs to link between pages."""
+"""Lists: page numbers from the query string, and searching by part of a name."""
 
 from __future__ import annotations
 
@@ -32,3 +32,9 @@ def requested_page(size: int = 50) -> Page:
 def page_of(rows: list, page: Page) -> tuple[list, Page]:
     """Fetch one row more than a page to know whether there is a next page; drop it here."""
     return rows[: page.size], Page(page.number, page.size, has_next=len(rows) > page.size)
+
+
+def like_pattern(query: str) -> str:
+    """A LIKE pattern matching `query` anywhere, with its own % and _ taken literally."""
+    escaped = query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"

@@ -9,10 +9,12 @@ from typing import Any
 from flask import g, jsonify, request
 from werkzeug.wrappers import Response
 
-from webapp import ledger
+from webapp import ledger, reports
 from webapp.api import bp, tokens
+from webapp.customers.queries import get_customer
 from webapp.db import bind_tenant, db_session
 from webapp.extensions import csrf
+from webapp.inputs import parse_amount, parse_uuid
 
 csrf.exempt(bp)  # no cookies here: a request without the token proves nothing
 
@@ -29,15 +31,6 @@ def invalid(details: Any) -> Response:
 
 def money(amount: Decimal) -> str:
     return str(Decimal(amount).quantize(Decimal("0.01")))
-
-
-def as_uuid(value: Any) -> uuid.UUID | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        return None
 
 
 @bp.before_request
@@ -71,7 +64,7 @@ def _json_object() -> dict[str, Any] | Response:
 def _idempotency_key(body: dict[str, Any]) -> uuid.UUID | None:
     if body.get("idempotency_key") is None:
         return uuid.uuid4()
-    return as_uuid(body["idempotency_key"])
+    return parse_uuid(body["idempotency_key"])
 
 
 @bp.post("/purchase")
@@ -80,7 +73,7 @@ def purchase() -> Response:
     if isinstance(body, Response):
         return body
     problems: dict[str, str] = {}
-    customer_id = as_uuid(body.get("customer_id"))
+    customer_id = parse_uuid(body.get("customer_id"))
     if customer_id is None:
         problems["customer_id"] = "a customer id (UUID) is required"
     items = body.get("items")
@@ -118,6 +111,82 @@ def purchase() -> Response:
     )
 
 
+@bp.post("/payments")
+def payments() -> Response:
+    body = _json_object()
+    if isinstance(body, Response):
+        return body
+    problems: dict[str, str] = {}
+    customer_id = parse_uuid(body.get("customer_id"))
+    if customer_id is None:
+        problems["customer_id"] = "a customer id (UUID) is required"
+    amount = parse_amount(body.get("amount"))
+    if amount is None:
+        problems["amount"] = 'an amount such as "12.50" is required'
+    method = body.get("method", "cash")
+    if method not in ledger.PAYMENT_METHODS:
+        problems["method"] = f"one of {', '.join(ledger.PAYMENT_METHODS)}"
+    order_id = parse_uuid(body.get("order_id")) if body.get("order_id") is not None else None
+    if body.get("order_id") is not None and order_id is None:
+        problems["order_id"] = "must be a sale id (UUID) when given"
+    note = body.get("note", "")
+    if not isinstance(note, str):
+        problems["note"] = "must be text"
+    key = _idempotency_key(body)
+    if key is None:
+        problems["idempotency_key"] = "must be a UUID when given"
+    if problems:
+        return invalid(problems)
+
+    assert customer_id is not None and amount is not None and key is not None
+    try:
+        receipt = ledger.pay(
+            db_session(),
+            customer_id=customer_id,
+            amount=amount,
+            method=method,
+            note=note,
+            idempotency_key=key,
+            user_id=g.token.user_id,
+            order_id=order_id,
+            api_token_id=g.token.token_id,
+        )
+    except ledger.LedgerError as refusal:
+        return refusal_response(refusal)
+    return json_response(
+        201 if receipt.created else 200,
+        {
+            "success": True,
+            "payment_id": str(receipt.payment_id),
+            "balance": money(receipt.balance_after),
+            "allocations": [
+                {"order_id": str(share.order_id), "amount": money(share.amount)}
+                for share in receipt.allocations
+            ],
+        },
+    )
+
+
+@bp.get("/customers/<customer_id>")
+def customer(customer_id: str) -> Response:
+    session = db_session()
+    parsed = parse_uuid(customer_id)
+    found = get_customer(session, parsed) if parsed else None
+    if found is None:
+        return json_response(404, {"error": "customer not found"})
+    return jsonify(
+        {
+            "id": str(found.id),
+            "name": found.name,
+            "phone": found.phone,
+            "credit_limit": money(found.credit_limit),
+            "balance": money(found.balance),
+            "available_credit": money(found.available_credit),
+            "overdue_amount": money(reports.overdue_amount(reports.open_sales(session, found.id))),
+        }
+    )
+
+
 def refusal_response(refusal: ledger.LedgerError) -> Response:
     match refusal:
         case ledger.InsufficientStock():
@@ -139,15 +208,21 @@ def refusal_response(refusal: ledger.LedgerError) -> Response:
             )
         case ledger.NotFound():
             body = {"error": f"{refusal.entity or 'record'} not found"}
-            if refusal.entity == "product" and refusal.id is not None:
-                body["product_id"] = str(refusal.id)
+            if refusal.entity in ("product", "sale") and refusal.id is not None:
+                body["product_id" if refusal.entity == "product" else "order_id"] = str(refusal.id)
             return json_response(404, body)
         case ledger.InvalidInput():
             return invalid({**refusal.detail, "message": refusal.message})
+        case ledger.PaymentExceedsBalance():
+            return json_response(
+                409, {"error": "payment exceeds balance", "balance": money(refusal.balance)}
+            )
         case ledger.CustomerArchived():
             return json_response(409, {"error": "customer archived"})
         case ledger.IdempotencyKeyReused():
-            return json_response(409, {"error": "idempotency key already used for another sale"})
+            return json_response(
+                409, {"error": "idempotency key already used for another customer"}
+            )
         case ledger.Busy():
             return json_response(503, {"error": "busy, try again"})
     return json_response(409, {"error": refusal.message})

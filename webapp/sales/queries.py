@@ -11,29 +11,8 @@ from typing import Any
 from sqlalchemy import Row, select, text
 from sqlalchemy.orm import Session, selectinload
 
-from webapp.models import Customer, Order, OrderItem, Product, User
-from webapp.paging import Page, page_of
-
-
-def like_pattern(query: str) -> str:
-    """A LIKE pattern matching `query` anywhere, with its own % and _ taken literally."""
-    escaped = query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
-def find_customers(session: Session, query: str, limit: int = 20) -> list[Customer]:
-    """Customers who can buy on credit, by name or phone."""
-    statement = select(Customer).where(Customer.is_archived.is_(False))
-    if query:
-        pattern = like_pattern(query)
-        statement = statement.where(
-            Customer.name.ilike(pattern, escape="\\") | Customer.phone.ilike(pattern, escape="\\")
-        )
-    return list(session.scalars(statement.order_by(Customer.name, Customer.id).limit(limit)))
-
-
-def get_customer(session: Session, customer_id: uuid.UUID) -> Customer | None:
-    return session.get(Customer, (session.info["business_id"], customer_id))
+from webapp.models import Order, OrderItem, Product, User
+from webapp.paging import Page, like_pattern, page_of
 
 
 def sellable_products(session: Session) -> list[Product]:

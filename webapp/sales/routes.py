@@ -9,21 +9,16 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from webapp import ledger
+from webapp.customers import queries as customer_queries
 from webapp.db import db_session
 from webapp.formatting import money
+from webapp.inputs import parse_uuid
 from webapp.models import Customer
 from webapp.paging import requested_page
 from webapp.sales import bp, queries
 from webapp.sales.forms import EMPTY_ROWS, MAX_ROWS, SaleForm, SalesFilterForm
 
 WHOLE_NUMBER = re.compile(r"\d{1,9}")
-
-
-def parse_uuid(value: str | None) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(value or "")
-    except ValueError:
-        return None
 
 
 @dataclass
@@ -88,7 +83,7 @@ class SaleDraft:
 
 def _customer_or_404(customer_id: str | None) -> Customer:
     parsed = parse_uuid(customer_id)
-    customer = queries.get_customer(db_session(), parsed) if parsed else None
+    customer = customer_queries.get_customer(db_session(), parsed) if parsed else None
     if customer is None or customer.is_archived:
         abort(404)
     return customer
@@ -101,8 +96,15 @@ def new() -> str | Response | tuple[str, int]:
     if request.method == "GET":
         if not request.args.get("customer"):
             query = request.args.get("q", "").strip()[:100]
-            customers = queries.find_customers(session, query)
-            return render_template("sales/choose_customer.html", q=query, customers=customers)
+            customers = customer_queries.find_customers(session, query)
+            return render_template(
+                "customers/choose.html",
+                q=query,
+                customers=customers,
+                title="New sale",
+                endpoint="sales.new",
+                verb="Sell to",
+            )
         customer = _customer_or_404(request.args.get("customer"))
         form.customer_id.data = str(customer.id)
         form.idempotency_key.data = str(uuid.uuid4())

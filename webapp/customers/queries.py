@@ -1,0 +1,30 @@
+"""Finding customers (row-level security keeps every query to the signed-in business)."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from webapp.models import Customer
+from webapp.paging import like_pattern
+
+
+def find_customers(
+    session: Session, query: str, limit: int = 20, *, include_archived: bool = False
+) -> list[Customer]:
+    """Customers by name or phone; archived ones (who cannot buy) only when asked for."""
+    statement = select(Customer)
+    if not include_archived:
+        statement = statement.where(Customer.is_archived.is_(False))
+    if query:
+        pattern = like_pattern(query)
+        statement = statement.where(
+            Customer.name.ilike(pattern, escape="\\") | Customer.phone.ilike(pattern, escape="\\")
+        )
+    return list(session.scalars(statement.order_by(Customer.name, Customer.id).limit(limit)))
+
+
+def get_customer(session: Session, customer_id: uuid.UUID) -> Customer | None:
+    return session.get(Customer, (session.info["business_id"], customer_id))

@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, SelectChoice, SelectField, StringField, TextAreaField
+from wtforms.fields import DateField
+from wtforms.validators import DataRequired, Length, Optional
+
+from webapp.ledger import PAYMENT_METHODS
+
+
+class PaymentForm(FlaskForm):
+    customer_id = HiddenField()
+    idempotency_key = HiddenField()
+    # Text, not a number field: the amount is checked by the ledger, whose messages say why.
+    amount = StringField(
+        "Amount",
+        validators=[DataRequired("Enter the amount paid.")],
+        render_kw={"inputmode": "decimal", "autocomplete": "off"},
+    )
+    method = SelectField(
+        "Paid by",
+        choices=[SelectChoice(value, label) for value, label in PAYMENT_METHODS.items()],
+        default="cash",
+    )
+    order_id = SelectField("Apply to", choices=[], validate_choice=False)
+    note = TextAreaField(
+        "Note", validators=[Optional(), Length(max=500, message="At most 500 characters.")]
+    )
+
+
+class PaymentsFilterForm(FlaskForm):
+    class Meta:
+        csrf = False  # a GET search form: it changes nothing
+
+    q = StringField("Customer name or phone", validators=[Optional()])
+    method = SelectField(
+        "Paid by",
+        choices=[
+            SelectChoice("", "Any way"),
+            *(SelectChoice(value, label) for value, label in PAYMENT_METHODS.items()),
+        ],
+    )
+    date_from = DateField("From", validators=[Optional()])
+    date_to = DateField("To", validators=[Optional()])

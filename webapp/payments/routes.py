@@ -1,0 +1,140 @@
+from __future__ import annotations
+
+import uuid
+
+from flask import abort, redirect, render_template, request, url_for
+from flask_login import current_user
+from werkzeug.wrappers import Response
+from wtforms import SelectChoice
+
+from webapp import ledger, reports
+from webapp.customers import queries as customer_queries
+from webapp.db import db_session
+from webapp.formatting import local_date, money
+from webapp.inputs import parse_amount, parse_uuid
+from webapp.models import Customer
+from webapp.paging import requested_page
+from webapp.payments import bp, queries
+from webapp.payments.forms import PaymentForm, PaymentsFilterForm
+
+
+def _customer_or_404(customer_id: str | None) -> Customer:
+    parsed = parse_uuid(customer_id)
+    customer = customer_queries.get_customer(db_session(), parsed) if parsed else None
+    if customer is None:
+        abort(404)
+    return customer
+
+
+@bp.route("/new", methods=["GET", "POST"])
+def new() -> str | Response | tuple[str, int]:
+    form = PaymentForm()
+    if request.method == "GET":
+        if not request.args.get("customer"):
+            query = request.args.get("q", "").strip()[:100]
+            customers = customer_queries.find_customers(db_session(), query, include_archived=True)
+            return render_template(
+                "customers/choose.html",
+                q=query,
+                customers=customers,
+                title="Take a payment",
+                endpoint="payments.new",
+                verb="Take payment from",
+            )
+        customer = _customer_or_404(request.args.get("customer"))
+        form.customer_id.data = str(customer.id)
+        form.idempotency_key.data = str(uuid.uuid4())
+        form.order_id.data = request.args.get("sale", "")
+        return _payment_page(form, customer)
+
+    customer = _customer_or_404(form.customer_id.data)
+    key = parse_uuid(form.idempotency_key.data)
+    if key is None:
+        form.idempotency_key.data = str(uuid.uuid4())
+        stale = "This form was out of date; check it and send it again."
+        return _payment_page(form, customer, stale, status=400)
+    if not form.validate():
+        return _payment_page(form, customer, status=400)
+    amount = parse_amount(form.amount.data)
+    order_id = parse_uuid(form.order_id.data) if form.order_id.data else None
+    if amount is None:
+        form.amount.errors.append("Enter an amount like 12.50.")
+    if form.order_id.data and order_id is None:
+        form.order_id.errors.append("Choose a sale from the list.")
+    if amount is None or form.order_id.errors:
+        return _payment_page(form, customer, status=400)
+    try:
+        receipt = ledger.pay(
+            db_session(),
+            customer_id=customer.id,
+            amount=amount,
+            method=form.method.data or "",
+            note=(form.note.data or "").strip(),
+            idempotency_key=key,
+            user_id=current_user.id,
+            order_id=order_id,
+        )
+    except ledger.LedgerError as refusal:
+        return _payment_page(form, customer, _explain(refusal, form, customer), status=409)
+    return redirect(url_for("payments.receipt", payment_id=receipt.payment_id))
+
+
+def _explain(refusal: ledger.LedgerError, form: PaymentForm, customer: Customer) -> str | None:
+    """Put the refusal next to its field; return what belongs on top of the form."""
+    match refusal:
+        case ledger.PaymentExceedsBalance():
+            form.amount.errors.append(
+                f"That is more than {customer.name} owes ({money(refusal.balance)})."
+            )
+        case ledger.InvalidInput() if refusal.field in ("amount", "method", "note", "order_id"):
+            getattr(form, refusal.field).errors.append(refusal.message.capitalize() + ".")
+        case ledger.NotFound() if refusal.entity == "sale":
+            form.order_id.errors.append("That sale was not found.")
+        case ledger.NotFound():
+            abort(404)
+        case ledger.Busy():
+            return "Another till is busy with this customer. Nothing was recorded; try again."
+        case _:
+            return "The payment was not recorded. Check it and try again."
+    return None
+
+
+def _payment_page(
+    form: PaymentForm, customer: Customer, error: str | None = None, *, status: int = 200
+) -> tuple[str, int]:
+    sales = reports.open_sales(db_session(), customer.id)
+    form.order_id.choices = [SelectChoice("", "Oldest sales first")] + [
+        SelectChoice(
+            str(sale.order_id),
+            f"Sale of {local_date(sale.created_at)}, due {local_date(sale.due_on)}:"
+            f" {money(sale.owed)} owed",
+        )
+        for sale in sales
+    ]
+    page = render_template(
+        "payments/new.html", form=form, customer=customer, open_sales=sales, error=error
+    )
+    return page, status
+
+
+@bp.route("/<uuid:payment_id>")
+def receipt(payment_id: uuid.UUID) -> str:
+    found = queries.get_receipt(db_session(), payment_id)
+    if found is None:
+        abort(404)
+    return render_template("payments/receipt.html", receipt=found)
+
+
+@bp.route("")
+def index() -> str:
+    form = PaymentsFilterForm(request.args)
+    form.validate()
+    filters = queries.PaymentsFilter(
+        customer_id=parse_uuid(request.args.get("customer")),
+        customer_query=(form.q.data or "").strip()[:100],
+        method=form.method.data if form.method.data in ledger.PAYMENT_METHODS else None,
+        date_from=form.date_from.data if not form.date_from.errors else None,
+        date_to=form.date_to.data if not form.date_to.errors else None,
+    )
+    payments = queries.list_payments(db_session(), filters, requested_page())
+    return render_template("payments/index.html", form=form, payments=payments, filters=filters)
