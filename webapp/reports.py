@@ -57,7 +57,8 @@ class StatementLine:
     at: datetime
     kind: str  # "sale" or "payment"
     id: uuid.UUID
-    detail: str
+    due_on: date | None  # a sale's due date
+    method: str | None  # how a payment was made
     charge: Decimal  # what a sale added
     payment: Decimal  # what a payment took off
     balance: Decimal  # running balance after this line
@@ -90,11 +91,11 @@ _MOVEMENTS = """
                (CAST(:date_to AS date) + 1)::timestamp AT TIME ZONE timezone AS ends
           FROM businesses
     ), movements AS (
-        SELECT o.created_at AS at, 'sale' AS kind, o.id, o.total AS amount,
-               'due ' || to_char(o.due_on, 'YYYY-MM-DD') AS detail
+        SELECT o.created_at AS at, 'sale' AS kind, o.id, o.total AS amount, o.due_on,
+               NULL AS method
           FROM orders o WHERE o.customer_id = :customer_id
         UNION ALL
-        SELECT p.created_at, 'payment', p.id, -p.amount, p.method
+        SELECT p.created_at, 'payment', p.id, -p.amount, NULL, p.method
           FROM payments p WHERE p.customer_id = :customer_id
     )
 """
@@ -104,7 +105,7 @@ OPENING = text(
 )
 LINES = text(
     _MOVEMENTS
-    + """SELECT m.at, m.kind, m.id, m.amount, m.detail FROM movements m, bounds
+    + """SELECT m.at, m.kind, m.id, m.amount, m.due_on, m.method FROM movements m, bounds
           WHERE m.at >= bounds.starts AND m.at < bounds.ends
           ORDER BY m.at, m.kind DESC, m.id"""
 )
@@ -119,8 +120,8 @@ def statement(
     balance = session.execute(OPENING, params).scalar_one()
     opening = balance
     lines = []
-    for at, kind, row_id, amount, detail in session.execute(LINES, params):
+    for at, kind, row_id, amount, due_on, method in session.execute(LINES, params):
         balance += amount
         charge, payment = (amount, ZERO) if amount > 0 else (ZERO, -amount)
-        lines.append(StatementLine(at, kind, row_id, detail, charge, payment, balance))
+        lines.append(StatementLine(at, kind, row_id, due_on, method, charge, payment, balance))
     return Statement(date_from, date_to, opening, lines)

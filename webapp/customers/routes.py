@@ -39,6 +39,7 @@ def _statement_context(customer_id: uuid.UUID) -> dict[str, object]:
     form = StatementPeriodForm(request.args)
     form.validate()
     date_from, date_to = _period(form, reports.business_today(session))
+    form.date_from.data, form.date_to.data = date_from, date_to
     return {
         "customer": customer,
         "form": form,
