@@ -12,7 +12,7 @@ from sqlalchemy import text
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.wrappers import Response
 
-from webapp import embedded, errors, formatting, migrate, navigation, passwords
+from webapp import embedded, errors, formatting, migrate, navigation, paging, passwords
 from webapp.config import DEFAULTS, from_environ
 from webapp.db import EXTENSION_KEY, Database, close_db_session, get_db
 from webapp.extensions import csrf, limiter, login_manager
@@ -72,6 +72,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     passwords.init_app(app)
     formatting.init_app(app)
     navigation.init_app(app)
+    paging.init_app(app)
     errors.init_app(app)
 
     _register_blueprints(app)
@@ -104,6 +105,7 @@ def _register_blueprints(app: Flask) -> None:
     from webapp.payments import bp as payments_bp
     from webapp.sales import bp as sales_bp
 
+    app.before_request(errors.refuse_nul_bytes)
     app.register_blueprint(auth_bp)
     app.register_blueprint(dashboard_bp)
     app.register_blueprint(sales_bp)

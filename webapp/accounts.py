@@ -7,7 +7,7 @@ import uuid
 from zoneinfo import available_timezones
 
 from babel.numbers import list_currencies
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from webapp.models import Business, User
@@ -22,10 +22,18 @@ class AccountError(ValueError):
     """A business or user cannot be created as asked; the message says why, plainly."""
 
 
-def check_business_settings(currency: str, timezone: str, credit_days: int) -> None:
+TIMEZONE_KNOWN = text("SELECT EXISTS (SELECT FROM pg_timezone_names WHERE name = :name)")
+
+
+def check_business_settings(
+    session: Session, currency: str, timezone: str, credit_days: int
+) -> None:
     if currency not in list_currencies():
         raise AccountError(f"{currency!r} is not a currency code (use three letters, like USD).")
-    if timezone not in available_timezones():
+    # Both Python (to show dates) and PostgreSQL (to date sales) must know the zone.
+    if timezone not in available_timezones() or not session.scalar(
+        TIMEZONE_KNOWN, {"name": timezone}
+    ):
         raise AccountError(f"{timezone!r} is not a time zone (use a name like Africa/Nairobi).")
     if not 0 <= credit_days <= 365:
         raise AccountError("Credit days must be between 0 and 365.")
@@ -48,7 +56,7 @@ def create_business(
         )
     if not 1 <= len(name) <= 120:
         raise AccountError("A business name is 1 to 120 characters.")
-    check_business_settings(currency, timezone, credit_days)
+    check_business_settings(session, currency, timezone, credit_days)
     if session.scalar(select(Business.id).where(Business.slug == slug)) is not None:
         raise AccountError(f"The shop code {slug!r} is taken.")
     business = Business(

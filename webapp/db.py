@@ -84,7 +84,8 @@ class Database:
                     """SELECT r.rolname, r.rolsuper, r.rolbypassrls,
                               EXISTS (SELECT 1 FROM pg_tables t
                                       WHERE t.schemaname = 'public'
-                                        AND t.tableowner = r.rolname) AS owns_tables
+                                        AND pg_has_role(r.oid, t.tableowner, 'USAGE'))
+                                  AS owns_tables
                        FROM pg_roles r WHERE r.rolname = current_user"""
                 )
             ).one()
@@ -93,7 +94,7 @@ class Database:
             if role.rolsuper
             else "has BYPASSRLS"
             if role.rolbypassrls
-            else "owns the tables"
+            else "owns the tables (or is a member of their owner)"
             if role.owns_tables
             else None
         )

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, current_app, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, OperationalError
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
@@ -43,12 +43,28 @@ def error_response(status: int, title: str | None = None, detail: str | None = N
     if _wants_json():
         response = jsonify({"error": title.lower(), "details": detail})
     else:
-        response = Response(
-            render_template("errors/error.html", status=status, title=title, detail=detail),
-            mimetype="text/html",
-        )
+        context = {"status": status, "title": title, "detail": detail}
+        if status >= 500:
+            # The database may be what failed, so this page must not need it: rendered without
+            # the context processors, which would load the signed-in user from it.
+            page = current_app.jinja_env.get_template("errors/plain.html").render(context)
+        else:
+            page = render_template("errors/error.html", **context)
+        response = Response(page, mimetype="text/html")
     response.status_code = status
     return response
+
+
+def refuse_nul_bytes() -> Response | None:
+    """before_request: PostgreSQL text cannot hold a NUL character; say so before it is tried."""
+    values = [*request.args.values(), *request.form.values()]
+    if request.is_json:
+        values.append(request.get_data(as_text=True))
+    if any("\x00" in value or "\\u0000" in value for value in values):
+        return error_response(
+            400, "Something in that request was not right", "Text cannot contain NUL characters."
+        )
+    return None
 
 
 def init_app(app: Flask) -> None:
@@ -64,6 +80,11 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Response:
         return error_response(error.code or 500)
+
+    @app.errorhandler(DataError)
+    def bad_data(error: DataError) -> Response:
+        log.warning("data refused by the database: %s", error)
+        return error_response(400)
 
     @app.errorhandler(OperationalError)
     def database_unavailable(error: OperationalError) -> Response:

@@ -190,12 +190,18 @@ def purchase(
     api_token_id: uuid.UUID | None = None,
 ) -> Sale:
     """Record a sale on the customer's account (see sql/migrations/0002_process_purchase.sql)."""
+    try:
+        items = json.dumps([line.as_json() for line in lines], allow_nan=False)
+    except ValueError:  # NaN or infinity, which JSON (and so the ledger) cannot take
+        raise InvalidInput(
+            "the quantity must be a whole number from 1 to 100000", {"field": "quantity"}
+        ) from None
     row = _call(
         session,
         PURCHASE,
         {
             "customer_id": customer_id,
-            "items": json.dumps([line.as_json() for line in lines]),
+            "items": items,
             "idempotency_key": idempotency_key,
             "user_id": user_id,
             "api_token_id": api_token_id,

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
-from flask import request
+from flask import Flask, request
 
 
 @dataclass(frozen=True)
@@ -25,8 +26,18 @@ class Page:
 def requested_page(size: int = 50) -> Page:
     """The page asked for (?page=N); anything odd means the first page."""
     raw = request.args.get("page", "1")
-    number = int(raw) if raw.isdigit() and 0 < len(raw) <= 6 else 1
+    number = int(raw) if raw.isascii() and raw.isdigit() and 0 < len(raw) <= 6 else 1
     return Page(max(number, 1), size)
+
+
+def page_url(number: int) -> str:
+    """This list's address with the same filters, on page `number`."""
+    args = [(key, value) for key, value in request.args.items(multi=True) if key != "page"]
+    return f"{request.path}?{urlencode([*args, ('page', number)])}"
+
+
+def init_app(app: Flask) -> None:
+    app.add_template_global(page_url)
 
 
 def page_of(rows: list, page: Page) -> tuple[list, Page]:

@@ -224,11 +224,13 @@ GRANT EXECUTE ON FUNCTION current_business_id() TO shopcredit_app;
 CREATE FUNCTION login_lookup(p_business_slug text, p_email text)
 RETURNS TABLE (business_id uuid, user_id uuid, password_hash text, is_active boolean)
 LANGUAGE sql STABLE SECURITY DEFINER
-SET search_path = pg_catalog, public
+-- pg_temp last and every table named with its schema: no temporary table of the caller's can
+-- stand in for ours.
+SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT u.business_id, u.id, u.password_hash, u.is_active
-    FROM businesses b
-    JOIN users u ON u.business_id = b.id
+    FROM public.businesses b
+    JOIN public.users u ON u.business_id = b.id
     WHERE b.slug = lower(btrim(p_business_slug))
       AND lower(u.email) = lower(btrim(p_email))
 $$;

@@ -200,7 +200,8 @@ BEGIN
 
     -- 5. Write, in one statement: the order (due in the business's credit days, counted from
     -- today in its timezone), its lines at today's prices, stock and its history, the balance.
-    -- Every part hangs off the new order, so an unknown user or token writes nothing.
+    -- Every part hangs off the new order, so an unknown or inactive user, or an unknown token,
+    -- writes nothing.
     WITH new_order AS (
         INSERT INTO orders (business_id, customer_id, total, due_on, created_by, api_token_id,
                             idempotency_key, balance_after)
@@ -208,7 +209,7 @@ BEGIN
                (now() AT TIME ZONE b.timezone)::date + b.credit_days,
                u.id, p_api_token_id, p_idempotency_key, v_balance + v_total
           FROM businesses b
-          JOIN users u ON u.business_id = b.id AND u.id = p_user_id
+          JOIN users u ON u.business_id = b.id AND u.id = p_user_id AND u.is_active
          WHERE b.id = v_business
            AND (p_api_token_id IS NULL
                 OR EXISTS (SELECT FROM api_tokens t WHERE t.id = p_api_token_id))
@@ -234,7 +235,8 @@ BEGIN
     )
     SELECT o.id, o.due_on INTO order_id, due_on FROM new_order o;
     IF order_id IS NULL THEN
-        PERFORM ledger_refuse('SC004', 'unknown user or API token', '{"field": "user_id"}');
+        PERFORM ledger_refuse('SC004', 'unknown or inactive user, or unknown API token',
+                              '{"field": "user_id"}');
     END IF;
     created := true;
     total := v_total;
@@ -248,15 +250,16 @@ REVOKE ALL ON FUNCTION ledger_refuse(text, text, jsonb) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION ledger_refuse(text, text, jsonb) TO shopcredit_app;
 
 -- API tokens are looked up before a tenant is known: the second narrow window through RLS.
--- It answers only for the hash of a token that is not revoked.
+-- It answers only for the hash of a token that is not revoked and whose maker is still active.
 CREATE FUNCTION api_token_lookup(p_token_hash text)
 RETURNS TABLE (business_id uuid, token_id uuid, created_by uuid)
 LANGUAGE sql STABLE SECURITY DEFINER
-SET search_path = pg_catalog, public
+SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT t.business_id, t.id, t.created_by
-    FROM api_tokens t
-    WHERE t.token_hash = p_token_hash AND t.revoked_at IS NULL
+    FROM public.api_tokens t
+    JOIN public.users u ON u.business_id = t.business_id AND u.id = t.created_by
+    WHERE t.token_hash = p_token_hash AND t.revoked_at IS NULL AND u.is_active
 $$;
 REVOKE ALL ON FUNCTION api_token_lookup(text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api_token_lookup(text) TO shopcredit_app;

@@ -116,7 +116,7 @@ BEGIN
         SELECT v_business, p_customer_id, p_amount, p_method, coalesce(p_note, ''), u.id,
                p_api_token_id, p_idempotency_key, v_balance - p_amount
           FROM users u
-         WHERE u.id = p_user_id
+         WHERE u.id = p_user_id AND u.is_active
            AND (p_api_token_id IS NULL
                 OR EXISTS (SELECT FROM api_tokens t WHERE t.id = p_api_token_id))
         RETURNING id
@@ -147,7 +147,8 @@ BEGIN
     SELECT (SELECT id FROM new_payment), (SELECT sum(amount) FROM allocations)
       INTO payment_id, v_allocated;
     IF payment_id IS NULL THEN
-        PERFORM ledger_refuse('SC004', 'unknown user or API token', '{"field": "user_id"}');
+        PERFORM ledger_refuse('SC004', 'unknown or inactive user, or unknown API token',
+                              '{"field": "user_id"}');
     END IF;
     -- The balance is the sum of what open sales still owe, so this can only fail if that
     -- invariant was already broken; then refuse rather than record a payment half applied.

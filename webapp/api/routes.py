@@ -124,7 +124,7 @@ def payments() -> Response:
     if amount is None:
         problems["amount"] = 'an amount such as "12.50" is required'
     method = body.get("method", "cash")
-    if method not in ledger.PAYMENT_METHODS:
+    if not isinstance(method, str) or method not in ledger.PAYMENT_METHODS:
         problems["method"] = f"one of {', '.join(ledger.PAYMENT_METHODS)}"
     order_id = parse_uuid(body.get("order_id")) if body.get("order_id") is not None else None
     if body.get("order_id") is not None and order_id is None:

@@ -28,7 +28,8 @@ def _period(form: StatementPeriodForm, today: date) -> tuple[date, date]:
     date_from = (
         form.date_from.data
         if not form.date_from.errors and form.date_from.data
-        else date_to - timedelta(days=STATEMENT_DAYS)
+        else max(date_to, date.min + timedelta(days=STATEMENT_DAYS))
+        - timedelta(days=STATEMENT_DAYS)
     )
     return (date_from, date_to) if date_from <= date_to else (date_to, date_from)
 

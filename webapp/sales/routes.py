@@ -38,13 +38,17 @@ class SaleDraft:
 
     @classmethod
     def from_request(cls) -> SaleDraft:
-        products = request.form.getlist("product")[:MAX_ROWS]
-        quantities = request.form.getlist("quantity")[:MAX_ROWS]
+        products = request.form.getlist("product")
+        quantities = request.form.getlist("quantity")
         rows = [
             ItemRow(product.strip(), quantity.strip())
             for product, quantity in zip(products, quantities, strict=False)
         ]
         return cls(rows)
+
+    @property
+    def too_long(self) -> bool:
+        return sum(1 for row in self.rows if row.product_id) > MAX_ROWS
 
     def padded(self, extra: int = 0) -> list[ItemRow]:
         wanted = min(max(len(self.rows), EMPTY_ROWS) + extra, MAX_ROWS)
@@ -120,6 +124,10 @@ def new() -> str | Response | tuple[str, int]:
     if "more_rows" in request.form:
         return _sale_page(form, customer, draft, extra_rows=EMPTY_ROWS)
 
+    if draft.too_long:
+        draft.rows = draft.rows[:MAX_ROWS]
+        draft.error = f"A sale has at most {MAX_ROWS} lines; split it into two sales."
+        return _sale_page(form, customer, draft, status=400)
     lines = draft.lines()
     if not lines:
         draft.error = "Choose at least one product."
