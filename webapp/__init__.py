@@ -12,7 +12,7 @@ from sqlalchemy import text
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.wrappers import Response
 
-from webapp import embedded, errors, formatting, migrate, navigation, paging, passwords
+from webapp import embedded, errors, formatting, listing, migrate, navigation, passwords
 from webapp.config import DEFAULTS, from_environ
 from webapp.db import EXTENSION_KEY, Database, close_db_session, get_db
 from webapp.extensions import csrf, limiter, login_manager
@@ -72,7 +72,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     passwords.init_app(app)
     formatting.init_app(app)
     navigation.init_app(app)
-    paging.init_app(app)
+    listing.init_app(app)
     errors.init_app(app)
 
     _register_blueprints(app)

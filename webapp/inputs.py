@@ -11,6 +11,8 @@ AMOUNT = re.compile(r"-?\d+(\.\d+)?")
 
 
 def parse_uuid(value: Any) -> uuid.UUID | None:
+    if isinstance(value, uuid.UUID):
+        return value
     if not isinstance(value, str):
         return None
     try:

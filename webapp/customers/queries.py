@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
+from flask import abort
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from webapp.inputs import parse_uuid
+from webapp.listing import like_pattern
 from webapp.models import Customer
-from webapp.paging import like_pattern
 
 
 def find_customers(
@@ -28,3 +31,13 @@ def find_customers(
 
 def get_customer(session: Session, customer_id: uuid.UUID) -> Customer | None:
     return session.get(Customer, (session.info["business_id"], customer_id))
+
+
+def customer_or_404(session: Session, customer_id: Any, *, archived_too: bool = False) -> Customer:
+    """The customer a form or link names; 404 for a bad id, another business's customer (which
+    row-level security hides), or an archived one unless asked for."""
+    parsed = parse_uuid(customer_id)
+    customer = get_customer(session, parsed) if parsed else None
+    if customer is None or (customer.is_archived and not archived_too):
+        abort(404)
+    return customer

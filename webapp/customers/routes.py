@@ -3,23 +3,15 @@ from __future__ import annotations
 import uuid
 from datetime import date, timedelta
 
-from flask import abort, render_template, request
+from flask import render_template, request
 
 from webapp import reports
 from webapp.customers import bp
 from webapp.customers.forms import StatementPeriodForm
-from webapp.customers.queries import get_customer
+from webapp.customers.queries import customer_or_404
 from webapp.db import db_session
-from webapp.models import Customer
 
 STATEMENT_DAYS = 90  # the period a statement covers unless another is asked for
-
-
-def _customer_or_404(customer_id: uuid.UUID) -> Customer:
-    customer = get_customer(db_session(), customer_id)
-    if customer is None:
-        abort(404)
-    return customer
 
 
 def _period(form: StatementPeriodForm, today: date) -> tuple[date, date]:
@@ -36,7 +28,7 @@ def _period(form: StatementPeriodForm, today: date) -> tuple[date, date]:
 
 def _statement_context(customer_id: uuid.UUID) -> dict[str, object]:
     session = db_session()
-    customer = _customer_or_404(customer_id)
+    customer = customer_or_404(session, customer_id, archived_too=True)
     form = StatementPeriodForm(request.args)
     form.validate()
     date_from, date_to = _period(form, reports.business_today(session))

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Row, select, text
 from sqlalchemy.orm import Session
 
+from webapp.listing import ListFilter, Listing, Page, fetch_listing, filter_clause
 from webapp.models import Payment, User
-from webapp.paging import Page, like_pattern, page_of
 
 
 @dataclass(frozen=True)
@@ -40,62 +38,32 @@ def get_receipt(session: Session, payment_id: uuid.UUID) -> PaymentReceipt | Non
 
 
 @dataclass(frozen=True)
-class PaymentsFilter:
-    customer_id: uuid.UUID | None = None
-    customer_query: str = ""
+class PaymentsFilter(ListFilter):
     method: str | None = None
-    date_from: date | None = None  # in the business's timezone, inclusive
-    date_to: date | None = None
 
     def params(self) -> dict[str, Any]:
-        return {
-            "customer_id": self.customer_id,
-            "pattern": like_pattern(self.customer_query) if self.customer_query else None,
-            "method": self.method,
-            "date_from": self.date_from,
-            "date_to": self.date_to,
-        }
+        return {**super().params(), "method": self.method}
 
 
-_PAYMENTS_WHERE = """
+_PAYMENTS_FROM = f"""
     FROM payments p
     JOIN customers c ON c.business_id = p.business_id AND c.id = p.customer_id
     JOIN users u ON u.business_id = p.business_id AND u.id = p.created_by
     JOIN businesses b ON b.id = p.business_id
-   WHERE (CAST(:customer_id AS uuid) IS NULL OR p.customer_id = :customer_id)
-     AND (CAST(:pattern AS text) IS NULL
-          OR c.name ILIKE :pattern ESCAPE '\\' OR c.phone ILIKE :pattern ESCAPE '\\')
+   WHERE {filter_clause("p")}
      AND (CAST(:method AS text) IS NULL OR p.method = :method)
-     AND (CAST(:date_from AS date) IS NULL
-          OR p.created_at >= CAST(:date_from AS date)::timestamp AT TIME ZONE b.timezone)
-     AND (CAST(:date_to AS date) IS NULL
-          OR p.created_at < (CAST(:date_to AS date) + 1)::timestamp AT TIME ZONE b.timezone)
 """
 PAYMENTS_PAGE = text(
     f"""SELECT p.id, p.created_at, p.amount, p.method, p.customer_id,
                c.name AS customer_name, u.name AS clerk_name
-        {_PAYMENTS_WHERE}
+        {_PAYMENTS_FROM}
          ORDER BY p.created_at DESC, p.id DESC
          LIMIT :limit OFFSET :offset"""
 )
 PAYMENTS_TOTALS = text(
-    f"SELECT count(*) AS count, coalesce(sum(p.amount), 0) AS total {_PAYMENTS_WHERE}"
+    f"SELECT count(*) AS count, coalesce(sum(p.amount), 0) AS total {_PAYMENTS_FROM}"
 )
 
 
-@dataclass(frozen=True)
-class PaymentsList:
-    rows: list[Row[Any]]
-    page: Page
-    count: int
-    total: Decimal
-
-
-def list_payments(session: Session, filters: PaymentsFilter, page: Page) -> PaymentsList:
-    params = filters.params()
-    rows = session.execute(
-        PAYMENTS_PAGE, {**params, "limit": page.size + 1, "offset": page.offset}
-    ).all()
-    totals = session.execute(PAYMENTS_TOTALS, params).one()
-    shown, page = page_of(list(rows), page)
-    return PaymentsList(shown, page, totals.count, totals.total)
+def list_payments(session: Session, filters: PaymentsFilter, page: Page) -> Listing:
+    return fetch_listing(session, PAYMENTS_PAGE, PAYMENTS_TOTALS, filters.params(), page)

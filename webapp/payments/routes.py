@@ -12,18 +12,10 @@ from webapp.customers import queries as customer_queries
 from webapp.db import db_session
 from webapp.formatting import local_date, money
 from webapp.inputs import parse_amount, parse_uuid
+from webapp.listing import filter_values, requested_page
 from webapp.models import Customer
-from webapp.paging import requested_page
 from webapp.payments import bp, queries
 from webapp.payments.forms import PaymentForm, PaymentsFilterForm
-
-
-def _customer_or_404(customer_id: str | None) -> Customer:
-    parsed = parse_uuid(customer_id)
-    customer = customer_queries.get_customer(db_session(), parsed) if parsed else None
-    if customer is None:
-        abort(404)
-    return customer
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -41,13 +33,17 @@ def new() -> str | Response | tuple[str, int]:
                 endpoint="payments.new",
                 verb="Take payment from",
             )
-        customer = _customer_or_404(request.args.get("customer"))
+        customer = customer_queries.customer_or_404(
+            db_session(), request.args.get("customer"), archived_too=True
+        )
         form.customer_id.data = str(customer.id)
         form.idempotency_key.data = str(uuid.uuid4())
         form.order_id.data = request.args.get("sale", "")
         return _payment_page(form, customer)
 
-    customer = _customer_or_404(form.customer_id.data)
+    customer = customer_queries.customer_or_404(
+        db_session(), form.customer_id.data, archived_too=True
+    )
     key = parse_uuid(form.idempotency_key.data)
     if key is None:
         form.idempotency_key.data = str(uuid.uuid4())
@@ -129,12 +125,7 @@ def receipt(payment_id: uuid.UUID) -> str:
 def index() -> str:
     form = PaymentsFilterForm(request.args)
     form.validate()
-    filters = queries.PaymentsFilter(
-        customer_id=parse_uuid(request.args.get("customer")),
-        customer_query=(form.q.data or "").strip()[:100],
-        method=form.method.data if form.method.data in ledger.PAYMENT_METHODS else None,
-        date_from=form.date_from.data if not form.date_from.errors else None,
-        date_to=form.date_to.data if not form.date_to.errors else None,
-    )
+    method = form.method.data if form.method.data in ledger.PAYMENT_METHODS else None
+    filters = queries.PaymentsFilter(**filter_values(form), method=method)
     payments = queries.list_payments(db_session(), filters, requested_page())
     return render_template("payments/index.html", form=form, payments=payments, filters=filters)

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date
-from decimal import Decimal
-from typing import Any
 
-from sqlalchemy import Row, select, text
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session, selectinload
 
+from webapp.listing import ListFilter, Listing, Page, fetch_listing, filter_clause
 from webapp.models import Order, OrderItem, Product, User
-from webapp.paging import Page, like_pattern, page_of
 
 
 def sellable_products(session: Session) -> list[Product]:
@@ -42,59 +39,22 @@ def get_receipt(session: Session, order_id: uuid.UUID) -> Receipt | None:
     return Receipt(order, clerk or "", items)
 
 
-@dataclass(frozen=True)
-class SalesFilter:
-    customer_id: uuid.UUID | None = None
-    customer_query: str = ""
-    date_from: date | None = None  # in the business's timezone, inclusive
-    date_to: date | None = None
-
-    def params(self) -> dict[str, Any]:
-        return {
-            "customer_id": self.customer_id,
-            "pattern": like_pattern(self.customer_query) if self.customer_query else None,
-            "date_from": self.date_from,
-            "date_to": self.date_to,
-        }
-
-
-_SALES_WHERE = """
+_SALES_FROM = f"""
     FROM orders o
     JOIN customers c ON c.business_id = o.business_id AND c.id = o.customer_id
     JOIN users u ON u.business_id = o.business_id AND u.id = o.created_by
     JOIN businesses b ON b.id = o.business_id
-   WHERE (CAST(:customer_id AS uuid) IS NULL OR o.customer_id = :customer_id)
-     AND (CAST(:pattern AS text) IS NULL
-          OR c.name ILIKE :pattern ESCAPE '\\' OR c.phone ILIKE :pattern ESCAPE '\\')
-     AND (CAST(:date_from AS date) IS NULL
-          OR o.created_at >= CAST(:date_from AS date)::timestamp AT TIME ZONE b.timezone)
-     AND (CAST(:date_to AS date) IS NULL
-          OR o.created_at < (CAST(:date_to AS date) + 1)::timestamp AT TIME ZONE b.timezone)
+   WHERE {filter_clause("o")}
 """
-
 SALES_PAGE = text(
     f"""SELECT o.id, o.created_at, o.total, o.paid, o.due_on, o.customer_id,
                c.name AS customer_name, u.name AS clerk_name
-        {_SALES_WHERE}
+        {_SALES_FROM}
          ORDER BY o.created_at DESC, o.id DESC
          LIMIT :limit OFFSET :offset"""
 )
-SALES_TOTALS = text(f"SELECT count(*) AS count, coalesce(sum(o.total), 0) AS total {_SALES_WHERE}")
+SALES_TOTALS = text(f"SELECT count(*) AS count, coalesce(sum(o.total), 0) AS total {_SALES_FROM}")
 
 
-@dataclass(frozen=True)
-class SalesList:
-    rows: list[Row[Any]]
-    page: Page
-    count: int
-    total: Decimal
-
-
-def list_sales(session: Session, filters: SalesFilter, page: Page) -> SalesList:
-    params = filters.params()
-    rows = session.execute(
-        SALES_PAGE, {**params, "limit": page.size + 1, "offset": page.offset}
-    ).all()
-    totals = session.execute(SALES_TOTALS, params).one()
-    shown, page = page_of(list(rows), page)
-    return SalesList(shown, page, totals.count, totals.total)
+def list_sales(session: Session, filters: ListFilter, page: Page) -> Listing:
+    return fetch_listing(session, SALES_PAGE, SALES_TOTALS, filters.params(), page)

@@ -13,8 +13,8 @@ from webapp.customers import queries as customer_queries
 from webapp.db import db_session
 from webapp.formatting import money
 from webapp.inputs import parse_uuid
+from webapp.listing import ListFilter, filter_values, requested_page
 from webapp.models import Customer
-from webapp.paging import requested_page
 from webapp.sales import bp, queries
 from webapp.sales.forms import EMPTY_ROWS, MAX_ROWS, SaleForm, SalesFilterForm
 
@@ -85,14 +85,6 @@ class SaleDraft:
             self.rows[index].error = message
 
 
-def _customer_or_404(customer_id: str | None) -> Customer:
-    parsed = parse_uuid(customer_id)
-    customer = customer_queries.get_customer(db_session(), parsed) if parsed else None
-    if customer is None or customer.is_archived:
-        abort(404)
-    return customer
-
-
 @bp.route("/new", methods=["GET", "POST"])
 def new() -> str | Response | tuple[str, int]:
     session = db_session()
@@ -109,12 +101,12 @@ def new() -> str | Response | tuple[str, int]:
                 endpoint="sales.new",
                 verb="Sell to",
             )
-        customer = _customer_or_404(request.args.get("customer"))
+        customer = customer_queries.customer_or_404(db_session(), request.args.get("customer"))
         form.customer_id.data = str(customer.id)
         form.idempotency_key.data = str(uuid.uuid4())
         return _sale_page(form, customer, SaleDraft([]))
 
-    customer = _customer_or_404(form.customer_id.data)
+    customer = customer_queries.customer_or_404(db_session(), form.customer_id.data)
     draft = SaleDraft.from_request()
     key = parse_uuid(form.idempotency_key.data)
     if key is None:
@@ -207,11 +199,6 @@ def receipt(order_id: uuid.UUID) -> str:
 def index() -> str:
     form = SalesFilterForm(request.args)
     form.validate()
-    filters = queries.SalesFilter(
-        customer_id=parse_uuid(request.args.get("customer")),
-        customer_query=(form.q.data or "").strip()[:100],
-        date_from=form.date_from.data if not form.date_from.errors else None,
-        date_to=form.date_to.data if not form.date_to.errors else None,
-    )
+    filters = ListFilter(**filter_values(form))
     sales = queries.list_sales(db_session(), filters, requested_page())
     return render_template("sales/index.html", form=form, sales=sales, filters=filters)
