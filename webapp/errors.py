@@ -22,13 +22,11 @@ MESSAGES = {
     405: ("Not allowed", "That page cannot be used that way."),
     413: ("Too large", "What you sent is larger than ShopCredit accepts."),
     429: ("Too many attempts", "Please wait a minute before trying again."),
-    500: (
-        "Something went wrong",
-        "Nothing was recorded. Please try again; if it keeps happening, tell us.",
-    ),
+    # A form sent again is never recorded twice (idempotency keys), so retrying is safe.
+    500: ("Something went wrong", "Please try again; if it keeps happening, tell us."),
     503: (
         "The database is not answering",
-        "Nothing was recorded. Please wait a moment and try again.",
+        "Please wait a moment and try again; a form sent again is never recorded twice.",
     ),
 }
 
