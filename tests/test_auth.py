@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
+
 import psycopg
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.helpers import PASSWORD, Shop, csrf_token, login
+from tests.helpers import PASSWORD, Shop, app_config, csrf_token, login
+from webapp import create_app
 from webapp.auth.routes import LOGIN_FAILED
 from webapp.embedded import DatabaseUrls
 
@@ -220,3 +223,27 @@ def test_errors_render_as_friendly_pages(owner_client: FlaskClient) -> None:
     page = response.get_data(as_text=True)
     assert "Not found" in page
     assert "Alpha Store" in page  # in the app's own layout
+
+
+def test_throttling_can_be_shared_through_redis(database: DatabaseUrls, shop: Shop) -> None:
+    """Several app servers share one count when RATELIMIT_STORAGE_URI names a Redis."""
+    url = os.environ.get("TEST_REDIS_URL")
+    if not url:
+        pytest.skip("set TEST_REDIS_URL (CI does) to check throttling through Redis")
+    import redis
+
+    redis.Redis.from_url(url).flushdb()
+    apps = [create_app(app_config(database, RATELIMIT_STORAGE_URI=url)) for _ in range(2)]
+    try:
+        clients = [app.test_client() for app in apps]
+        statuses = [
+            login(clients[n % 2], shop.slug, shop.owner_email, "guess").status_code
+            for n in range(6)
+        ]
+        assert statuses == [400] * 5 + [429]
+    finally:
+        redis.Redis.from_url(url).flushdb()
+        # The limiter is one object for every app: point it back at memory for the others.
+        apps.append(create_app(app_config(database)))
+        for app in apps:
+            app.extensions["shopcredit.db"].dispose()
