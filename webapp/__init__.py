@@ -102,6 +102,7 @@ def _register_blueprints(app: Flask) -> None:
     from webapp.auth.access import require_login
     from webapp.customers import bp as customers_bp
     from webapp.dashboard import bp as dashboard_bp
+    from webapp.overdue import bp as overdue_bp
     from webapp.payments import bp as payments_bp
     from webapp.sales import bp as sales_bp
 
@@ -111,6 +112,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(sales_bp)
     app.register_blueprint(payments_bp)
     app.register_blueprint(customers_bp)
+    app.register_blueprint(overdue_bp)
     app.register_blueprint(api_bp)
     app.before_request(require_login)
 

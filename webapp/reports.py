@@ -10,9 +10,12 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
+
+from webapp.listing import like_pattern
 
 ZERO = Decimal("0.00")
 
@@ -125,3 +128,202 @@ def statement(
         charge, payment = (amount, ZERO) if amount > 0 else (ZERO, -amount)
         lines.append(StatementLine(at, kind, row_id, due_on, method, charge, payment, balance))
     return Statement(date_from, date_to, opening, lines)
+
+
+BUCKETS = ("not_due", "1_30", "31_60", "61_90", "over_90")
+BUCKET_LABELS = {
+    "not_due": "Not yet due",
+    "1_30": "1–30 days",
+    "31_60": "31–60 days",
+    "61_90": "61–90 days",
+    "over_90": "Over 90 days",
+}
+# The list's "minimum days overdue" filter, and the bucket each bar of the chart links to.
+MIN_DAYS = (0, 30, 60, 90)
+
+
+@dataclass(frozen=True)
+class OverdueCustomer:
+    id: uuid.UUID
+    name: str
+    phone: str
+    balance: Decimal
+    overdue_amount: Decimal
+    oldest_due_on: date
+    days_overdue: int
+    last_payment_on: date | None
+    aging: dict[str, Decimal]  # BUCKETS → amount; they add up to the balance
+
+
+@dataclass(frozen=True)
+class OverdueReport:
+    as_of: date
+    customers: list[OverdueCustomer]
+    count: int  # of every customer the filter matches, not only those shown
+    balance: Decimal
+    overdue_amount: Decimal
+    aging: dict[str, Decimal]
+
+
+# Per customer with anything overdue: what their open sales still owe, split by how far past
+# due each is. Only open sales are read (through the partial index on them), each once: the
+# last payment is looked up separately, so several payments never count a sale twice.
+_OVERDUE = """
+    WITH as_of AS (
+        SELECT coalesce(CAST(:as_of AS date), (now() AT TIME ZONE timezone)::date) AS today,
+               timezone
+          FROM businesses
+    ), open_sales AS (
+        SELECT o.customer_id, o.due_on, o.total - o.paid AS owed, a.today - o.due_on AS late
+          FROM orders o, as_of a
+         WHERE o.paid < o.total
+    ), per_customer AS (
+        SELECT customer_id,
+               sum(owed) FILTER (WHERE late > 0) AS overdue_amount,
+               min(due_on) FILTER (WHERE late > 0) AS oldest_due_on,
+               coalesce(sum(owed) FILTER (WHERE late <= 0), 0) AS not_due,
+               coalesce(sum(owed) FILTER (WHERE late BETWEEN 1 AND 30), 0) AS d1_30,
+               coalesce(sum(owed) FILTER (WHERE late BETWEEN 31 AND 60), 0) AS d31_60,
+               coalesce(sum(owed) FILTER (WHERE late BETWEEN 61 AND 90), 0) AS d61_90,
+               coalesce(sum(owed) FILTER (WHERE late > 90), 0) AS over_90
+          FROM open_sales
+         GROUP BY customer_id
+        HAVING sum(owed) FILTER (WHERE late > 0) > 0
+    ), listed AS (
+        SELECT c.id, c.name, c.phone, c.balance, p.overdue_amount, p.oldest_due_on,
+               a.today - p.oldest_due_on AS days_overdue,
+               p.not_due, p.d1_30, p.d31_60, p.d61_90, p.over_90, a.timezone
+          FROM per_customer p
+          JOIN customers c ON c.id = p.customer_id
+         CROSS JOIN as_of a
+         WHERE a.today - p.oldest_due_on >= :min_days
+           AND (CAST(:pattern AS text) IS NULL
+                OR c.name ILIKE :pattern ESCAPE '\\' OR c.phone ILIKE :pattern ESCAPE '\\')
+    )
+"""
+OVERDUE_ROWS = text(
+    _OVERDUE
+    + """SELECT l.*,
+                (SELECT (max(pay.created_at) AT TIME ZONE l.timezone)::date
+                   FROM payments pay WHERE pay.customer_id = l.id) AS last_payment_on
+           FROM listed l
+          ORDER BY CASE WHEN :sort = 'amount' THEN l.overdue_amount END DESC,
+                   l.days_overdue DESC, l.overdue_amount DESC, l.name, l.id
+          LIMIT :limit OFFSET :offset"""
+)
+OVERDUE_TOTALS = text(
+    _OVERDUE
+    + """SELECT (SELECT today FROM as_of) AS as_of, count(*) AS count,
+                coalesce(sum(balance), 0) AS balance,
+                coalesce(sum(overdue_amount), 0) AS overdue_amount,
+                coalesce(sum(not_due), 0) AS not_due, coalesce(sum(d1_30), 0) AS d1_30,
+                coalesce(sum(d31_60), 0) AS d31_60, coalesce(sum(d61_90), 0) AS d61_90,
+                coalesce(sum(over_90), 0) AS over_90
+           FROM listed"""
+)
+
+
+def _aging(row: Any) -> dict[str, Decimal]:
+    return dict(
+        zip(BUCKETS, (row.not_due, row.d1_30, row.d31_60, row.d61_90, row.over_90), strict=True)
+    )
+
+
+def overdue(
+    session: Session,
+    *,
+    min_days: int = 0,
+    query: str = "",
+    sort: str = "days",
+    limit: int | None = None,
+    offset: int = 0,
+    as_of: date | None = None,
+) -> OverdueReport:
+    """Customers with anything overdue as of `as_of` (today in the business's timezone),
+    most days overdue first (or largest amount first), with the totals of all of them."""
+    params = {
+        "as_of": as_of,
+        "min_days": max(min_days, 0),
+        "pattern": like_pattern(query) if query else None,
+    }
+    rows = session.execute(OVERDUE_ROWS, {**params, "sort": sort, "limit": limit, "offset": offset})
+    customers = [
+        OverdueCustomer(
+            id=row.id,
+            name=row.name,
+            phone=row.phone,
+            balance=row.balance,
+            overdue_amount=row.overdue_amount,
+            oldest_due_on=row.oldest_due_on,
+            days_overdue=row.days_overdue,
+            last_payment_on=row.last_payment_on,
+            aging=_aging(row),
+        )
+        for row in rows
+    ]
+    totals = session.execute(OVERDUE_TOTALS, params).one()
+    return OverdueReport(
+        totals.as_of, customers, totals.count, totals.balance, totals.overdue_amount, _aging(totals)
+    )
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    sales_today: int
+    sales_today_amount: Decimal
+    payments_today: int
+    payments_today_amount: Decimal
+    total_owed: Decimal
+    overdue_amount: Decimal
+    overdue_customers: int
+    aging: dict[str, Decimal]  # every open sale of every customer: adds up to total_owed
+    low_stock: list[Any]  # name, sku, stock of active products at or below the threshold
+
+
+DASHBOARD = text(
+    """WITH b AS (
+           SELECT (now() AT TIME ZONE timezone)::date AS today,
+                  (now() AT TIME ZONE timezone)::date::timestamp AT TIME ZONE timezone AS since
+             FROM businesses
+       ), open_sales AS (
+           SELECT o.customer_id, o.total - o.paid AS owed, b.today - o.due_on AS late
+             FROM orders o, b WHERE o.paid < o.total
+       )
+       SELECT (SELECT count(*) FROM orders o, b WHERE o.created_at >= b.since) AS sales_today,
+              (SELECT coalesce(sum(o.total), 0) FROM orders o, b WHERE o.created_at >= b.since)
+                  AS sales_today_amount,
+              (SELECT count(*) FROM payments p, b WHERE p.created_at >= b.since) AS payments_today,
+              (SELECT coalesce(sum(p.amount), 0) FROM payments p, b WHERE p.created_at >= b.since)
+                  AS payments_today_amount,
+              (SELECT coalesce(sum(balance), 0) FROM customers) AS total_owed,
+              coalesce(sum(owed) FILTER (WHERE late > 0), 0) AS overdue_amount,
+              count(DISTINCT customer_id) FILTER (WHERE late > 0) AS overdue_customers,
+              coalesce(sum(owed) FILTER (WHERE late <= 0), 0) AS not_due,
+              coalesce(sum(owed) FILTER (WHERE late BETWEEN 1 AND 30), 0) AS d1_30,
+              coalesce(sum(owed) FILTER (WHERE late BETWEEN 31 AND 60), 0) AS d31_60,
+              coalesce(sum(owed) FILTER (WHERE late BETWEEN 61 AND 90), 0) AS d61_90,
+              coalesce(sum(owed) FILTER (WHERE late > 90), 0) AS over_90
+         FROM open_sales"""
+)
+LOW_STOCK = text(
+    """SELECT p.id, p.name, p.sku, p.stock
+         FROM products p JOIN businesses b ON b.id = p.business_id
+        WHERE p.is_active AND p.stock <= b.low_stock_threshold
+        ORDER BY p.stock, p.name
+        LIMIT 20"""
+)
+
+
+def dashboard(session: Session) -> Dashboard:
+    row = session.execute(DASHBOARD).one()
+    return Dashboard(
+        sales_today=row.sales_today,
+        sales_today_amount=row.sales_today_amount,
+        payments_today=row.payments_today,
+        payments_today_amount=row.payments_today_amount,
+        total_owed=row.total_owed,
+        overdue_amount=row.overdue_amount,
+        overdue_customers=row.overdue_customers,
+        aging=_aging(row),
+        low_stock=list(session.execute(LOW_STOCK)),
+    )

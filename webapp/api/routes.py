@@ -187,6 +187,45 @@ def customer(customer_id: str) -> Response:
     )
 
 
+@bp.get("/overdue")
+def overdue() -> Response:
+    """The overdue list, with the page's filters: min_days (0, 30, 60, 90) and q."""
+    raw_days = request.args.get("min_days", "0")
+    if raw_days not in ("0", "30", "60", "90"):
+        return invalid({"min_days": "one of 0, 30, 60, 90"})
+    report = reports.overdue(
+        db_session(), min_days=int(raw_days), query=request.args.get("q", "").strip()[:100]
+    )
+
+    def aging(buckets: dict[str, Decimal]) -> dict[str, str]:
+        return {bucket: money(amount) for bucket, amount in buckets.items()}
+
+    return jsonify(
+        {
+            "as_of": report.as_of.isoformat(),
+            "customers": [
+                {
+                    "id": str(c.id),
+                    "name": c.name,
+                    "phone": c.phone,
+                    "balance": money(c.balance),
+                    "overdue_amount": money(c.overdue_amount),
+                    "oldest_due_on": c.oldest_due_on.isoformat(),
+                    "days_overdue": c.days_overdue,
+                    "last_payment_on": c.last_payment_on.isoformat() if c.last_payment_on else None,
+                    "aging": aging(c.aging),
+                }
+                for c in report.customers
+            ],
+            "totals": {
+                "balance": money(report.balance),
+                "overdue_amount": money(report.overdue_amount),
+                "aging": aging(report.aging),
+            },
+        }
+    )
+
+
 def refusal_response(refusal: ledger.LedgerError) -> Response:
     match refusal:
         case ledger.InsufficientStock():

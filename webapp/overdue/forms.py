@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import SelectChoice, SelectField, StringField
+from wtforms.validators import Optional
+
+
+class OverdueFilterForm(FlaskForm):
+    class Meta:
+        csrf = False  # a GET form: it changes nothing
+
+    min_days = SelectField(
+        "Overdue by",
+        choices=[
+            SelectChoice("0", "Any days"),
+            SelectChoice("30", "30+ days"),
+            SelectChoice("60", "60+ days"),
+            SelectChoice("90", "90+ days"),
+        ],
+        default="0",
+    )
+    q = StringField("Name or phone", validators=[Optional()])
+    sort = SelectField(
+        "Sort by",
+        choices=[SelectChoice("days", "Days overdue"), SelectChoice("amount", "Amount overdue")],
+        default="days",
+    )
+
+    def values(self) -> dict[str, object]:
+        """What to list; anything not offered by the form falls back to its default."""
+        min_days = int(self.min_days.data) if self.min_days.data in ("0", "30", "60", "90") else 0
+        return {
+            "min_days": min_days,
+            "query": (self.q.data or "").strip()[:100],
+            "sort": "amount" if self.sort.data == "amount" else "days",
+        }
