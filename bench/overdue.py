@@ -80,6 +80,8 @@ SELECT c.business_id, c.id, 1, u.id, gen_random_uuid(), c.balance,
        now() - (random() * 60) * interval '1 day'
   FROM customers c JOIN users u ON u.business_id = c.business_id
  WHERE c.business_id = (SELECT id FROM businesses WHERE slug = %(slug)s)""",
+    # Loaded outside the ledger functions: rebuild what they would have kept up to date.
+    "SELECT rebuild_due_summaries(id) FROM businesses WHERE slug = %(slug)s",
 ]
 
 

@@ -121,6 +121,7 @@ def seed(admin_url: str) -> Shop:
             {"b": business, "c": busy, "u": user, "n": HISTORY},
         )
         conn.execute("UPDATE customers SET balance = %s WHERE id = %s", (HISTORY, busy))
+        conn.execute("SELECT rebuild_due_summaries(%s)", (business,))
     with psycopg.connect(admin_url, autocommit=True) as conn:
         conn.execute("VACUUM ANALYZE")
     return Shop(

@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import TypeVar
@@ -208,4 +209,28 @@ def pay(
             idempotency_key=key or uuid.uuid4(),
             user_id=shop.clerk_id,
             order_id=order,
+        )
+
+
+def redate_sale(
+    admin_url: str,
+    order_id: uuid.UUID,
+    due_in_days: int | None = None,
+    *,
+    due_on: date | None = None,
+    created_days_ago: int | None = None,
+) -> None:
+    """Move a sale's due date (and when it was made) as if it had been made earlier, and
+    rebuild what the ledger maintains from due dates, as `rebuild_due_summaries` does after
+    any change made outside the ledger functions."""
+    with psycopg.connect(admin_url) as conn:
+        conn.execute(
+            """UPDATE orders
+                  SET due_on = coalesce(%(due_on)s::date, current_date + %(days)s::int),
+                      created_at = coalesce(now() - %(ago)s::int * interval '1 day', created_at)
+                WHERE id = %(id)s""",
+            {"due_on": due_on, "days": due_in_days, "ago": created_days_ago, "id": order_id},
+        )
+        conn.execute(
+            "SELECT rebuild_due_summaries(business_id) FROM orders WHERE id = %s", (order_id,)
         )

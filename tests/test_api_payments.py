@@ -9,7 +9,16 @@ from decimal import Decimal
 import pytest
 from flask import Flask
 
-from tests.helpers import Shop, add_customer, add_product, fetch, pay, sell, tenant_session
+from tests.helpers import (
+    Shop,
+    add_customer,
+    add_product,
+    fetch,
+    pay,
+    redate_sale,
+    sell,
+    tenant_session,
+)
 from webapp import reports
 from webapp.embedded import DatabaseUrls
 
@@ -27,11 +36,7 @@ def owing(app: Flask, database: DatabaseUrls, shop: Shop) -> tuple[uuid.UUID, li
     customer = add_customer(database.admin, shop.business_id, "Grace", credit_limit="1000.00")
     product = add_product(database.admin, shop.business_id, price="100.00")
     orders = [sell(app, shop, customer, product, quantity) for quantity in (1, 2)]
-    fetch(
-        database.admin,
-        "UPDATE orders SET due_on = current_date - 3 WHERE id = %s RETURNING id",
-        orders[0],
-    )
+    redate_sale(database.admin, orders[0], -3)
     return customer, orders
 
 
@@ -150,11 +155,7 @@ def test_customer_figures_agree_with_the_statement(
     pay(app, shop, customer, Decimal("100.00"))
     pay(app, shop, customer, Decimal("100.00"))
     sell(app, shop, customer, product, 5)
-    fetch(
-        database.admin,
-        "UPDATE orders SET due_on = current_date - 1 WHERE id = %s RETURNING id",
-        first,
-    )
+    redate_sale(database.admin, first, -1)
 
     response = app.test_client().get(f"/api/customers/{customer}", headers=_token(app, shop.slug))
     assert response.status_code == 200

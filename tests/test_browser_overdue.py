@@ -9,7 +9,15 @@ from flask import Flask
 from playwright.sync_api import Page, expect
 from pypdf import PdfReader
 
-from tests.helpers import ARTIFACTS, PASSWORD, Shop, add_customer, add_product, fetch, sell
+from tests.helpers import (
+    ARTIFACTS,
+    PASSWORD,
+    Shop,
+    add_customer,
+    add_product,
+    redate_sale,
+    sell,
+)
 from webapp.embedded import DatabaseUrls
 
 pytestmark = pytest.mark.browser
@@ -23,11 +31,7 @@ def test_print_the_overdue_list(
     for n, name in enumerate(names):
         customer = add_customer(database.admin, shop.business_id, name)
         order = sell(app, shop, customer, product, n + 1)
-        fetch(
-            database.admin,
-            "UPDATE orders SET due_on = current_date - %s WHERE id = %s RETURNING id",
-            n + 1, order,
-        )  # fmt: skip
+        redate_sale(database.admin, order, -(n + 1))
     total = sum(range(1, 61))  # 1,830.00
 
     page.goto(f"{live_server}/login")

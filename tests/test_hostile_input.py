@@ -149,8 +149,18 @@ def test_a_deactivated_users_sales_payments_and_tokens_stop(
 def test_a_time_zone_postgresql_does_not_know_is_refused(
     app: Flask, database: DatabaseUrls
 ) -> None:
+    """Python and PostgreSQL each bring their own zone list; a zone only Python knows would
+    make every sale of the business fail, so it is refused when the business is made."""
+    from zoneinfo import available_timezones
+
+    known_to_postgres = {
+        row[0] for row in fetch(database.admin, "SELECT name FROM pg_timezone_names")
+    }
+    only_python = sorted(available_timezones() - known_to_postgres)
+    if not only_python:
+        pytest.skip("this server knows every zone Python knows (the case cannot arise here)")
     result = app.test_cli_runner().invoke(
-        args=["create-business", "--slug", "shop", "--name", "Shop", "--timezone", "localtime"]
+        args=["create-business", "--slug", "shop", "--name", "Shop", "--timezone", only_python[0]]
     )
     assert result.exit_code != 0
     assert "is not a time zone" in result.output

@@ -12,7 +12,17 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.helpers import Shop, add_customer, add_product, fetch, pay, sell, tenant_session
+from tests.helpers import (
+    Shop,
+    add_customer,
+    add_product,
+    fetch,
+    ledger_violations,
+    pay,
+    redate_sale,
+    sell,
+    tenant_session,
+)
 from webapp import reports
 from webapp.embedded import DatabaseUrls
 
@@ -30,12 +40,7 @@ def _sale(
 ) -> uuid.UUID:
     """A sale of `total` (at 1.00 a unit) due `due_in_days` from today (negative: past)."""
     order = sell(app, shop, customer, product, total)
-    fetch(
-        database.admin,
-        "UPDATE orders SET due_on = current_date + %s,"
-        " created_at = now() + (%s - 30) * interval '1 day' WHERE id = %s RETURNING id",
-        due_in_days, due_in_days, order,
-    )  # fmt: skip
+    redate_sale(database.admin, order, due_in_days, created_days_ago=30 - due_in_days)
     return order
 
 
@@ -185,8 +190,7 @@ def test_today_is_the_business_day_not_the_servers(
         (due_yesterday, local_today - timedelta(days=1)),
     ):
         order = sell(app, shop, customer, product, 3)
-        fetch(database.admin, "UPDATE orders SET due_on = %s WHERE id = %s RETURNING id",
-              due_on, order)  # fmt: skip
+        redate_sale(database.admin, order, due_on=due_on)
     report = _report(app, shop)
     assert report.as_of == local_today
     assert [(c.name, c.days_overdue) for c in report.customers] == [("Due yesterday", 1)]
@@ -295,3 +299,19 @@ def test_the_dashboard(
     assert 'href="/overdue?min_days=90"' in page
     assert "$245.00" in page and "$160.00" in page
     assert "Low on stock" in page and "<strong>2</strong>" in page
+
+
+def test_the_first_page_from_kept_figures_equals_the_full_computation(
+    app: Flask, shop: Shop, book: dict[str, uuid.UUID], database: DatabaseUrls
+) -> None:
+    """The unfiltered first page reads the maintained figures; everything else computes from
+    every open sale. Both must say the same, today, later, and on the demo's history."""
+    assert app.test_cli_runner().invoke(args=["demo"]).exit_code == 0
+    businesses = [row[0] for row in fetch(database.admin, "SELECT id FROM businesses")]
+    assert ledger_violations(database.admin) == []
+    for business_id in businesses:
+        for as_of in (date.today(), date.today() + timedelta(days=40)):
+            with tenant_session(app, business_id) as session:
+                kept = reports.overdue(session, limit=1000, as_of=as_of)
+                computed = reports.overdue(session, as_of=as_of)
+            assert kept == computed, (business_id, as_of)

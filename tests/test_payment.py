@@ -15,6 +15,7 @@ from tests.helpers import (
     fetch,
     ledger_violations,
     pay,
+    redate_sale,
     sell,
     tenant_session,
 )
@@ -39,14 +40,7 @@ def _three_old_sales(
     product = add_product(database.admin, shop.business_id, price="10.00")
     orders = [sell(app, shop, customer, product, quantity) for quantity in (1, 2, 3)]
     for weeks, order in zip((3, 2, 1), orders, strict=True):
-        fetch(
-            database.admin,
-            "UPDATE orders SET due_on = current_date - %s * 7, "
-            "created_at = now() - (%s * 7 + 30) * interval '1 day' WHERE id = %s RETURNING id",
-            weeks,
-            weeks,
-            order,
-        )
+        redate_sale(database.admin, order, -7 * weeks, created_days_ago=7 * weeks + 30)
     return customer, orders
 
 

@@ -18,6 +18,7 @@ from tests.helpers import (
     csrf_token,
     fetch,
     pay,
+    redate_sale,
     sell,
     tenant_session,
 )
@@ -34,12 +35,7 @@ def owing(app: Flask, database: DatabaseUrls, shop: Shop) -> tuple[uuid.UUID, li
     product = add_product(database.admin, shop.business_id, "Rice", price="10.00")
     orders = [sell(app, shop, customer, product, quantity) for quantity in (1, 2, 3)]
     for days, order in zip((20, 5, -10), orders, strict=True):
-        fetch(
-            database.admin,
-            "UPDATE orders SET due_on = current_date - %s,"
-            " created_at = now() - (%s + 30) * interval '1 day' WHERE id = %s RETURNING id",
-            days, days, order,
-        )  # fmt: skip
+        redate_sale(database.admin, order, -days, created_days_ago=days + 30)
     return customer, orders
 
 

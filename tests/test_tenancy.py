@@ -57,6 +57,11 @@ def two_shops_with_data(app: Flask, database: DatabaseUrls, shop: Shop, other_sh
                 (s.business_id, product, s.owner_id),
             )
             conn.execute(
+                "INSERT INTO open_dues (business_id, due_on, shard, owed) "
+                "VALUES (%s, current_date, 0, 4)",
+                (s.business_id,),
+            )
+            conn.execute(
                 "INSERT INTO api_tokens (business_id, name, token_hash, created_by) "
                 "VALUES (%s, 'till', %s, %s)",
                 (s.business_id, uuid.uuid4().hex, s.owner_id),
@@ -104,6 +109,7 @@ def test_a_bound_tenant_sees_only_its_own_rows(
         "payments": 1,
         "payment_allocations": 1,
         "stock_movements": 1,
+        "open_dues": 1,
     }
     for table in TENANT_TABLES:
         owners = app_conn.execute(f"SELECT DISTINCT business_id FROM {table}").fetchall()

@@ -3,7 +3,10 @@
 - customers.balance = Σ orders.total − Σ payments.amount for that customer;
 - orders.paid = Σ payment_allocations.amount for that order, and 0 ≤ paid ≤ total;
 - a payment's allocations add up to its amount;
-- products.stock ≥ 0.
+- products.stock ≥ 0;
+and what the ledger maintains for the overdue list:
+- customers.oldest_open_due_on = the earliest due date of that customer's open sales;
+- open_dues: per business and due date, Σ owed = Σ (total − paid) of the open sales due then.
 """
 
 from __future__ import annotations
@@ -39,6 +42,21 @@ CHECKS = {
          WHERE p.amount <> coalesce(a.sum, 0)""",
     "product stock is negative": """
         SELECT business_id, id, format('stock %s', stock) FROM products WHERE stock < 0""",
+    "customer's oldest open due date is wrong": """
+        SELECT c.business_id, c.id, format('kept %s, actual %s', c.oldest_open_due_on, o.min)
+          FROM customers c
+          LEFT JOIN (SELECT business_id, customer_id, min(due_on) FROM orders
+                      WHERE paid < total GROUP BY 1, 2) o
+                 ON o.business_id = c.business_id AND o.customer_id = c.id
+         WHERE c.oldest_open_due_on IS DISTINCT FROM o.min""",
+    "amount owed on a due date is wrong": """
+        SELECT coalesce(d.business_id, o.business_id), coalesce(d.due_on, o.due_on),
+               format('kept %s, actual %s', coalesce(d.sum, 0), coalesce(o.sum, 0))
+          FROM (SELECT business_id, due_on, sum(owed) FROM open_dues GROUP BY 1, 2) d
+          FULL JOIN (SELECT business_id, due_on, sum(total - paid) FROM orders
+                      WHERE paid < total GROUP BY 1, 2) o
+                 ON o.business_id = d.business_id AND o.due_on = d.due_on
+         WHERE coalesce(d.sum, 0) <> coalesce(o.sum, 0)""",
 }
 
 

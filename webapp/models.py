@@ -221,4 +221,5 @@ TENANT_TABLES = (
     "payments",
     "payment_allocations",
     "stock_movements",
+    "open_dues",
 )

@@ -208,7 +208,7 @@ OVERDUE_ROWS = text(
                    FROM payments pay WHERE pay.customer_id = l.id) AS last_payment_on
            FROM listed l
           ORDER BY CASE WHEN :sort = 'amount' THEN l.overdue_amount END DESC,
-                   l.days_overdue DESC, l.overdue_amount DESC, l.name, l.id
+                   l.days_overdue DESC, l.name, l.id
           LIMIT :limit OFFSET :offset"""
 )
 OVERDUE_TOTALS = text(
@@ -220,6 +220,75 @@ OVERDUE_TOTALS = text(
                 coalesce(sum(d31_60), 0) AS d31_60, coalesce(sum(d61_90), 0) AS d61_90,
                 coalesce(sum(over_90), 0) AS over_90
            FROM listed"""
+)
+
+
+# The unfiltered list, most days overdue first, as the page shows it: the customers come from
+# their maintained oldest open due date, so only the shown customers' open sales are read; the
+# totals come from what the business is owed per due date (open_dues) and the customers'
+# balances. Both are kept by the ledger functions; check-ledger checks them.
+_AS_OF = """
+    WITH as_of AS (
+        SELECT coalesce(CAST(:as_of AS date), (now() AT TIME ZONE timezone)::date) AS today,
+               timezone
+          FROM businesses
+    )
+"""
+FIRST_ROWS = text(
+    _AS_OF
+    + """, shown AS (
+        SELECT c.id, c.name, c.phone, c.balance, c.oldest_open_due_on
+          FROM customers c, as_of a
+         WHERE c.oldest_open_due_on < a.today
+         ORDER BY c.oldest_open_due_on, c.name, c.id
+         LIMIT :limit OFFSET :offset
+    )
+    SELECT s.id, s.name, s.phone, s.balance, o.overdue_amount,
+           s.oldest_open_due_on AS oldest_due_on, a.today - s.oldest_open_due_on AS days_overdue,
+           o.not_due, o.d1_30, o.d31_60, o.d61_90, o.over_90,
+           (SELECT (max(pay.created_at) AT TIME ZONE a.timezone)::date
+              FROM payments pay WHERE pay.customer_id = s.id) AS last_payment_on
+      FROM shown s
+     CROSS JOIN as_of a
+     CROSS JOIN LATERAL (
+        SELECT sum(x.owed) FILTER (WHERE x.late > 0) AS overdue_amount,
+               coalesce(sum(x.owed) FILTER (WHERE x.late <= 0), 0) AS not_due,
+               coalesce(sum(x.owed) FILTER (WHERE x.late BETWEEN 1 AND 30), 0) AS d1_30,
+               coalesce(sum(x.owed) FILTER (WHERE x.late BETWEEN 31 AND 60), 0) AS d31_60,
+               coalesce(sum(x.owed) FILTER (WHERE x.late BETWEEN 61 AND 90), 0) AS d61_90,
+               coalesce(sum(x.owed) FILTER (WHERE x.late > 90), 0) AS over_90
+          FROM (SELECT o.total - o.paid AS owed, a.today - o.due_on AS late
+                  FROM orders o WHERE o.customer_id = s.id AND o.paid < o.total) x
+     ) o
+     ORDER BY s.oldest_open_due_on, s.name, s.id"""
+)
+ALL_TOTALS = text(
+    _AS_OF
+    + """, dues AS (
+        SELECT coalesce(sum(d.owed) FILTER (WHERE a.today - d.due_on <= 0), 0) AS not_due,
+               coalesce(sum(d.owed) FILTER (WHERE a.today - d.due_on BETWEEN 1 AND 30), 0)
+                   AS d1_30,
+               coalesce(sum(d.owed) FILTER (WHERE a.today - d.due_on BETWEEN 31 AND 60), 0)
+                   AS d31_60,
+               coalesce(sum(d.owed) FILTER (WHERE a.today - d.due_on BETWEEN 61 AND 90), 0)
+                   AS d61_90,
+               coalesce(sum(d.owed) FILTER (WHERE a.today - d.due_on > 90), 0) AS over_90
+          FROM open_dues d, as_of a
+    ), owing AS (
+        SELECT count(*) FILTER (WHERE c.oldest_open_due_on < a.today) AS count,
+               coalesce(sum(c.balance) FILTER (WHERE c.oldest_open_due_on < a.today), 0)
+                   AS balance,
+               -- What customers with nothing overdue owe: all of it is "not yet due".
+               coalesce(sum(c.balance) FILTER (WHERE c.oldest_open_due_on >= a.today), 0)
+                   AS not_due_elsewhere
+          FROM customers c, as_of a
+         WHERE c.oldest_open_due_on IS NOT NULL
+    )
+    SELECT a.today AS as_of, w.count, w.balance,
+           d.d1_30 + d.d31_60 + d.d61_90 + d.over_90 AS overdue_amount,
+           d.not_due - w.not_due_elsewhere AS not_due,
+           d.d1_30, d.d31_60, d.d61_90, d.over_90
+      FROM as_of a, dues d, owing w"""
 )
 
 
@@ -246,7 +315,16 @@ def overdue(
         "min_days": max(min_days, 0),
         "pattern": like_pattern(query) if query else None,
     }
-    rows = session.execute(OVERDUE_ROWS, {**params, "sort": sort, "limit": limit, "offset": offset})
+    # The page everyone opens: read only what it shows. Anything else reads every open sale.
+    unfiltered_page = params["min_days"] == 0 and not query and sort == "days" and limit
+    if unfiltered_page:
+        rows = session.execute(FIRST_ROWS, {"as_of": as_of, "limit": limit, "offset": offset})
+        totals = session.execute(ALL_TOTALS, {"as_of": as_of}).one()
+    else:
+        rows = session.execute(
+            OVERDUE_ROWS, {**params, "sort": sort, "limit": limit, "offset": offset}
+        )
+        totals = session.execute(OVERDUE_TOTALS, params).one()
     customers = [
         OverdueCustomer(
             id=row.id,
@@ -261,7 +339,6 @@ def overdue(
         )
         for row in rows
     ]
-    totals = session.execute(OVERDUE_TOTALS, params).one()
     return OverdueReport(
         totals.as_of, customers, totals.count, totals.balance, totals.overdue_amount, _aging(totals)
     )

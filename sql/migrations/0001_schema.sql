@@ -59,11 +59,17 @@ CREATE TABLE customers (
     credit_limit numeric(12, 2) NOT NULL DEFAULT 0 CHECK (credit_limit >= 0),
     -- Maintained by the ledger functions: Σ orders.total − Σ payments.amount.
     balance      numeric(12, 2) NOT NULL DEFAULT 0 CHECK (balance >= 0),
+    -- Maintained too: the earliest due date among the customer's sales not fully paid (NULL
+    -- when there is none), so the overdue list can find and order the overdue customers
+    -- without reading every open sale.
+    oldest_open_due_on date,
     is_archived  boolean NOT NULL DEFAULT false,
     created_at   timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (business_id, id)
 );
 CREATE INDEX customers_name_idx ON customers (business_id, lower(name));
+CREATE INDEX customers_oldest_open_idx ON customers (business_id, oldest_open_due_on, name, id)
+    WHERE oldest_open_due_on IS NOT NULL;
 
 CREATE TABLE products (
     business_id uuid NOT NULL REFERENCES businesses (id),
@@ -170,6 +176,24 @@ CREATE TABLE payment_allocations (
 );
 CREATE INDEX payment_allocations_order_idx ON payment_allocations (business_id, order_id);
 
+-- What a business is owed, per due date: Σ (total − paid) of its open sales due that day.
+-- Maintained by the ledger functions, so the overdue list's totals are sums over a few hundred
+-- rows however many sales are open. Each due date is split into 32 shards by customer, so two
+-- tills selling to different customers at once (almost) never wait on the same row. Its key is
+-- (business_id, due_on, shard): a summary, not a record of its own.
+CREATE TABLE open_dues (
+    business_id uuid NOT NULL,
+    due_on      date NOT NULL,
+    shard       smallint NOT NULL CHECK (shard BETWEEN 0 AND 31),
+    owed        numeric(14, 2) NOT NULL CHECK (owed >= 0),
+    PRIMARY KEY (business_id, due_on, shard)
+);
+
+-- The shard of a customer's rows in open_dues.
+CREATE FUNCTION due_shard(p_customer_id uuid) RETURNS smallint
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT (hashtext(p_customer_id::text) & 31)::smallint $$;
+
 -- Every change of stock, sales included: who, when, how much, why, and the stock after it.
 CREATE TABLE stock_movements (
     business_id     uuid NOT NULL,
@@ -200,7 +224,8 @@ DECLARE
     t text;
 BEGIN
     FOREACH t IN ARRAY ARRAY['users', 'customers', 'products', 'api_tokens', 'orders',
-                             'order_items', 'payments', 'payment_allocations', 'stock_movements']
+                             'order_items', 'payments', 'payment_allocations', 'stock_movements',
+                             'open_dues']
     LOOP
         EXECUTE format('ALTER TABLE %I ENABLE ROW LEVEL SECURITY', t);
         EXECUTE format('CREATE POLICY tenant_isolation ON %I
@@ -216,6 +241,9 @@ GRANT SELECT, UPDATE ON businesses TO shopcredit_app;
 GRANT SELECT, INSERT, UPDATE ON users, customers, products, api_tokens, orders, payments
     TO shopcredit_app;
 GRANT SELECT, INSERT ON order_items, payment_allocations, stock_movements TO shopcredit_app;
+GRANT SELECT, INSERT, UPDATE ON open_dues TO shopcredit_app;
+REVOKE ALL ON FUNCTION due_shard(uuid) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION due_shard(uuid) TO shopcredit_app;
 REVOKE ALL ON FUNCTION current_business_id() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION current_business_id() TO shopcredit_app;
 
@@ -236,3 +264,22 @@ AS $$
 $$;
 REVOKE ALL ON FUNCTION login_lookup(text, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION login_lookup(text, text) TO shopcredit_app;
+
+-- Rebuilds both summaries from the sales (owner only): for data loaded or corrected outside
+-- the ledger functions (imports, demo history, repairs). The ledger functions keep them right.
+CREATE FUNCTION rebuild_due_summaries(p_business_id uuid) RETURNS void
+LANGUAGE sql
+AS $$
+    UPDATE customers c
+       SET oldest_open_due_on = (SELECT min(o.due_on) FROM orders o
+                                  WHERE o.business_id = c.business_id
+                                    AND o.customer_id = c.id AND o.paid < o.total)
+     WHERE c.business_id = p_business_id;
+    DELETE FROM open_dues WHERE business_id = p_business_id;
+    INSERT INTO open_dues (business_id, due_on, shard, owed)
+    SELECT o.business_id, o.due_on, due_shard(o.customer_id), sum(o.total - o.paid)
+      FROM orders o
+     WHERE o.business_id = p_business_id AND o.paid < o.total
+     GROUP BY 1, 2, 3;
+$$;
+REVOKE ALL ON FUNCTION rebuild_due_summaries(uuid) FROM PUBLIC;

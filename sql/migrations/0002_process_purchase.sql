@@ -2,7 +2,8 @@
 --
 -- The business is the one bound to the transaction (app.business_id), never an argument.
 -- Lock order, the same in every transaction that writes the ledger: the customer row first,
--- then the product rows in one statement ordered by id. Payments lock only the customer.
+-- then the product rows in one statement ordered by id, then (by writing it) the one
+-- open_dues row of the sale's due date and the customer's shard.
 --
 -- Refusals carry their own SQLSTATE and, in DETAIL, a JSON object with the facts a person needs:
 --   SC001 insufficient stock       {"product_id", "name", "available", "requested"}
@@ -199,7 +200,8 @@ BEGIN
     END IF;
 
     -- 5. Write, in one statement: the order (due in the business's credit days, counted from
-    -- today in its timezone), its lines at today's prices, stock and its history, the balance.
+    -- today in its timezone), its lines at today's prices, stock and its history, the balance,
+    -- and what the business is owed on that due date.
     -- Every part hangs off the new order, so an unknown or inactive user, or an unknown token,
     -- writes nothing.
     WITH new_order AS (
@@ -229,9 +231,15 @@ BEGIN
                p_user_id
           FROM new_order o, unnest(v_lines) l
     ), balance AS (
-        UPDATE customers c SET balance = c.balance + v_total
+        UPDATE customers c
+           SET balance = c.balance + v_total,
+               oldest_open_due_on = least(c.oldest_open_due_on, o.due_on)
           FROM new_order o
          WHERE c.id = p_customer_id
+    ), dues AS (
+        INSERT INTO open_dues AS d (business_id, due_on, shard, owed)
+        SELECT v_business, o.due_on, due_shard(p_customer_id), v_total FROM new_order o
+        ON CONFLICT ON CONSTRAINT open_dues_pkey DO UPDATE SET owed = d.owed + excluded.owed
     )
     SELECT o.id, o.due_on INTO order_id, due_on FROM new_order o;
     IF order_id IS NULL THEN

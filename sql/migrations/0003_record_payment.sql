@@ -1,8 +1,8 @@
 -- record_payment: money a customer paid, applied to their open sales, all or nothing.
 --
--- Locks only the customer (the global order: customer first; a sale then takes its products,
--- a payment then updates that customer's own sales, which only payments change, under the
--- same customer lock). The amount goes to the sale named, if any, and the rest to open sales
+-- Locks the customer (the global order: customer first; a sale then takes its products, a
+-- payment then updates that customer's own sales, which only payments change, under the same
+-- customer lock), then the open_dues rows of its sales' due dates, in date order. The amount goes to the sale named, if any, and the rest to open sales
 -- oldest due date first (then oldest made).
 --
 -- Refusals, as for sales, with a JSON DETAIL:
@@ -109,7 +109,18 @@ BEGIN
         END IF;
     END IF;
 
-    -- 5. Write, in one statement: the payment, how it was applied, the sales, the balance.
+    -- Then the rows of what the business is owed on those sales' due dates, in date order:
+    -- another payment of a customer in the same shard takes them in the same order.
+    PERFORM 1
+       FROM open_dues d
+      WHERE d.shard = due_shard(p_customer_id)
+        AND d.due_on IN (SELECT o.due_on FROM orders o
+                          WHERE o.customer_id = p_customer_id AND o.paid < o.total)
+      ORDER BY d.due_on
+        FOR NO KEY UPDATE;
+
+    -- 5. Write, in one statement: the payment, how it was applied, the sales, the balance,
+    -- and what the business is owed on those due dates.
     WITH new_payment AS (
         INSERT INTO payments (business_id, customer_id, amount, method, note, created_by,
                               api_token_id, idempotency_key, balance_after)
@@ -121,14 +132,14 @@ BEGIN
                 OR EXISTS (SELECT FROM api_tokens t WHERE t.id = p_api_token_id))
         RETURNING id
     ), open_sales AS (
-        SELECT o.id, o.total - o.paid AS owed,
+        SELECT o.id, o.due_on, o.total - o.paid AS owed,
                sum(o.total - o.paid) OVER (ORDER BY o.id IS DISTINCT FROM p_order_id,
                                                     o.due_on, o.created_at, o.id)
                    - (o.total - o.paid) AS owed_before
           FROM orders o
          WHERE o.customer_id = p_customer_id AND o.paid < o.total
     ), shares AS (
-        SELECT s.id AS order_id, least(s.owed, p_amount - s.owed_before) AS amount
+        SELECT s.id AS order_id, s.due_on, least(s.owed, p_amount - s.owed_before) AS amount
           FROM open_sales s
          WHERE s.owed_before < p_amount
     ), allocations AS (
@@ -140,9 +151,19 @@ BEGIN
           FROM shares s, new_payment p
          WHERE o.id = s.order_id
     ), balance AS (
-        UPDATE customers c SET balance = c.balance - p_amount
+        UPDATE customers c
+           SET balance = c.balance - p_amount,
+               oldest_open_due_on = (SELECT min(s.due_on)
+                                       FROM open_sales s
+                                       LEFT JOIN shares sh ON sh.order_id = s.id
+                                      WHERE s.owed > coalesce(sh.amount, 0))
           FROM new_payment p
          WHERE c.id = p_customer_id
+    ), dues AS (
+        UPDATE open_dues d SET owed = d.owed - s.amount
+          FROM (SELECT due_on, sum(amount) AS amount FROM shares GROUP BY due_on) s,
+               new_payment p
+         WHERE d.due_on = s.due_on AND d.shard = due_shard(p_customer_id)
     )
     SELECT (SELECT id FROM new_payment), (SELECT sum(amount) FROM allocations)
       INTO payment_id, v_allocated;
