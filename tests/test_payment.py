@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from decimal import Decimal
 
+import psycopg
 import pytest
 from flask import Flask
 
@@ -178,4 +179,41 @@ def test_the_naive_balance_trap(app: Flask, database: DatabaseUrls, shop: Shop) 
             user_id=shop.clerk_id,
         )
     assert sale.balance_after == Decimal("700.00")
+    assert ledger_violations(database.admin) == []
+
+
+def test_the_ledger_names_its_business_even_when_the_owner_calls_it(
+    app: Flask, database: DatabaseUrls, shop: Shop, other_shop: Shop
+) -> None:
+    """The owner bypasses row-level security (the demo loader calls the ledger as owner): a
+    sale and a payment of business B must still leave business A's rows alone — here A's
+    figures for the same due date and shard."""
+    ann = add_customer(database.admin, shop.business_id, "Ann", credit_limit="500")
+    product = add_product(database.admin, shop.business_id, price="50.00")
+    sell(app, shop, ann, product, 1)
+    (shard,) = fetch(database.admin, "SELECT due_shard(%s)", ann)[0]
+    theirs = next(
+        customer
+        for customer in (
+            add_customer(database.admin, other_shop.business_id, f"B{n}", credit_limit="500")
+            for n in range(200)
+        )
+        if fetch(database.admin, "SELECT due_shard(%s)", customer)[0][0] == shard
+    )
+    their_product = add_product(database.admin, other_shop.business_id, price="50.00")
+    with psycopg.connect(database.admin) as conn:
+        conn.execute(
+            "SELECT set_config('app.business_id', %s, true)", (str(other_shop.business_id),)
+        )
+        conn.execute(
+            "SELECT process_purchase(%s, %s::jsonb, gen_random_uuid(), %s)",
+            (theirs, f'[{{"product_id": "{their_product}", "quantity": 1}}]', other_shop.clerk_id),
+        )
+        conn.execute(
+            "SELECT record_payment(%s, 20, 'cash', '', gen_random_uuid(), %s)",
+            (theirs, other_shop.clerk_id),
+        )
+    assert fetch(
+        database.admin, "SELECT owed FROM open_dues WHERE business_id = %s", shop.business_id
+    ) == [(Decimal("50.00"),)]
     assert ledger_violations(database.admin) == []

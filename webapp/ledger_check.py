@@ -51,12 +51,14 @@ CHECKS = {
          WHERE c.oldest_open_due_on IS DISTINCT FROM o.min""",
     "amount owed on a due date is wrong": """
         SELECT coalesce(d.business_id, o.business_id), coalesce(d.due_on, o.due_on),
-               format('kept %s, actual %s', coalesce(d.sum, 0), coalesce(o.sum, 0))
-          FROM (SELECT business_id, due_on, sum(owed) FROM open_dues GROUP BY 1, 2) d
-          FULL JOIN (SELECT business_id, due_on, sum(total - paid) FROM orders
-                      WHERE paid < total GROUP BY 1, 2) o
-                 ON o.business_id = d.business_id AND o.due_on = d.due_on
-         WHERE coalesce(d.sum, 0) <> coalesce(o.sum, 0)""",
+               format('shard %s: kept %s, actual %s', coalesce(d.shard, o.shard),
+                      coalesce(d.owed, 0), coalesce(o.sum, 0))
+          FROM (SELECT * FROM open_dues WHERE owed <> 0) d
+          FULL JOIN (SELECT business_id, due_on, due_shard(customer_id) AS shard,
+                            sum(total - paid)
+                       FROM orders WHERE paid < total GROUP BY 1, 2, 3) o
+                 ON o.business_id = d.business_id AND o.due_on = d.due_on AND o.shard = d.shard
+         WHERE coalesce(d.owed, 0) <> coalesce(o.sum, 0)""",
 }
 
 

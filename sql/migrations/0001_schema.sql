@@ -267,9 +267,12 @@ GRANT EXECUTE ON FUNCTION login_lookup(text, text) TO shopcredit_app;
 
 -- Rebuilds both summaries from the sales (owner only): for data loaded or corrected outside
 -- the ledger functions (imports, demo history, repairs). The ledger functions keep them right.
+-- It first takes every customer of the business, in the global lock order, so no sale or
+-- payment is half seen; the statements after it then see everything committed before.
 CREATE FUNCTION rebuild_due_summaries(p_business_id uuid) RETURNS void
 LANGUAGE sql
 AS $$
+    SELECT 1 FROM customers WHERE business_id = p_business_id ORDER BY id FOR NO KEY UPDATE;
     UPDATE customers c
        SET oldest_open_due_on = (SELECT min(o.due_on) FROM orders o
                                   WHERE o.business_id = c.business_id

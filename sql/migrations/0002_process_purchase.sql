@@ -1,6 +1,8 @@
 -- process_purchase: one sale of several products on a customer's account, all or nothing.
 --
--- The business is the one bound to the transaction (app.business_id), never an argument.
+-- The business is the one bound to the transaction (app.business_id), never an argument, and
+-- every statement names it: row-level security isolates the app role, and these words also
+-- hold when the owner (who bypasses it) calls the function, as the demo loader does.
 -- Lock order, the same in every transaction that writes the ledger: the customer row first,
 -- then the product rows in one statement ordered by id, then (by writing it) the one
 -- open_dues row of the sale's due date and the customer's shard.
@@ -131,7 +133,8 @@ BEGIN
     -- 2. A key seen before: that sale again, and nothing changes. Checked again under the
     -- customer's lock, since another till may be finishing this very sale right now.
     FOR i IN 1..2 LOOP
-        SELECT * INTO v_existing FROM orders o WHERE o.idempotency_key = p_idempotency_key;
+        SELECT * INTO v_existing FROM orders o
+         WHERE o.business_id = v_business AND o.idempotency_key = p_idempotency_key;
         IF FOUND THEN
             IF v_existing.customer_id <> p_customer_id THEN
                 PERFORM ledger_refuse('SC007', 'this idempotency key belongs to another sale',
@@ -146,7 +149,7 @@ BEGIN
 
         -- 3. Locks: the customer, then every product in one statement, ordered by id.
         SELECT c.balance, c.credit_limit, c.is_archived INTO v_balance, v_limit, v_archived
-          FROM customers c WHERE c.id = p_customer_id
+          FROM customers c WHERE c.business_id = v_business AND c.id = p_customer_id
            FOR NO KEY UPDATE;
         IF NOT FOUND THEN
             PERFORM ledger_refuse('SC003', 'customer not found',
@@ -164,7 +167,7 @@ BEGIN
       INTO v_lines
       FROM (SELECT p.id, p.name, p.price, p.stock, p.is_active
               FROM products p
-             WHERE p.id = ANY (v_ids)
+             WHERE p.business_id = v_business AND p.id = ANY (v_ids)
              ORDER BY p.id
                FOR NO KEY UPDATE) p
       JOIN unnest(v_ids, v_qtys) AS l(product_id, quantity) ON l.product_id = p.id;
@@ -214,7 +217,8 @@ BEGIN
           JOIN users u ON u.business_id = b.id AND u.id = p_user_id AND u.is_active
          WHERE b.id = v_business
            AND (p_api_token_id IS NULL
-                OR EXISTS (SELECT FROM api_tokens t WHERE t.id = p_api_token_id))
+                OR EXISTS (SELECT FROM api_tokens t
+                            WHERE t.business_id = v_business AND t.id = p_api_token_id))
         RETURNING id, orders.due_on
     ), items AS (
         INSERT INTO order_items (business_id, order_id, product_id, quantity, unit_price)
@@ -223,7 +227,7 @@ BEGIN
     ), stock AS (
         UPDATE products p SET stock = p.stock - l.quantity
           FROM new_order o, unnest(v_lines) l
-         WHERE p.id = l.product_id
+         WHERE p.business_id = v_business AND p.id = l.product_id
     ), movements AS (
         INSERT INTO stock_movements (business_id, product_id, change, reason, resulting_stock,
                                      order_id, created_by)
@@ -235,7 +239,7 @@ BEGIN
            SET balance = c.balance + v_total,
                oldest_open_due_on = least(c.oldest_open_due_on, o.due_on)
           FROM new_order o
-         WHERE c.id = p_customer_id
+         WHERE c.business_id = v_business AND c.id = p_customer_id
     ), dues AS (
         INSERT INTO open_dues AS d (business_id, due_on, shard, owed)
         SELECT v_business, o.due_on, due_shard(p_customer_id), v_total FROM new_order o

@@ -1,8 +1,9 @@
 -- record_payment: money a customer paid, applied to their open sales, all or nothing.
 --
--- Locks the customer (the global order: customer first; a sale then takes its products, a
--- payment then updates that customer's own sales, which only payments change, under the same
--- customer lock), then the open_dues rows of its sales' due dates, in date order. The amount goes to the sale named, if any, and the rest to open sales
+-- Locks the customer (the global order: customer first; a sale then takes its products), then
+-- the open_dues rows of the customer's open sales' due dates in date order, then updates the
+-- customer's own sales (which only payments change, and only under the customer's lock).
+-- Every statement names the business, as in process_purchase. The amount goes to the sale named, if any, and the rest to open sales
 -- oldest due date first (then oldest made).
 --
 -- Refusals, as for sales, with a JSON DETAIL:
@@ -33,6 +34,8 @@ DECLARE
     v_balance   numeric;
     v_named     orders;
     v_allocated numeric;
+    v_dues_rows bigint;
+    v_due_dates bigint;
 BEGIN
     IF v_business IS NULL THEN
         PERFORM ledger_refuse('SC004', 'no business is bound to this transaction', '{}');
@@ -67,7 +70,8 @@ BEGIN
 
     -- 2. A key seen before: that payment again, checked once more under the customer's lock.
     FOR i IN 1..2 LOOP
-        SELECT * INTO v_existing FROM payments p WHERE p.idempotency_key = p_idempotency_key;
+        SELECT * INTO v_existing FROM payments p
+         WHERE p.business_id = v_business AND p.idempotency_key = p_idempotency_key;
         IF FOUND THEN
             IF v_existing.customer_id <> p_customer_id THEN
                 PERFORM ledger_refuse('SC007', 'this idempotency key belongs to another payment',
@@ -80,7 +84,8 @@ BEGIN
         EXIT WHEN i = 2;
 
         -- 3. The one lock a payment takes.
-        SELECT c.balance INTO v_balance FROM customers c WHERE c.id = p_customer_id
+        SELECT c.balance INTO v_balance FROM customers c
+         WHERE c.business_id = v_business AND c.id = p_customer_id
            FOR NO KEY UPDATE;
         IF NOT FOUND THEN
             PERFORM ledger_refuse('SC003', 'customer not found',
@@ -94,7 +99,8 @@ BEGIN
                               jsonb_build_object('balance', v_balance));
     END IF;
     IF p_order_id IS NOT NULL THEN
-        SELECT * INTO v_named FROM orders o WHERE o.id = p_order_id;
+        SELECT * INTO v_named FROM orders o
+         WHERE o.business_id = v_business AND o.id = p_order_id;
         IF NOT FOUND THEN
             PERFORM ledger_refuse('SC003', 'sale not found',
                                   jsonb_build_object('entity', 'sale', 'id', p_order_id));
@@ -110,12 +116,14 @@ BEGIN
     END IF;
 
     -- Then the rows of what the business is owed on those sales' due dates, in date order:
-    -- another payment of a customer in the same shard takes them in the same order.
+    -- another payment of a customer in the same shard takes them in the same order, and a sale
+    -- takes only one such row, last.
     PERFORM 1
        FROM open_dues d
-      WHERE d.shard = due_shard(p_customer_id)
+      WHERE d.business_id = v_business AND d.shard = due_shard(p_customer_id)
         AND d.due_on IN (SELECT o.due_on FROM orders o
-                          WHERE o.customer_id = p_customer_id AND o.paid < o.total)
+                          WHERE o.business_id = v_business AND o.customer_id = p_customer_id
+                            AND o.paid < o.total)
       ORDER BY d.due_on
         FOR NO KEY UPDATE;
 
@@ -127,9 +135,10 @@ BEGIN
         SELECT v_business, p_customer_id, p_amount, p_method, coalesce(p_note, ''), u.id,
                p_api_token_id, p_idempotency_key, v_balance - p_amount
           FROM users u
-         WHERE u.id = p_user_id AND u.is_active
+         WHERE u.business_id = v_business AND u.id = p_user_id AND u.is_active
            AND (p_api_token_id IS NULL
-                OR EXISTS (SELECT FROM api_tokens t WHERE t.id = p_api_token_id))
+                OR EXISTS (SELECT FROM api_tokens t
+                            WHERE t.business_id = v_business AND t.id = p_api_token_id))
         RETURNING id
     ), open_sales AS (
         SELECT o.id, o.due_on, o.total - o.paid AS owed,
@@ -137,7 +146,8 @@ BEGIN
                                                     o.due_on, o.created_at, o.id)
                    - (o.total - o.paid) AS owed_before
           FROM orders o
-         WHERE o.customer_id = p_customer_id AND o.paid < o.total
+         WHERE o.business_id = v_business AND o.customer_id = p_customer_id
+           AND o.paid < o.total
     ), shares AS (
         SELECT s.id AS order_id, s.due_on, least(s.owed, p_amount - s.owed_before) AS amount
           FROM open_sales s
@@ -149,7 +159,7 @@ BEGIN
     ), paid AS (
         UPDATE orders o SET paid = o.paid + s.amount
           FROM shares s, new_payment p
-         WHERE o.id = s.order_id
+         WHERE o.business_id = v_business AND o.id = s.order_id
     ), balance AS (
         UPDATE customers c
            SET balance = c.balance - p_amount,
@@ -158,15 +168,18 @@ BEGIN
                                        LEFT JOIN shares sh ON sh.order_id = s.id
                                       WHERE s.owed > coalesce(sh.amount, 0))
           FROM new_payment p
-         WHERE c.id = p_customer_id
+         WHERE c.business_id = v_business AND c.id = p_customer_id
     ), dues AS (
         UPDATE open_dues d SET owed = d.owed - s.amount
           FROM (SELECT due_on, sum(amount) AS amount FROM shares GROUP BY due_on) s,
                new_payment p
-         WHERE d.due_on = s.due_on AND d.shard = due_shard(p_customer_id)
+         WHERE d.business_id = v_business AND d.due_on = s.due_on
+           AND d.shard = due_shard(p_customer_id)
+        RETURNING 1
     )
-    SELECT (SELECT id FROM new_payment), (SELECT sum(amount) FROM allocations)
-      INTO payment_id, v_allocated;
+    SELECT (SELECT id FROM new_payment), (SELECT sum(amount) FROM allocations),
+           (SELECT count(*) FROM dues), (SELECT count(DISTINCT due_on) FROM shares)
+      INTO payment_id, v_allocated, v_dues_rows, v_due_dates;
     IF payment_id IS NULL THEN
         PERFORM ledger_refuse('SC004', 'unknown or inactive user, or unknown API token',
                               '{"field": "user_id"}');
@@ -175,6 +188,12 @@ BEGIN
     -- invariant was already broken; then refuse rather than record a payment half applied.
     IF v_allocated IS DISTINCT FROM p_amount THEN
         RAISE EXCEPTION 'payment of % could be applied only as far as %', p_amount, v_allocated
+            USING ERRCODE = 'XX000';
+    END IF;
+    -- Likewise, every due date paid must have had its amount owed kept: else the figures had
+    -- drifted (see rebuild_due_summaries), and this payment would hide it.
+    IF v_dues_rows <> v_due_dates THEN
+        RAISE EXCEPTION 'amounts owed per due date are out of step; run rebuild_due_summaries'
             USING ERRCODE = 'XX000';
     END IF;
     created := true;
