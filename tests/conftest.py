@@ -10,7 +10,10 @@ after them.
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -24,12 +27,17 @@ from webapp.models import TENANT_TABLES
 
 
 @pytest.fixture(scope="session")
-def database_server(tmp_path_factory: pytest.TempPathFactory) -> str:
+def database_server() -> Iterator[str]:
     """A superuser URL on a running PostgreSQL server."""
     url = os.environ.get("TEST_DATABASE_URL")
     if url:
-        return url
-    return embedded.start_server(tmp_path_factory.mktemp("pg") / "pgdata", delete_on_exit=True)
+        yield url
+        return
+    # Not under pytest's own temporary folder: another pytest starting meanwhile makes that
+    # folder private again, and the server (which runs as its own user) would lose its data.
+    folder = Path(tempfile.mkdtemp(prefix="shopcredit-test-pg-"))
+    yield embedded.start_server(folder / "pgdata", delete_on_exit=True)
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 def _drop_database(server_url: str, name: str) -> None:
@@ -39,6 +47,14 @@ def _drop_database(server_url: str, name: str) -> None:
                 psycopg.sql.Identifier(name)
             )
         )
+
+
+@pytest.fixture
+def instance() -> Iterator[Path]:
+    """An instance folder outside pytest's temporary folder (see database_server)."""
+    folder = Path(tempfile.mkdtemp(prefix="shopcredit-test-instance-"))
+    yield folder / "instance"
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

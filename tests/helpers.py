@@ -234,3 +234,12 @@ def redate_sale(
         conn.execute(
             "SELECT rebuild_due_summaries(business_id) FROM orders WHERE id = %s", (order_id,)
         )
+
+
+def api_auth(app: Flask, slug: str) -> dict[str, str]:
+    """The Authorization header of a new API token of the business, made by the CLI."""
+    result = app.test_cli_runner().invoke(
+        args=["create-api-token", "--business", slug, "--name", "till"]
+    )
+    assert result.exit_code == 0, result.output
+    return {"Authorization": f"Bearer {result.output.strip().splitlines()[-1]}"}

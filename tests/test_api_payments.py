@@ -13,6 +13,7 @@ from tests.helpers import (
     Shop,
     add_customer,
     add_product,
+    api_auth,
     fetch,
     pay,
     redate_sale,
@@ -21,14 +22,6 @@ from tests.helpers import (
 )
 from webapp import reports
 from webapp.embedded import DatabaseUrls
-
-
-def _token(app: Flask, slug: str) -> dict[str, str]:
-    result = app.test_cli_runner().invoke(
-        args=["create-api-token", "--business", slug, "--name", "script"]
-    )
-    assert result.exit_code == 0, result.output
-    return {"Authorization": f"Bearer {result.output.strip().splitlines()[-1]}"}
 
 
 @pytest.fixture
@@ -44,7 +37,7 @@ def test_a_payment_then_its_replay(
     app: Flask, shop: Shop, owing: tuple[uuid.UUID, list[uuid.UUID]], database: DatabaseUrls
 ) -> None:
     customer, (first, second) = owing
-    client, auth = app.test_client(), _token(app, shop.slug)
+    client, auth = app.test_client(), api_auth(app, shop.slug)
     body = {"customer_id": str(customer), "amount": "150.00", "idempotency_key": str(uuid.uuid4())}
     response = client.post("/api/payments", json=body, headers=auth)
     assert response.status_code == 201
@@ -78,7 +71,7 @@ def test_aimed_at_a_sale_with_a_method_and_note(
         "order_id": str(second),
         "note": "M-Pesa ref QX12",
     }
-    response = app.test_client().post("/api/payments", json=body, headers=_token(app, shop.slug))
+    response = app.test_client().post("/api/payments", json=body, headers=api_auth(app, shop.slug))
     assert response.status_code == 201
     assert response.get_json()["allocations"] == [{"order_id": str(second), "amount": "20.00"}]
     assert fetch(database.admin, "SELECT method, note FROM payments") == [
@@ -90,7 +83,7 @@ def test_refusals(
     app: Flask, shop: Shop, owing: tuple[uuid.UUID, list[uuid.UUID]], database: DatabaseUrls
 ) -> None:
     customer, _ = owing
-    client, auth = app.test_client(), _token(app, shop.slug)
+    client, auth = app.test_client(), api_auth(app, shop.slug)
     over = client.post(
         "/api/payments", json={"customer_id": str(customer), "amount": "300.01"}, headers=auth
     )
@@ -125,7 +118,7 @@ def test_another_business_is_refused(
 ) -> None:
     customer, _ = owing
     client = app.test_client()
-    theirs = _token(app, other_shop.slug)
+    theirs = api_auth(app, other_shop.slug)
     response = client.post(
         "/api/payments", json={"customer_id": str(customer), "amount": "1"}, headers=theirs
     )
@@ -138,7 +131,7 @@ def test_another_business_is_refused(
             "amount": "1",
             "business_id": str(other_shop.business_id),
         },
-        headers=_token(app, shop.slug),
+        headers=api_auth(app, shop.slug),
     )
     assert response.status_code == 403
     assert client.get(f"/api/customers/{customer}").status_code == 401
@@ -157,7 +150,7 @@ def test_customer_figures_agree_with_the_statement(
     sell(app, shop, customer, product, 5)
     redate_sale(database.admin, first, -1)
 
-    response = app.test_client().get(f"/api/customers/{customer}", headers=_token(app, shop.slug))
+    response = app.test_client().get(f"/api/customers/{customer}", headers=api_auth(app, shop.slug))
     assert response.status_code == 200
     assert response.get_json() == {
         "id": str(customer),
@@ -177,7 +170,7 @@ def test_customer_figures_agree_with_the_statement(
 
 
 def test_an_unknown_customer_id_is_404(app: Flask, shop: Shop) -> None:
-    client, auth = app.test_client(), _token(app, shop.slug)
+    client, auth = app.test_client(), api_auth(app, shop.slug)
     assert client.get("/api/customers/not-a-uuid", headers=auth).status_code == 404
     assert client.get(f"/api/customers/{uuid.uuid4()}", headers=auth).get_json() == {
         "error": "customer not found"

@@ -9,21 +9,13 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.helpers import Shop, add_customer, add_product, fetch
+from tests.helpers import Shop, add_customer, add_product, api_auth, fetch
 from webapp.embedded import DatabaseUrls
-
-
-def _token(app: Flask, slug: str) -> str:
-    result = app.test_cli_runner().invoke(
-        args=["create-api-token", "--business", slug, "--name", "front till"]
-    )
-    assert result.exit_code == 0, result.output
-    return result.output.strip().splitlines()[-1]
 
 
 @pytest.fixture
 def api(app: Flask, shop: Shop) -> Iterator[tuple[FlaskClient, dict[str, str]]]:
-    yield app.test_client(), {"Authorization": f"Bearer {_token(app, shop.slug)}"}
+    yield app.test_client(), api_auth(app, shop.slug)
 
 
 @pytest.fixture
@@ -210,7 +202,7 @@ def test_another_business_records_are_not_found(
 ) -> None:
     """A token of business B cannot sell A's customers or products: they do not exist for it."""
     client = app.test_client()
-    auth = {"Authorization": f"Bearer {_token(app, other_shop.slug)}"}
+    auth = api_auth(app, other_shop.slug)
     response = client.post("/api/purchase", json=_body(stock), headers=auth)
     assert response.status_code == 404
     assert response.get_json() == {"error": "customer not found"}
@@ -258,6 +250,6 @@ def test_unknown_api_paths_and_methods_answer_json(
 
 
 def test_the_token_is_stored_hashed(app: Flask, shop: Shop, database: DatabaseUrls) -> None:
-    token = _token(app, shop.slug)
+    token = api_auth(app, shop.slug)["Authorization"].removeprefix("Bearer ")
     stored = fetch(database.admin, "SELECT token_hash FROM api_tokens")[0][0]
     assert token not in stored and len(stored) == 64

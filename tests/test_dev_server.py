@@ -63,8 +63,7 @@ def _stop(process: subprocess.Popen[str]) -> None:
     process.communicate(timeout=60)
 
 
-def test_serve_then_ctrl_c_then_serve_again(tmp_path: Path) -> None:
-    instance = tmp_path / "instance"
+def test_serve_then_ctrl_c_then_serve_again(instance: Path) -> None:
     port = _free_port()
     process, lines = _serve_until_ready(instance, port)
     try:

@@ -14,6 +14,7 @@ from tests.helpers import (
     Shop,
     add_customer,
     add_product,
+    api_auth,
     app_config,
     csrf_token,
     fetch,
@@ -21,13 +22,6 @@ from tests.helpers import (
 )
 from webapp import create_app, ledger
 from webapp.embedded import DatabaseUrls
-
-
-def _token(app: Flask, slug: str) -> dict[str, str]:
-    result = app.test_cli_runner().invoke(
-        args=["create-api-token", "--business", slug, "--name", "till"]
-    )
-    return {"Authorization": f"Bearer {result.output.strip().splitlines()[-1]}"}
 
 
 def test_nul_characters_are_refused_plainly(
@@ -48,7 +42,7 @@ def test_nul_characters_are_refused_plainly(
     response = anonymous.post(
         "/api/payments",
         data=f'{{"customer_id": "{customer}", "amount": "1", "note": "a\\u0000b"}}',
-        headers={**_token(app, shop.slug), "Content-Type": "application/json"},
+        headers={**api_auth(app, shop.slug), "Content-Type": "application/json"},
     )
     assert response.status_code == 400
     assert response.is_json
@@ -65,7 +59,7 @@ def test_non_finite_quantities_are_refused(
     response = app.test_client().post(
         "/api/purchase",
         data=body,
-        headers={**_token(app, shop.slug), "Content-Type": "application/json"},
+        headers={**api_auth(app, shop.slug), "Content-Type": "application/json"},
     )
     assert response.status_code == 400
     assert response.get_json()["error"] == "invalid request"
@@ -80,7 +74,7 @@ def test_a_payment_method_of_the_wrong_type_is_refused(
     response = app.test_client().post(
         "/api/payments",
         json={"customer_id": str(customer), "amount": "1", "method": method},
-        headers=_token(app, shop.slug),
+        headers=api_auth(app, shop.slug),
     )
     assert response.status_code == 400
 
@@ -137,7 +131,7 @@ def test_a_deactivated_users_sales_payments_and_tokens_stop(
 ) -> None:
     customer = add_customer(database.admin, shop.business_id)
     product = add_product(database.admin, shop.business_id)
-    auth = _token(app, shop.slug)  # made in the owner's name
+    auth = api_auth(app, shop.slug)  # made in the owner's name
     fetch(database.admin, "UPDATE users SET is_active = false RETURNING id")
     with pytest.raises(ledger.InvalidInput):
         sell(app, shop, customer, product, 1)

@@ -16,6 +16,7 @@ from tests.helpers import (
     Shop,
     add_customer,
     add_product,
+    api_auth,
     fetch,
     ledger_violations,
     pay,
@@ -230,10 +231,7 @@ def test_the_pages_csv_print_and_api(
     assert 'class="mainnav"' not in printed and "Sign out" not in printed
     assert "Contacted / promised" in printed
 
-    result = app.test_cli_runner().invoke(
-        args=["create-api-token", "--business", shop.slug, "--name", "script"]
-    )
-    auth = {"Authorization": f"Bearer {result.output.strip().splitlines()[-1]}"}
+    auth = api_auth(app, shop.slug)
     body = app.test_client().get("/api/overdue?min_days=60", headers=auth).get_json()
     assert body["as_of"] == today.isoformat()
     assert [c["name"] for c in body["customers"]] == ["Dan"]

@@ -103,16 +103,16 @@ def test_start_is_refused_when_the_app_role_has_bypassrls(
 
 
 def test_embedded_mode_needs_no_configuration(
-    tmp_path: Path, fresh_database: Callable[[], embedded.DatabaseUrls]
+    instance: Path, fresh_database: Callable[[], embedded.DatabaseUrls]
 ) -> None:
     """No DATABASE_URL: PostgreSQL in instance/, both roles, migrations, a kept secret key."""
-    config = from_environ({"SHOPCREDIT_INSTANCE_PATH": str(tmp_path / "instance")})
+    config = from_environ({"SHOPCREDIT_INSTANCE_PATH": str(instance)})
     config["PASSWORD_HASH_PROFILE"] = "CHEAPEST"
     app = create_app(config)
     try:
-        assert (tmp_path / "instance" / "pgdata" / "PG_VERSION").exists()
+        assert (instance / "pgdata" / "PG_VERSION").exists()
         assert app.config["DATABASE_URL"].startswith("postgresql://shopcredit_app@")
-        assert app.config["SECRET_KEY"] == (tmp_path / "instance" / "secret_key").read_text()
+        assert app.config["SECRET_KEY"] == (instance / "secret_key").read_text()
         response = app.test_client().get("/login")
         assert response.status_code == 200
         with psycopg.connect(app.config["DATABASE_ADMIN_URL"]) as conn:

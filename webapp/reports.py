@@ -142,6 +142,17 @@ BUCKET_LABELS = {
 MIN_DAYS = (0, 30, 60, 90)
 
 
+def bucket_sums(owed: str, late: str) -> str:
+    """SQL for the five aging sums of `owed` by `late` (days past due), named as the rows
+    OverdueCustomer and the totals are read from: not_due, d1_30, d31_60, d61_90, over_90."""
+    return f"""
+        coalesce(sum({owed}) FILTER (WHERE {late} <= 0), 0) AS not_due,
+        coalesce(sum({owed}) FILTER (WHERE {late} BETWEEN 1 AND 30), 0) AS d1_30,
+        coalesce(sum({owed}) FILTER (WHERE {late} BETWEEN 31 AND 60), 0) AS d31_60,
+        coalesce(sum({owed}) FILTER (WHERE {late} BETWEEN 61 AND 90), 0) AS d61_90,
+        coalesce(sum({owed}) FILTER (WHERE {late} > 90), 0) AS over_90"""
+
+
 @dataclass(frozen=True)
 class OverdueCustomer:
     id: uuid.UUID
@@ -168,7 +179,7 @@ class OverdueReport:
 # Per customer with anything overdue: what their open sales still owe, split by how far past
 # due each is. Only open sales are read (through the partial index on them), each once: the
 # last payment is looked up separately, so several payments never count a sale twice.
-_OVERDUE = """
+_OVERDUE = f"""
     WITH as_of AS (
         SELECT coalesce(CAST(:as_of AS date), (now() AT TIME ZONE timezone)::date) AS today,
                timezone
@@ -181,11 +192,7 @@ _OVERDUE = """
         SELECT customer_id,
                sum(owed) FILTER (WHERE late > 0) AS overdue_amount,
                min(due_on) FILTER (WHERE late > 0) AS oldest_due_on,
-               coalesce(sum(owed) FILTER (WHERE late <= 0), 0) AS not_due,
-               coalesce(sum(owed) FILTER (WHERE late BETWEEN 1 AND 30), 0) AS d1_30,
-               coalesce(sum(owed) FILTER (WHERE late BETWEEN 31 AND 60), 0) AS d31_60,
-               coalesce(sum(owed) FILTER (WHERE late BETWEEN 61 AND 90), 0) AS d61_90,
-               coalesce(sum(owed) FILTER (WHERE late > 90), 0) AS over_90
+               {bucket_sums("owed", "late")}
           FROM open_sales
          GROUP BY customer_id
         HAVING sum(owed) FILTER (WHERE late > 0) > 0
@@ -236,7 +243,7 @@ _AS_OF = """
 """
 FIRST_ROWS = text(
     _AS_OF
-    + """, shown AS (
+    + f""", shown AS (
         SELECT c.id, c.name, c.phone, c.balance, c.oldest_open_due_on
           FROM customers c, as_of a
          WHERE c.oldest_open_due_on < a.today
@@ -252,11 +259,7 @@ FIRST_ROWS = text(
      CROSS JOIN as_of a
      CROSS JOIN LATERAL (
         SELECT sum(x.owed) FILTER (WHERE x.late > 0) AS overdue_amount,
-               coalesce(sum(x.owed) FILTER (WHERE x.late <= 0), 0) AS not_due,
-               coalesce(sum(x.owed) FILTER (WHERE x.late BETWEEN 1 AND 30), 0) AS d1_30,
-               coalesce(sum(x.owed) FILTER (WHERE x.late BETWEEN 31 AND 60), 0) AS d31_60,
-               coalesce(sum(x.owed) FILTER (WHERE x.late BETWEEN 61 AND 90), 0) AS d61_90,
-               coalesce(sum(x.owed) FILTER (WHERE x.late > 90), 0) AS over_90
+               {bucket_sums("x.owed", "x.late")}
           FROM (SELECT o.total - o.paid AS owed, a.today - o.due_on AS late
                   FROM orders o WHERE o.customer_id = s.id AND o.paid < o.total) x
      ) o
@@ -264,15 +267,8 @@ FIRST_ROWS = text(
 )
 ALL_TOTALS = text(
     _AS_OF
-    + """, dues AS (
-        SELECT coalesce(sum(d.owed) FILTER (WHERE a.today - d.due_on <= 0), 0) AS not_due,
-               coalesce(sum(d.owed) FILTER (WHERE a.today - d.due_on BETWEEN 1 AND 30), 0)
-                   AS d1_30,
-               coalesce(sum(d.owed) FILTER (WHERE a.today - d.due_on BETWEEN 31 AND 60), 0)
-                   AS d31_60,
-               coalesce(sum(d.owed) FILTER (WHERE a.today - d.due_on BETWEEN 61 AND 90), 0)
-                   AS d61_90,
-               coalesce(sum(d.owed) FILTER (WHERE a.today - d.due_on > 90), 0) AS over_90
+    + f""", dues AS (
+        SELECT {bucket_sums("d.owed", "a.today - d.due_on")}
           FROM open_dues d, as_of a
     ), owing AS (
         SELECT count(*) FILTER (WHERE c.oldest_open_due_on < a.today) AS count,
@@ -358,7 +354,7 @@ class Dashboard:
 
 
 DASHBOARD = text(
-    """WITH b AS (
+    f"""WITH b AS (
            SELECT (now() AT TIME ZONE timezone)::date AS today,
                   (now() AT TIME ZONE timezone)::date::timestamp AT TIME ZONE timezone AS since
              FROM businesses
@@ -375,11 +371,7 @@ DASHBOARD = text(
               (SELECT coalesce(sum(balance), 0) FROM customers) AS total_owed,
               coalesce(sum(owed) FILTER (WHERE late > 0), 0) AS overdue_amount,
               count(DISTINCT customer_id) FILTER (WHERE late > 0) AS overdue_customers,
-              coalesce(sum(owed) FILTER (WHERE late <= 0), 0) AS not_due,
-              coalesce(sum(owed) FILTER (WHERE late BETWEEN 1 AND 30), 0) AS d1_30,
-              coalesce(sum(owed) FILTER (WHERE late BETWEEN 31 AND 60), 0) AS d31_60,
-              coalesce(sum(owed) FILTER (WHERE late BETWEEN 61 AND 90), 0) AS d61_90,
-              coalesce(sum(owed) FILTER (WHERE late > 90), 0) AS over_90
+              {bucket_sums("owed", "late")}
          FROM open_sales"""
 )
 LOW_STOCK = text(
