@@ -138,8 +138,6 @@ BUCKET_LABELS = {
     "61_90": "61–90 days",
     "over_90": "Over 90 days",
 }
-# The list's "minimum days overdue" filter, and the bucket each bar of the chart links to.
-MIN_DAYS = (0, 30, 60, 90)
 
 
 def bucket_sums(owed: str, late: str) -> str:

@@ -1,21 +1,17 @@
-"""Who is signed in, and what they may do: deny by default, owners-only where it matters."""
+"""Who is signed in: deny by default, and the session ends when the user may no longer sign in."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
-from functools import wraps
-from typing import Any, TypeVar
+from typing import Any
 
-from flask import abort, request
+from flask import request
 from flask_login import current_user
 from sqlalchemy import select
 
 from webapp.db import bind_tenant, db_session
 from webapp.extensions import login_manager
 from webapp.models import User
-
-F = TypeVar("F", bound=Callable[..., Any])
 
 # Endpoints anyone may reach. Everything else needs a signed-in user; the API blueprint
 # authenticates each request with its own bearer token instead of the session.
@@ -52,13 +48,3 @@ def require_login() -> Any:
     if not current_user.is_authenticated:
         return login_manager.unauthorized()
     return None
-
-
-def owner_required(view: F) -> F:
-    @wraps(view)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        if not current_user.is_owner:
-            abort(403)
-        return view(*args, **kwargs)
-
-    return wrapper  # type: ignore[return-value]
