@@ -36,7 +36,9 @@ def database_server() -> Iterator[str]:
     # Not under pytest's own temporary folder: another pytest starting meanwhile makes that
     # folder private again, and the server (which runs as its own user) would lose its data.
     folder = Path(tempfile.mkdtemp(prefix="shopcredit-test-pg-"))
-    yield embedded.start_server(folder / "pgdata", delete_on_exit=True)
+    server = embedded.start_server(folder / "pgdata", delete_on_exit=True)
+    yield server.url
+    server.stop()
     shutil.rmtree(folder, ignore_errors=True)
 
 

