@@ -351,26 +351,28 @@ class Dashboard:
     low_stock: list[Any]  # name, sku, stock of active products at or below the threshold
 
 
+# From the kept figures, like the overdue list's first page: the home page never reads every
+# open sale however long the book.
 DASHBOARD = text(
     f"""WITH b AS (
            SELECT (now() AT TIME ZONE timezone)::date AS today,
                   (now() AT TIME ZONE timezone)::date::timestamp AT TIME ZONE timezone AS since
              FROM businesses
-       ), open_sales AS (
-           SELECT o.customer_id, o.total - o.paid AS owed, b.today - o.due_on AS late
-             FROM orders o, b WHERE o.paid < o.total
+       ), dues AS (
+           SELECT {bucket_sums("d.owed", "b.today - d.due_on")} FROM open_dues d, b
        )
-       SELECT (SELECT count(*) FROM orders o, b WHERE o.created_at >= b.since) AS sales_today,
-              (SELECT coalesce(sum(o.total), 0) FROM orders o, b WHERE o.created_at >= b.since)
+       SELECT (SELECT count(*) FROM orders o WHERE o.created_at >= b.since) AS sales_today,
+              (SELECT coalesce(sum(o.total), 0) FROM orders o WHERE o.created_at >= b.since)
                   AS sales_today_amount,
-              (SELECT count(*) FROM payments p, b WHERE p.created_at >= b.since) AS payments_today,
-              (SELECT coalesce(sum(p.amount), 0) FROM payments p, b WHERE p.created_at >= b.since)
+              (SELECT count(*) FROM payments p WHERE p.created_at >= b.since) AS payments_today,
+              (SELECT coalesce(sum(p.amount), 0) FROM payments p WHERE p.created_at >= b.since)
                   AS payments_today_amount,
               (SELECT coalesce(sum(balance), 0) FROM customers) AS total_owed,
-              coalesce(sum(owed) FILTER (WHERE late > 0), 0) AS overdue_amount,
-              count(DISTINCT customer_id) FILTER (WHERE late > 0) AS overdue_customers,
-              {bucket_sums("owed", "late")}
-         FROM open_sales"""
+              d.d1_30 + d.d31_60 + d.d61_90 + d.over_90 AS overdue_amount,
+              (SELECT count(*) FROM customers c WHERE c.oldest_open_due_on < b.today)
+                  AS overdue_customers,
+              d.not_due, d.d1_30, d.d31_60, d.d61_90, d.over_90
+         FROM b, dues d"""
 )
 LOW_STOCK = text(
     """SELECT p.id, p.name, p.sku, p.stock
