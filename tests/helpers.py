@@ -129,11 +129,28 @@ def add_product(
     active: bool = True,
 ) -> uuid.UUID:
     with psycopg.connect(admin_url) as conn:
-        return conn.execute(
+        product_id = conn.execute(
             "INSERT INTO products (business_id, name, price, stock, is_active) "
             "VALUES (%s, %s, %s, %s, %s) RETURNING id",
             (business_id, name, Decimal(price), stock, active),
         ).fetchone()[0]
+        record_opening_stock(conn, business_id, product_id, stock)
+        return product_id
+
+
+def record_opening_stock(
+    conn: psycopg.Connection, business_id: uuid.UUID, product_id: uuid.UUID, stock: int
+) -> None:
+    """The stock history's first line, as the pages write it, so the history adds up."""
+    if stock:
+        conn.execute(
+            "INSERT INTO stock_movements (business_id, product_id, change, reason, "
+            "resulting_stock, created_by) "
+            "SELECT %(b)s, %(p)s, %(stock)s, 'opening', %(stock)s, "
+            "coalesce((SELECT id FROM users WHERE business_id = %(b)s ORDER BY role DESC, id "
+            "LIMIT 1), gen_random_uuid())",
+            {"b": business_id, "p": product_id, "stock": stock},
+        )
 
 
 def fetch(admin_url: str, sql: str, *params: object) -> list[tuple[object, ...]]:

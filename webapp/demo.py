@@ -14,7 +14,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from webapp.accounts import create_business, create_user
-from webapp.models import Business, Customer, Product, User
+from webapp.models import Business, Customer, Product, StockMovement, User
 
 OWNER_PASSWORD = "owner-demo"  # noqa: S105 (demo logins are printed for anyone to use)
 CLERK_PASSWORD = "clerk-demo"  # noqa: S105
@@ -195,8 +195,9 @@ def _create_shop(session: Session, shop: DemoShop, rng: random.Random) -> None:
     )
     business.address = "12 Market Street"
     business.phone = "+1 555 0100"
+    staff = {}
     for role, password in (("owner", OWNER_PASSWORD), ("clerk", CLERK_PASSWORD)):
-        create_user(
+        staff[role] = create_user(
             session,
             business_id=business.id,
             email=f"{role}@example.com",
@@ -217,18 +218,40 @@ def _create_shop(session: Session, shop: DemoShop, rng: random.Random) -> None:
             )
         )
     for number, (name, price) in enumerate(shop.products):
-        session.add(
-            Product(
-                business_id=business.id,
-                id=uuid.uuid4(),
-                name=name,
-                sku=f"{shop.slug[:3].upper()}-{number + 1:04d}",
-                price=Decimal(price),
-                stock=rng.choice((0, 4, 30, 60, 90, 120, 160, 200, 300)),
-            )
+        product = Product(
+            business_id=business.id,
+            id=uuid.uuid4(),
+            name=name,
+            sku=f"{shop.slug[:3].upper()}-{number + 1:04d}",
+            price=Decimal(price),
+            stock=rng.choice((0, 4, 30, 60, 90, 120, 160, 200, 300)),
         )
+        session.add(product)
+        if product.stock:  # the first line of its stock history, as the products page writes
+            session.add(
+                StockMovement(
+                    business_id=business.id,
+                    id=uuid.uuid4(),
+                    product_id=product.id,
+                    change=product.stock,
+                    reason="opening",
+                    resulting_stock=product.stock,
+                    created_by=staff["owner"].id,
+                )
+            )
     session.flush()
     _sales_history(session, business, rng)
+    session.execute(OPENING_STOCK_FIRST, {"business_id": business.id})
+
+
+# Opening stock was there before the (back-dated) first sale.
+OPENING_STOCK_FIRST = text(
+    """UPDATE stock_movements m
+          SET created_at = (SELECT min(x.created_at) FROM stock_movements x
+                             WHERE x.business_id = m.business_id
+                               AND x.product_id = m.product_id) - interval '1 hour'
+        WHERE m.business_id = :business_id AND m.reason = 'opening'"""
+)
 
 
 def _sales_history(session: Session, business: Business, rng: random.Random) -> None:

@@ -279,3 +279,71 @@ def pay(
     ]
     session.commit()
     return Receipt(row.payment_id, row.created, row.balance_after, allocations)
+
+
+@dataclass(frozen=True)
+class StockChange:
+    movement_id: uuid.UUID | None  # None: a count that matched the stock, nothing recorded
+    created: bool  # False when the idempotency key named a change already recorded
+    resulting_stock: int
+
+
+STOCK_REASONS = {
+    "delivery": "Delivery",
+    "count_correction": "Count correction",
+    "damage": "Damage",
+}
+
+ADJUST_STOCK = text(
+    """SELECT movement_id, created, resulting_stock
+         FROM adjust_stock(:product_id, :change, :reason, :note, :idempotency_key, :user_id,
+                           :counted)"""
+)
+
+
+def adjust_stock(
+    session: Session,
+    *,
+    product_id: uuid.UUID,
+    reason: str,
+    idempotency_key: uuid.UUID,
+    user_id: uuid.UUID,
+    change: int | None = None,
+    counted: int | None = None,
+    note: str = "",
+) -> StockChange:
+    """Restock or correct one product's stock (see sql/migrations/0004_stock_and_imports.sql):
+    either by `change`, or, for a count correction, to the `counted` stock."""
+    row = _call(
+        session,
+        ADJUST_STOCK,
+        {
+            "product_id": product_id,
+            "change": change,
+            "reason": reason,
+            "note": note,
+            "idempotency_key": idempotency_key,
+            "user_id": user_id,
+            "counted": counted,
+        },
+    )
+    return StockChange(row.movement_id, row.created, row.resulting_stock)
+
+
+OPENING_BALANCE = text("SELECT record_opening_balance(:customer_id, :amount, :user_id)")
+
+
+def record_opening_balance(
+    session: Session, *, customer_id: uuid.UUID, amount: Decimal, user_id: uuid.UUID
+) -> uuid.UUID:
+    """Inside the caller's transaction (an import): what the customer owed before ShopCredit,
+    as a sale without items made today. Refusals raise; the caller rolls back."""
+    try:
+        return session.execute(
+            OPENING_BALANCE, {"customer_id": customer_id, "amount": amount, "user_id": user_id}
+        ).scalar_one()
+    except DBAPIError as error:
+        refusal = _refusal(error)
+        if refusal is not None:
+            raise refusal from None
+        raise

@@ -3,7 +3,7 @@
 - customers.balance = Σ orders.total − Σ payments.amount for that customer;
 - orders.paid = Σ payment_allocations.amount for that order, and 0 ≤ paid ≤ total;
 - a payment's allocations add up to its amount;
-- products.stock ≥ 0;
+- products.stock ≥ 0, and a product's stock history adds up to its stock;
 and what the ledger maintains for the overdue list:
 - customers.oldest_open_due_on = the earliest due date of that customer's open sales;
 - open_dues: per business and due date, Σ owed = Σ (total − paid) of the open sales due then.
@@ -42,6 +42,14 @@ CHECKS = {
          WHERE p.amount <> coalesce(a.sum, 0)""",
     "product stock is negative": """
         SELECT business_id, id, format('stock %s', stock) FROM products WHERE stock < 0""",
+    "product stock differs from its stock history": """
+        SELECT p.business_id, p.id, format('stock %s, history adds up to %s', p.stock,
+                                           coalesce(m.sum, 0))
+          FROM products p
+          LEFT JOIN (SELECT business_id, product_id, sum(change) FROM stock_movements
+                      GROUP BY 1, 2) m
+                 ON m.business_id = p.business_id AND m.product_id = p.id
+         WHERE p.stock <> coalesce(m.sum, 0)""",
     "customer's oldest open due date is wrong": """
         SELECT c.business_id, c.id, format('kept %s, actual %s', c.oldest_open_due_on, o.min)
           FROM customers c

@@ -127,6 +127,7 @@ class Order(TenantRow):
     api_token_id: Mapped[uuid.UUID | None]
     idempotency_key: Mapped[uuid.UUID]
     balance_after: Mapped[Decimal] = mapped_column(Money)  # what the customer owed after it
+    is_opening_balance: Mapped[bool] = mapped_column(default=False)  # carried over, no items
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
     customer: Mapped[Customer] = relationship(viewonly=True)
@@ -208,6 +209,19 @@ class StockMovement(TenantRow):
     order_id: Mapped[uuid.UUID | None]
     note: Mapped[str] = mapped_column(default="")
     created_by: Mapped[uuid.UUID]
+    idempotency_key: Mapped[uuid.UUID | None]
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+class Import(TenantRow):
+    """One CSV import of customers or products, recorded once per upload."""
+
+    __tablename__ = "imports"
+
+    kind: Mapped[str]
+    row_count: Mapped[int]
+    idempotency_key: Mapped[uuid.UUID]
+    created_by: Mapped[uuid.UUID]
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
 
@@ -222,4 +236,5 @@ TENANT_TABLES = (
     "payment_allocations",
     "stock_movements",
     "open_dues",
+    "imports",
 )

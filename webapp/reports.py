@@ -58,7 +58,7 @@ def overdue_amount(sales: list[OpenSale]) -> Decimal:
 @dataclass(frozen=True)
 class StatementLine:
     at: datetime
-    kind: str  # "sale" or "payment"
+    kind: str  # "sale", "carried_over" (an opening balance) or "payment"
     id: uuid.UUID
     due_on: date | None  # a sale's due date
     method: str | None  # how a payment was made
@@ -94,7 +94,9 @@ _MOVEMENTS = """
                (CAST(:date_to AS date) + 1)::timestamp AT TIME ZONE timezone AS ends
           FROM businesses
     ), movements AS (
-        SELECT o.created_at AS at, 'sale' AS kind, o.id, o.total AS amount, o.due_on,
+        SELECT o.created_at AS at,
+               CASE WHEN o.is_opening_balance THEN 'carried_over' ELSE 'sale' END AS kind,
+               o.id, o.total AS amount, o.due_on,
                NULL AS method
           FROM orders o WHERE o.customer_id = :customer_id
         UNION ALL

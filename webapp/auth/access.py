@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, ParamSpec, TypeVar
 
-from flask import request
+from flask import abort, request
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -17,6 +19,9 @@ from webapp.models import User
 # authenticates each request with its own bearer token instead of the session.
 PUBLIC_ENDPOINTS = frozenset({"auth.login", "static", "health"})
 TOKEN_AUTH_BLUEPRINTS = frozenset({"api"})
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 @login_manager.user_loader
@@ -48,3 +53,15 @@ def require_login() -> Any:
     if not current_user.is_authenticated:
         return login_manager.unauthorized()
     return None
+
+
+def owner_required(view: Callable[P, R]) -> Callable[P, R]:
+    """Owners only: a clerk gets the 403 page, whatever the method."""
+
+    @wraps(view)
+    def guarded(*args: P.args, **kwargs: P.kwargs) -> R:
+        if not current_user.is_authenticated or not current_user.is_owner:
+            abort(403)
+        return view(*args, **kwargs)
+
+    return guarded

@@ -1,0 +1,212 @@
+-- Managing the shop: stock changes other than sales, opening balances, and CSV imports.
+--
+-- Lock order, as everywhere: a customer, then products by id, then open_dues rows by due date.
+-- adjust_stock takes one product and nothing else; open_opening_balance takes one customer
+-- (just created, in the importing transaction) and then one open_dues row.
+
+-- A restock or correction sent twice (a double click, a resent form) is recorded once.
+ALTER TABLE stock_movements ADD COLUMN idempotency_key uuid;
+CREATE UNIQUE INDEX stock_movements_idempotency_key
+    ON stock_movements (business_id, idempotency_key) WHERE idempotency_key IS NOT NULL;
+
+-- An opening balance carried over from the paper book is a sale with no items: it is owed,
+-- paid and aged like any sale, so every ledger invariant holds unchanged.
+ALTER TABLE orders ADD COLUMN is_opening_balance boolean NOT NULL DEFAULT false;
+
+-- One row per CSV import: the upload's idempotency key makes a confirm sent twice import once.
+CREATE TABLE imports (
+    business_id     uuid NOT NULL REFERENCES businesses (id),
+    id              uuid NOT NULL DEFAULT gen_random_uuid(),
+    kind            text NOT NULL CHECK (kind IN ('customers', 'products')),
+    row_count       integer NOT NULL CHECK (row_count > 0),
+    idempotency_key uuid NOT NULL,
+    created_by      uuid NOT NULL,
+    created_at      timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (business_id, id),
+    UNIQUE (business_id, idempotency_key),
+    FOREIGN KEY (business_id, created_by) REFERENCES users (business_id, id)
+);
+ALTER TABLE imports ENABLE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON imports
+    USING (business_id = current_business_id()) WITH CHECK (business_id = current_business_id());
+GRANT SELECT, INSERT ON imports TO shopcredit_app;
+
+-- adjust_stock(product, change, reason, note, key, user, counted) → the movement and the stock.
+-- A delivery adds, damage removes, a count correction either; with p_counted (a count
+-- correction only) the change is what makes the stock equal the count, worked out under the
+-- product's lock. A count that matches records nothing (movement_id NULL).
+-- Refusals: SC001 stock would go below zero, SC003 product not found, SC004 bad input.
+CREATE FUNCTION adjust_stock(
+    p_product_id      uuid,
+    p_change          integer,
+    p_reason          text,
+    p_note            text,
+    p_idempotency_key uuid,
+    p_user_id         uuid,
+    p_counted         integer DEFAULT NULL,
+    OUT movement_id   uuid,
+    OUT created       boolean,
+    OUT resulting_stock integer
+)
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    v_business uuid := current_business_id();
+    v_stock    integer;
+    v_name     text;
+    v_change   integer := p_change;
+BEGIN
+    IF v_business IS NULL THEN
+        PERFORM ledger_refuse('SC004', 'no business is bound to this transaction', '{}');
+    END IF;
+    IF p_idempotency_key IS NULL THEN
+        PERFORM ledger_refuse('SC004', 'an idempotency key is required',
+                              '{"field": "idempotency_key"}');
+    END IF;
+    IF p_reason IS NULL OR p_reason NOT IN ('delivery', 'count_correction', 'damage') THEN
+        PERFORM ledger_refuse('SC004', 'choose a reason: delivery, count correction or damage',
+                              '{"field": "reason"}');
+    END IF;
+    IF p_counted IS NOT NULL AND (p_reason <> 'count_correction' OR p_counted NOT BETWEEN 0 AND 1000000000) THEN
+        PERFORM ledger_refuse('SC004', 'the count must be a whole number from 0 up',
+                              '{"field": "counted"}');
+    END IF;
+    IF p_counted IS NULL AND (v_change IS NULL OR v_change = 0 OR abs(v_change) > 1000000) THEN
+        PERFORM ledger_refuse('SC004', 'the change must be a whole number, not zero',
+                              '{"field": "change"}');
+    END IF;
+    IF p_counted IS NULL AND ((p_reason = 'delivery' AND v_change < 0)
+                              OR (p_reason = 'damage' AND v_change > 0)) THEN
+        PERFORM ledger_refuse('SC004',
+                              CASE p_reason WHEN 'delivery' THEN 'a delivery adds stock'
+                                            ELSE 'damage removes stock' END,
+                              '{"field": "change"}');
+    END IF;
+    IF length(coalesce(p_note, '')) > 500 THEN
+        PERFORM ledger_refuse('SC004', 'the note is at most 500 characters', '{"field": "note"}');
+    END IF;
+
+    -- A key seen before answers with that movement. Looked at again under the product's lock,
+    -- since another request with the same key may be committing it right now.
+    FOR i IN 1..2 LOOP
+        SELECT m.id, m.resulting_stock INTO movement_id, resulting_stock
+          FROM stock_movements m
+         WHERE m.business_id = v_business AND m.idempotency_key = p_idempotency_key;
+        IF FOUND THEN
+            created := false;
+            RETURN;
+        END IF;
+        EXIT WHEN i = 2;
+        SELECT p.stock, p.name INTO v_stock, v_name
+          FROM products p WHERE p.business_id = v_business AND p.id = p_product_id
+           FOR NO KEY UPDATE;
+        IF NOT FOUND THEN
+            PERFORM ledger_refuse('SC003', 'product not found',
+                                  jsonb_build_object('entity', 'product', 'id', p_product_id));
+        END IF;
+    END LOOP;
+
+    IF p_counted IS NOT NULL THEN
+        v_change := p_counted - v_stock;
+        IF v_change = 0 THEN
+            SELECT NULL, false, v_stock INTO movement_id, created, resulting_stock;
+            RETURN;
+        END IF;
+    END IF;
+    IF v_stock + v_change < 0 THEN
+        PERFORM ledger_refuse('SC001', 'insufficient stock',
+                              jsonb_build_object('product_id', p_product_id, 'name', v_name,
+                                                 'available', v_stock,
+                                                 'requested', -v_change));
+    END IF;
+
+    WITH movement AS (
+        INSERT INTO stock_movements (business_id, product_id, change, reason, resulting_stock,
+                                     note, created_by, idempotency_key)
+        SELECT v_business, p_product_id, v_change, p_reason, v_stock + v_change,
+               coalesce(p_note, ''), u.id, p_idempotency_key
+          FROM users u
+         WHERE u.business_id = v_business AND u.id = p_user_id AND u.is_active
+        RETURNING id
+    ), stock AS (
+        UPDATE products p SET stock = v_stock + v_change
+          FROM movement
+         WHERE p.business_id = v_business AND p.id = p_product_id
+    )
+    SELECT m.id INTO movement_id FROM movement m;
+    IF movement_id IS NULL THEN
+        PERFORM ledger_refuse('SC004', 'unknown or inactive user', '{"field": "user_id"}');
+    END IF;
+    created := true;
+    resulting_stock := v_stock + v_change;
+END
+$$;
+REVOKE ALL ON FUNCTION adjust_stock(uuid, integer, text, text, uuid, uuid, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION adjust_stock(uuid, integer, text, text, uuid, uuid, integer)
+    TO shopcredit_app;
+
+-- record_opening_balance(customer, amount, user) → the order that carries it.
+-- What a customer already owed when the shop started using ShopCredit, recorded as a sale
+-- without items made today (due after the business's credit days, like any sale), within the
+-- customer's credit limit. Refusals: SC002 above the limit, SC003 not found, SC004 bad amount.
+CREATE FUNCTION record_opening_balance(p_customer_id uuid, p_amount numeric, p_user_id uuid)
+RETURNS uuid
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    v_business uuid := current_business_id();
+    v_balance  numeric;
+    v_limit    numeric;
+    v_order    uuid;
+BEGIN
+    IF v_business IS NULL THEN
+        PERFORM ledger_refuse('SC004', 'no business is bound to this transaction', '{}');
+    END IF;
+    IF p_amount IS NULL OR p_amount <= 0 OR p_amount > 9999999999.99
+       OR p_amount <> round(p_amount, 2) THEN
+        PERFORM ledger_refuse('SC004', 'an opening balance is more than zero, with at most 2 decimals',
+                              '{"field": "opening_balance"}');
+    END IF;
+    SELECT c.balance, c.credit_limit INTO v_balance, v_limit
+      FROM customers c WHERE c.business_id = v_business AND c.id = p_customer_id
+       FOR NO KEY UPDATE;
+    IF NOT FOUND THEN
+        PERFORM ledger_refuse('SC003', 'customer not found',
+                              jsonb_build_object('entity', 'customer', 'id', p_customer_id));
+    END IF;
+    IF v_balance + p_amount > v_limit THEN
+        PERFORM ledger_refuse('SC002', 'credit limit exceeded',
+                              jsonb_build_object('available_credit', greatest(v_limit - v_balance, 0),
+                                                 'total', p_amount));
+    END IF;
+
+    WITH new_order AS (
+        INSERT INTO orders (business_id, customer_id, total, due_on, created_by,
+                            idempotency_key, balance_after, is_opening_balance)
+        SELECT v_business, p_customer_id, p_amount,
+               (now() AT TIME ZONE b.timezone)::date + b.credit_days,
+               u.id, gen_random_uuid(), v_balance + p_amount, true
+          FROM businesses b
+          JOIN users u ON u.business_id = b.id AND u.id = p_user_id AND u.is_active
+         WHERE b.id = v_business
+        RETURNING id, due_on
+    ), balance AS (
+        UPDATE customers c
+           SET balance = c.balance + p_amount,
+               oldest_open_due_on = least(c.oldest_open_due_on, o.due_on)
+          FROM new_order o
+         WHERE c.business_id = v_business AND c.id = p_customer_id
+    ), dues AS (
+        INSERT INTO open_dues AS d (business_id, due_on, shard, owed)
+        SELECT v_business, o.due_on, due_shard(p_customer_id), p_amount FROM new_order o
+        ON CONFLICT ON CONSTRAINT open_dues_pkey DO UPDATE SET owed = d.owed + excluded.owed
+    )
+    SELECT o.id INTO v_order FROM new_order o;
+    IF v_order IS NULL THEN
+        PERFORM ledger_refuse('SC004', 'unknown or inactive user', '{"field": "user_id"}');
+    END IF;
+    RETURN v_order;
+END
+$$;
+REVOKE ALL ON FUNCTION record_opening_balance(uuid, numeric, uuid) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION record_opening_balance(uuid, numeric, uuid) TO shopcredit_app;
