@@ -66,6 +66,11 @@ def two_shops_with_data(app: Flask, database: DatabaseUrls, shop: Shop, other_sh
                 "VALUES (%s, 'till', %s, %s)",
                 (s.business_id, uuid.uuid4().hex, s.owner_id),
             )
+            conn.execute(
+                "INSERT INTO imports (business_id, kind, row_count, idempotency_key, created_by) "
+                "VALUES (%s, 'customers', 1, gen_random_uuid(), %s)",
+                (s.business_id, s.owner_id),
+            )
 
 
 @pytest.fixture
@@ -108,6 +113,7 @@ def test_a_bound_tenant_sees_only_its_own_rows(
         "order_items": 1,
         "payments": 1,
         "payment_allocations": 1,
+        "imports": 1,
         "stock_movements": 1,
         "open_dues": 1,
     }
