@@ -260,3 +260,38 @@ def api_auth(app: Flask, slug: str) -> dict[str, str]:
     )
     assert result.exit_code == 0, result.output
     return {"Authorization": f"Bearer {result.output.strip().splitlines()[-1]}"}
+
+
+def blueprint_routes(*blueprints: str) -> list[tuple[str, str]]:
+    """(endpoint, method) of every route of these blueprints (webapp.<name>.bp), read from the
+    url_map of a bare app, so access tests can be parametrized at collection time and a new
+    route is never left out."""
+    import importlib
+
+    bare = Flask("routes")
+    for name in blueprints:
+        bare.register_blueprint(importlib.import_module(f"webapp.{name}").bp)
+    return sorted(
+        (rule.endpoint, method)
+        for rule in bare.url_map.iter_rules()
+        if rule.endpoint.partition(".")[0] in blueprints
+        for method in rule.methods or ()
+        if method not in ("HEAD", "OPTIONS")
+    )
+
+
+def signed_in(app: Flask, slug: str, email: str, password: str = PASSWORD) -> FlaskClient:
+    """A new test client (its own cookies: another browser) signed in as this user."""
+    client = app.test_client()
+    response = login(client, slug, email, password)
+    assert response.status_code == 302, response.get_data(as_text=True)
+    return client
+
+
+def field_errors(page: str, field_id: str) -> list[str]:
+    """The messages shown next to one form field (the `field` macro's error lines)."""
+    import html
+
+    pattern = rf'<small class="error" id="{re.escape(field_id)}-error">(.*?)</small>'
+    found = re.findall(pattern, page)
+    return [html.unescape(message) for message in found]

@@ -145,6 +145,8 @@ def test_many_accounts_from_one_address_are_throttled(client: FlaskClient, shop:
 
 def test_signed_out_visitors_are_sent_to_sign_in_from_every_page(app: Flask) -> None:
     """Deny by default: walk every route; only the allow-listed ones answer without a login."""
+    from werkzeug.routing.converters import AnyConverter
+
     from webapp.auth.access import PUBLIC_ENDPOINTS, TOKEN_AUTH_BLUEPRINTS
 
     client = app.test_client()
@@ -154,7 +156,12 @@ def test_signed_out_visitors_are_sent_to_sign_in_from_every_page(app: Flask) -> 
             continue
         if rule.endpoint.partition(".")[0] in TOKEN_AUTH_BLUEPRINTS:
             continue
-        values = {arg: "00000000-0000-0000-0000-000000000000" for arg in rule.arguments}
+        values = {
+            arg: sorted(converter.items)[0]  # type: ignore[attr-defined]
+            if isinstance(converter := rule._converters.get(arg), AnyConverter)
+            else "00000000-0000-0000-0000-000000000000"
+            for arg in rule.arguments
+        }
         path = rule.build(values)[1]
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             response = client.open(path, method=method)

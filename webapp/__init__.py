@@ -103,9 +103,13 @@ def _register_blueprints(app: Flask) -> None:
     from webapp.auth.access import require_login
     from webapp.customers import bp as customers_bp
     from webapp.dashboard import bp as dashboard_bp
+    from webapp.imports import bp as imports_bp
     from webapp.overdue import bp as overdue_bp
     from webapp.payments import bp as payments_bp
+    from webapp.products import bp as products_bp
     from webapp.sales import bp as sales_bp
+    from webapp.settings import bp as settings_bp
+    from webapp.staff import bp as staff_bp
 
     app.before_request(errors.refuse_nul_bytes)
     app.register_blueprint(auth_bp)
@@ -114,6 +118,10 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(payments_bp)
     app.register_blueprint(customers_bp)
     app.register_blueprint(overdue_bp)
+    app.register_blueprint(imports_bp)
+    app.register_blueprint(products_bp)
+    app.register_blueprint(staff_bp)
+    app.register_blueprint(settings_bp)
     app.register_blueprint(api_bp)
     app.before_request(require_login)
 

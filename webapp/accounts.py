@@ -19,7 +19,14 @@ ROLES = ("owner", "clerk")
 
 
 class AccountError(ValueError):
-    """A business or user cannot be created as asked; the message says why, plainly."""
+    """A business or user cannot be created as asked; the message says why, plainly.
+
+    `field` names the input at fault (email, name, role, password, currency, timezone,
+    credit_days, slug), so a form can show the message next to it."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 TIMEZONE_KNOWN = text("SELECT EXISTS (SELECT FROM pg_timezone_names WHERE name = :name)")
@@ -29,14 +36,18 @@ def check_business_settings(
     session: Session, currency: str, timezone: str, credit_days: int
 ) -> None:
     if currency not in list_currencies():
-        raise AccountError(f"{currency!r} is not a currency code (use three letters, like USD).")
+        raise AccountError(
+            f"{currency!r} is not a currency code (use three letters, like USD).", "currency"
+        )
     # Both Python (to show dates) and PostgreSQL (to date sales) must know the zone.
     if timezone not in available_timezones() or not session.scalar(
         TIMEZONE_KNOWN, {"name": timezone}
     ):
-        raise AccountError(f"{timezone!r} is not a time zone (use a name like Africa/Nairobi).")
+        raise AccountError(
+            f"{timezone!r} is not a time zone (use a name like Africa/Nairobi).", "timezone"
+        )
     if not 0 <= credit_days <= 365:
-        raise AccountError("Credit days must be between 0 and 365.")
+        raise AccountError("Credit days must be between 0 and 365.", "credit_days")
 
 
 def create_business(
@@ -52,13 +63,14 @@ def create_business(
     if not SLUG_PATTERN.match(slug):
         raise AccountError(
             "A shop code is 1 to 40 lowercase letters, digits and dashes, "
-            "not starting or ending with a dash."
+            "not starting or ending with a dash.",
+            "slug",
         )
     if not 1 <= len(name) <= 120:
-        raise AccountError("A business name is 1 to 120 characters.")
+        raise AccountError("A business name is 1 to 120 characters.", "name")
     check_business_settings(session, currency, timezone, credit_days)
     if session.scalar(select(Business.id).where(Business.slug == slug)) is not None:
-        raise AccountError(f"The shop code {slug!r} is taken.")
+        raise AccountError(f"The shop code {slug!r} is taken.", "slug")
     business = Business(
         id=uuid.uuid4(),
         slug=slug,
@@ -80,27 +92,30 @@ def create_user(
     name: str,
     role: str,
     password: str,
+    user_id: uuid.UUID | None = None,
 ) -> User:
+    """`user_id`, when given, becomes the new user's id: a form passes its idempotency key, so
+    the same form sent twice makes one user (the second insert hits the primary key)."""
     email, name = email.strip(), name.strip()
     if not EMAIL_PATTERN.match(email) or len(email) > 254:
-        raise AccountError(f"{email!r} is not an email address.")
+        raise AccountError(f"{email!r} is not an email address.", "email")
     if not 1 <= len(name) <= 120:
-        raise AccountError("A name is 1 to 120 characters.")
+        raise AccountError("A name is 1 to 120 characters.", "name")
     if role not in ROLES:
-        raise AccountError("The role is owner or clerk.")
+        raise AccountError("The role is owner or clerk.", "role")
     problem = password_problem(password)
     if problem:
-        raise AccountError(f"That password will not do: {problem}")
+        raise AccountError(f"That password will not do: {problem}", "password")
     taken = session.scalar(
         select(User.id).where(
             User.business_id == business_id, func.lower(User.email) == email.lower()
         )
     )
     if taken is not None:
-        raise AccountError(f"{email} already has an account in this business.")
+        raise AccountError(f"{email} already has an account in this business.", "email")
     user = User(
         business_id=business_id,
-        id=uuid.uuid4(),
+        id=user_id or uuid.uuid4(),
         email=email,
         name=name,
         role=role,

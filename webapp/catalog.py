@@ -154,54 +154,100 @@ def create_customer(
     *,
     user_id: uuid.UUID,
     opening: Decimal = Decimal("0.00"),
+    customer_id: uuid.UUID | None = None,
 ) -> Customer:
     """A new customer in the bound business, in the caller's transaction; an opening balance
-    goes through the ledger (a sale without items, within the credit limit)."""
-    customer = Customer(
-        business_id=session.info["business_id"],
-        id=uuid.uuid4(),
-        name=fields.name,
-        phone=fields.phone,
-        email=fields.email,
-        notes=fields.notes,
-        credit_limit=fields.credit_limit or Decimal("0.00"),
-    )
-    session.add(customer)
-    session.flush()
+    goes through the ledger (a sale without items, within the credit limit). `customer_id`
+    (a form's or API client's idempotency key) makes a resent create hit the primary key."""
+    [customer] = create_customers(session, [(fields, opening, customer_id)], user_id=user_id)
     if opening > 0:
-        ledger.record_opening_balance(
-            session, customer_id=customer.id, amount=opening, user_id=user_id
-        )
         session.refresh(customer)
     return customer
 
 
+def create_customers(
+    session: Session,
+    entries: list[tuple[CustomerFields, Decimal, uuid.UUID | None]],
+    *,
+    user_id: uuid.UUID,
+) -> list[Customer]:
+    """Many new customers (fields, opening balance, id or None) in one batch of inserts, then
+    every opening balance in one ledger call, so an import of thousands holds its locks
+    briefly. Refusals raise ledger errors naming the customer; the caller rolls back."""
+    customers = [
+        Customer(
+            business_id=session.info["business_id"],
+            id=customer_id or uuid.uuid4(),
+            name=fields.name,
+            phone=fields.phone,
+            email=fields.email,
+            notes=fields.notes,
+            credit_limit=fields.credit_limit or Decimal("0.00"),
+        )
+        for fields, _opening, customer_id in entries
+    ]
+    session.add_all(customers)
+    session.flush()
+    openings = [
+        (customer.id, opening)
+        for customer, (_fields, opening, _id) in zip(customers, entries, strict=True)
+        if opening > 0
+    ]
+    if openings:
+        ledger.record_opening_balances(session, openings, user_id=user_id)
+    return customers
+
+
 def create_product(
-    session: Session, fields: ProductFields, *, user_id: uuid.UUID, reason: str = "opening"
+    session: Session,
+    fields: ProductFields,
+    *,
+    user_id: uuid.UUID,
+    reason: str = "opening",
+    product_id: uuid.UUID | None = None,
 ) -> Product:
     """A new product in the bound business, in the caller's transaction; its opening stock is
-    the first line of its stock history, so the history always adds up to the stock."""
-    product = Product(
-        business_id=session.info["business_id"],
-        id=uuid.uuid4(),
-        name=fields.name,
-        sku=fields.sku,
-        price=fields.price,
-        stock=fields.stock,
-    )
-    session.add(product)
-    session.flush()
-    if fields.stock:
-        session.add(
-            StockMovement(
-                business_id=product.business_id,
-                id=uuid.uuid4(),
-                product_id=product.id,
-                change=fields.stock,
-                reason=reason,
-                resulting_stock=fields.stock,
-                created_by=user_id,
-            )
-        )
-        session.flush()
+    the first line of its stock history, so the history always adds up to the stock.
+    `product_id` (a form's or till's idempotency key) makes a resent creation find the first."""
+    [product] = create_products(session, [(fields, product_id)], user_id=user_id, reason=reason)
     return product
+
+
+def create_products(
+    session: Session,
+    entries: list[tuple[ProductFields, uuid.UUID | None]],
+    *,
+    user_id: uuid.UUID,
+    reason: str = "opening",
+) -> list[Product]:
+    """Many new products (fields, id or None) with their opening stock movements, in one batch
+    of inserts."""
+    business_id = session.info["business_id"]
+    products = [
+        Product(
+            business_id=business_id,
+            id=product_id or uuid.uuid4(),
+            name=fields.name,
+            sku=fields.sku,
+            price=fields.price,
+            stock=fields.stock,
+        )
+        for fields, product_id in entries
+    ]
+    session.add_all(products)
+    session.flush()
+    session.add_all(
+        StockMovement(
+            business_id=business_id,
+            id=uuid.uuid4(),
+            product_id=product.id,
+            change=product.stock,
+            reason=reason,
+            resulting_stock=product.stock,
+            created_by=user_id,
+        )
+        for product in products
+        if product.stock
+    )
+    session.flush()
+    return products

@@ -330,18 +330,18 @@ def adjust_stock(
     return StockChange(row.movement_id, row.created, row.resulting_stock)
 
 
-OPENING_BALANCE = text("SELECT record_opening_balance(:customer_id, :amount, :user_id)")
+OPENING_BALANCES = text("SELECT record_opening_balances(CAST(:entries AS jsonb), :user_id)")
 
 
-def record_opening_balance(
-    session: Session, *, customer_id: uuid.UUID, amount: Decimal, user_id: uuid.UUID
-) -> uuid.UUID:
-    """Inside the caller's transaction (an import): what the customer owed before ShopCredit,
-    as a sale without items made today. Refusals raise; the caller rolls back."""
+def record_opening_balances(
+    session: Session, entries: list[tuple[uuid.UUID, Decimal]], *, user_id: uuid.UUID
+) -> None:
+    """Inside the caller's transaction (a new customer, an import): what customers owed before
+    ShopCredit, each as a sale without items made today. A refusal raises (its detail names the
+    customer); the caller rolls back."""
+    payload = json.dumps([{"customer_id": str(c), "amount": str(a)} for c, a in entries])
     try:
-        return session.execute(
-            OPENING_BALANCE, {"customer_id": customer_id, "amount": amount, "user_id": user_id}
-        ).scalar_one()
+        session.execute(OPENING_BALANCES, {"entries": payload, "user_id": user_id})
     except DBAPIError as error:
         refusal = _refusal(error)
         if refusal is not None:

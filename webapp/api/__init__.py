@@ -2,4 +2,9 @@ from flask import Blueprint
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
-from webapp.api import routes  # noqa: E402,F401  (registers the views on bp)
+# Importing the modules registers their views on bp.
+from webapp.api import (  # noqa: E402
+    customers,  # noqa: F401  (GET/POST /api/customers)
+    products,  # noqa: F401  (GET/POST /api/products, GET /api/products/<id>)
+    routes,  # noqa: F401
+)

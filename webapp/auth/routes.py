@@ -2,17 +2,17 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import current_app, redirect, render_template, request, session, url_for
+from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select, text
 from werkzeug.wrappers import Response
 
 from webapp.auth import bp
-from webapp.auth.forms import LoginForm
+from webapp.auth.forms import ChangePasswordForm, LoginForm
 from webapp.db import bind_tenant, db_session
 from webapp.extensions import limiter
 from webapp.models import User
-from webapp.passwords import hash_password, needs_rehash, verify_password
+from webapp.passwords import hash_password, needs_rehash, password_problem, verify_password
 
 LOGIN_FAILED = "That shop code, email and password do not match an active account."
 
@@ -82,3 +82,40 @@ def logout() -> Response:
     logout_user()
     session.clear()
     return redirect(url_for("auth.login"))
+
+
+def _own_password_key() -> str:
+    """Throttle guesses at the current password per account (the limiter may ask before the
+    sign-in check has run, so a visitor without an account gets a key of their own)."""
+    if current_user.is_authenticated:
+        return f"password:{current_user.business_id}:{current_user.id}"
+    return f"password:{request.remote_addr}"
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@limiter.limit(
+    lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"],
+    key_func=_own_password_key,
+    methods=["POST"],
+)
+def change_password() -> str | Response | tuple[str, int]:
+    """Any signed-in user: change their own password. Their other sessions end (the session
+    version goes up); this one goes on, signed in again with the new version."""
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        user: User = current_user._get_current_object()
+        if not verify_password(user.password_hash, form.current_password.data or ""):
+            form.current_password.errors.append("That is not your current password.")
+        elif problem := password_problem(form.new_password.data or ""):
+            form.new_password.errors.append(problem)
+        else:
+            database = db_session()
+            user.password_hash = hash_password(form.new_password.data or "")
+            user.session_version = User.session_version + 1
+            database.commit()
+            database.refresh(user)
+            login_user(user)
+            flash("Your password was changed. You are signed out everywhere else.")
+            return redirect(url_for("dashboard.index"))
+    status = 400 if form.errors else 200
+    return render_template("auth/password.html", form=form), status

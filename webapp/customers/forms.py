@@ -1,8 +1,11 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
+from wtforms import BooleanField, HiddenField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.fields import DateField
 from wtforms.validators import Optional
+
+from webapp.customers.queries import SORTS
 
 
 class StatementPeriodForm(FlaskForm):
@@ -11,3 +14,54 @@ class StatementPeriodForm(FlaskForm):
 
     date_from = DateField("From", validators=[Optional()])
     date_to = DateField("To", validators=[Optional()])
+
+
+SORT_LABELS = {
+    "name": "Name, A to Z",
+    "name_desc": "Name, Z to A",
+    "balance_desc": "Balance, highest first",
+    "balance": "Balance, lowest first",
+}  # one label per queries.SORTS choice
+
+
+class CustomersFilterForm(FlaskForm):
+    class Meta:
+        csrf = False  # a GET search form: it changes nothing
+
+    q = StringField("Name or phone", validators=[Optional()])
+    sort = SelectField(
+        "Sort by",
+        choices=[SelectChoice(value, label) for value, label in SORT_LABELS.items()],
+        default="name",
+    )
+    archived = BooleanField("Show archived customers")
+
+    def values(self) -> dict[str, object]:
+        """What to list; a sort the form does not offer falls back to the name."""
+        return {
+            "query": (self.q.data or "").strip()[:100],
+            "sort": self.sort.data if self.sort.data in SORTS else "name",
+            "include_archived": bool(self.archived.data),
+        }
+
+
+class CustomerForm(FlaskForm):
+    """A customer's details. The values are checked by `catalog.customer_fields`, the rules the
+    API and CSV imports use too; clerks get the form without the money fields (see routes)."""
+
+    idempotency_key = HiddenField()
+    name = StringField("Name", render_kw={"autocomplete": "off", "maxlength": 120})
+    phone = StringField("Phone", render_kw={"type": "tel", "autocomplete": "off", "maxlength": 40})
+    email = StringField("Email", render_kw={"type": "email", "autocomplete": "off"})
+    notes = TextAreaField("Notes", render_kw={"rows": 3, "maxlength": 2000})
+    # Text, not number fields: catalog.customer_fields says what is wrong in the shop's words.
+    credit_limit = StringField(
+        "Credit limit", render_kw={"inputmode": "decimal", "autocomplete": "off"}
+    )
+    opening_balance = StringField(
+        "Opening balance", render_kw={"inputmode": "decimal", "autocomplete": "off"}
+    )
+
+
+class ConfirmForm(FlaskForm):
+    """A button that changes something (archive, unarchive): only the CSRF token."""

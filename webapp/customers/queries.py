@@ -6,11 +6,11 @@ import uuid
 from typing import Any
 
 from flask import abort
-from sqlalchemy import select
+from sqlalchemy import TextClause, select, text
 from sqlalchemy.orm import Session
 
 from webapp.inputs import parse_uuid
-from webapp.listing import like_pattern
+from webapp.listing import Listing, Page, fetch_listing, like_pattern
 from webapp.models import Customer
 
 
@@ -41,3 +41,47 @@ def customer_or_404(session: Session, customer_id: Any, *, archived_too: bool = 
     if customer is None or (customer.is_archived and not archived_too):
         abort(404)
     return customer
+
+
+# How the customer list may be sorted: a fixed ORDER BY per choice (never text from a request),
+# each ending in the id so that pages never repeat or skip a customer.
+SORTS = {
+    "name": "lower(c.name), c.id",
+    "name_desc": "lower(c.name) DESC, c.id DESC",
+    "balance_desc": "c.balance DESC, lower(c.name), c.id",
+    "balance": "c.balance, lower(c.name), c.id",
+}
+_LIST_FROM = """
+    FROM customers c
+   WHERE (CAST(:include_archived AS boolean) OR NOT c.is_archived)
+     AND (CAST(:pattern AS text) IS NULL
+          OR c.name ILIKE :pattern ESCAPE '\\' OR c.phone ILIKE :pattern ESCAPE '\\')"""
+_LIST_PAGES: dict[str, TextClause] = {
+    sort: text(
+        f"""SELECT c.id, c.name, c.phone, c.email, c.credit_limit, c.balance, c.is_archived,
+                   greatest(c.credit_limit - c.balance, 0) AS available_credit
+            {_LIST_FROM}
+             ORDER BY {order}
+             LIMIT :limit OFFSET :offset"""
+    )
+    for sort, order in SORTS.items()
+}
+_LIST_TOTALS = text(f"SELECT count(*) AS count, coalesce(sum(c.balance), 0) AS total {_LIST_FROM}")
+
+
+def list_customers(
+    session: Session,
+    page: Page,
+    *,
+    query: str = "",
+    sort: str = "name",
+    include_archived: bool = False,
+) -> Listing:
+    """One page of customers matching `query` (name or phone), the count of all that match
+    and what they owe together. Archived customers only when asked for."""
+    params = {
+        "include_archived": include_archived,
+        "pattern": like_pattern(query) if query else None,
+    }
+    rows_sql = _LIST_PAGES.get(sort, _LIST_PAGES["name"])
+    return fetch_listing(session, rows_sql, _LIST_TOTALS, params, page)

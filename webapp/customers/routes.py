@@ -1,16 +1,50 @@
+"""Customers: the list, adding and editing, archiving, and each customer's page and statement.
+
+Anyone signed in may add and edit a customer's details; only owners set credit limits, opening
+balances and archive (an archived customer cannot buy on credit, so it is a credit decision).
+
+A new customer's form carries an idempotency key made when the form is rendered, and that key
+becomes the new customer's id: a form sent twice (a double click, a resend after a timeout)
+finds the customer it made already, or hits the primary key if both arrive at once, and either
+way the shopkeeper lands on the one customer. Editing needs no key: saving the same details
+twice changes nothing more than saving them once.
+"""
+
 from __future__ import annotations
 
 import uuid
 from datetime import date, timedelta
+from decimal import Decimal
 
-from flask import render_template, request
+from flask import flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy.exc import IntegrityError
+from werkzeug.wrappers import Response
 
-from webapp import reports
-from webapp.customers import bp
-from webapp.customers.forms import StatementPeriodForm
-from webapp.customers.queries import customer_or_404
+from webapp import catalog, ledger, reports
+from webapp.auth.access import owner_required
+from webapp.customers import bp, queries
+from webapp.customers.forms import (
+    SORT_LABELS,
+    ConfirmForm,
+    CustomerForm,
+    CustomersFilterForm,
+    StatementPeriodForm,
+)
+from webapp.customers.queries import customer_or_404, get_customer
 from webapp.db import db_session
+from webapp.formatting import money
+from webapp.inputs import parse_uuid
+from webapp.listing import requested_page
+from webapp.models import Customer
 
+PAGE_SIZE = 50
+DETAIL_FIELDS = ("name", "phone", "email", "notes")
+# Clicking a column heading sorts by it; clicking it again turns the order round.
+NEXT_SORT = {
+    "name": {"name": "name_desc"},
+    "balance": {"balance_desc": "balance"},
+}
 STATEMENT_DAYS = 90  # the period a statement covers unless another is asked for
 
 
@@ -48,6 +82,8 @@ def detail(customer_id: uuid.UUID) -> str:
         "customers/detail.html",
         open_sales=sales,
         overdue=reports.overdue_amount(sales),
+        confirm=ConfirmForm(),
+        over_limit=over_limit_message(context["customer"]),  # type: ignore[arg-type]
         **context,
     )
 
@@ -55,3 +91,206 @@ def detail(customer_id: uuid.UUID) -> str:
 @bp.route("/<uuid:customer_id>/statement")
 def statement(customer_id: uuid.UUID) -> str:
     return render_template("customers/statement_print.html", **_statement_context(customer_id))
+
+
+def over_limit_message(customer: Customer) -> str | None:
+    """What to say when a customer owes more than the limit (an owner lowered it below the
+    balance, which is allowed): they can pay, not buy."""
+    if customer.balance <= customer.credit_limit:
+        return None
+    return (
+        f"{customer.name} owes {money(customer.balance)}, more than the credit limit of "
+        f"{money(customer.credit_limit)}, and cannot buy on credit until they pay at least "
+        f"{money(customer.balance - customer.credit_limit)}."
+    )
+
+
+def _sort_links(values: dict[str, object]) -> dict[str, str]:
+    """The column headings' links: the same search, sorted by that column."""
+    # Only the list's own filters are carried over (never names url_for would act on).
+    args = {key: request.args[key] for key in ("q", "archived") if request.args.get(key)}
+    current = str(values["sort"])
+    links = {}
+    for column, toggles in NEXT_SORT.items():
+        sort = toggles.get(current, next(iter(toggles)))
+        links[column] = url_for("customers.index", **args, sort=sort)
+    return links
+
+
+@bp.route("")
+def index() -> str:
+    form = CustomersFilterForm(request.args)
+    form.validate()
+    values = form.values()
+    form.sort.data = values["sort"]
+    customers = queries.list_customers(
+        db_session(),
+        requested_page(PAGE_SIZE),
+        query=str(values["query"]),
+        sort=str(values["sort"]),
+        include_archived=bool(values["include_archived"]),
+    )
+    return render_template(
+        "customers/index.html",
+        form=form,
+        customers=customers,
+        values=values,
+        sort_links=_sort_links(values),
+        sort_label=SORT_LABELS[str(values["sort"])],
+    )
+
+
+def _customer_form(*, creating: bool, customer: Customer | None = None) -> CustomerForm:
+    """The form for this user: the credit limit (and, for a new customer, the opening balance)
+    only for owners; what a clerk's request carries in those fields is never read."""
+    form = CustomerForm(obj=customer)
+    if not current_user.is_owner:
+        del form.credit_limit
+        del form.opening_balance
+    elif not creating:
+        del form.opening_balance
+    if not creating:
+        del form.idempotency_key
+    return form
+
+
+def _read(form: CustomerForm) -> tuple[catalog.CustomerFields | None, Decimal, bool]:
+    """The checked values of the fields this user may fill in, with any message put next to
+    its field; True when everything was right."""
+    names = [*DETAIL_FIELDS, *(["credit_limit"] if form.credit_limit else [])]
+    raw = {name: request.form.get(name) for name in names}
+    fields, problems = catalog.customer_fields(raw, with_limit=form.credit_limit is not None)
+    opening = Decimal("0.00")
+    if form.opening_balance:
+        opening = catalog.opening_balance(request.form, problems)
+    form.validate()  # the CSRF token, and fresh error lists
+    for name, message in problems.items():
+        getattr(form, name).errors.append(message)
+    return fields, opening, not problems and not form.errors
+
+
+def _form_page(
+    form: CustomerForm,
+    customer: Customer | None = None,
+    error: str | None = None,
+    *,
+    status: int = 200,
+) -> tuple[str, int]:
+    page = render_template(
+        "customers/form.html",
+        form=form,
+        customer=customer,
+        error=error,
+        over_limit=over_limit_message(customer) if customer else None,
+    )
+    return page, status
+
+
+def _already_made(customer_id: uuid.UUID) -> Response:
+    flash("This customer was saved already; here they are.", "success")
+    return redirect(url_for("customers.detail", customer_id=customer_id))
+
+
+def _duplicate_key(error: IntegrityError) -> bool:
+    diag = getattr(error.orig, "diag", None)
+    return (
+        getattr(error.orig, "sqlstate", None) == "23505"
+        and getattr(diag, "constraint_name", None) == "customers_pkey"
+    )
+
+
+@bp.route("/new", methods=["GET", "POST"])
+def new() -> tuple[str, int] | Response:
+    form = _customer_form(creating=True)
+    if request.method == "GET":
+        form.idempotency_key.data = str(uuid.uuid4())
+        return _form_page(form)
+
+    session = db_session()
+    key = parse_uuid(form.idempotency_key.data)
+    if key is None:
+        form.idempotency_key.data = str(uuid.uuid4())
+        stale = "This form was out of date; check it and send it again."
+        return _form_page(form, error=stale, status=400)
+    if get_customer(session, key) is not None:  # the same form, sent again
+        return _already_made(key)
+    fields, opening, valid = _read(form)
+    if not valid or fields is None:
+        return _form_page(form, status=400)
+    try:
+        customer = catalog.create_customer(
+            session, fields, user_id=current_user.id, opening=opening, customer_id=key
+        )
+        session.commit()
+    except IntegrityError as error:
+        session.rollback()
+        if not _duplicate_key(error):
+            raise
+        return _already_made(key)  # sent twice at once: the other request made them
+    except ledger.CreditLimitExceeded as refusal:
+        session.rollback()
+        form.opening_balance.errors.append(
+            f"The opening balance is more than the credit limit allows"
+            f" ({money(refusal.available_credit)}). Raise the credit limit or enter less."
+        )
+        return _form_page(form, status=409)
+    except ledger.LedgerError:
+        session.rollback()
+        problem = "The customer was not saved. Check the form and try again."
+        return _form_page(form, error=problem, status=409)
+    flash(f"{customer.name} was added.", "success")
+    return redirect(url_for("customers.detail", customer_id=customer.id))
+
+
+@bp.route("/<uuid:customer_id>/edit", methods=["GET", "POST"])
+def edit(customer_id: uuid.UUID) -> tuple[str, int] | Response:
+    session = db_session()
+    customer = customer_or_404(session, customer_id, archived_too=True)
+    form = _customer_form(creating=False, customer=customer)
+    if request.method == "GET":
+        return _form_page(form, customer)
+
+    fields, _, valid = _read(form)
+    if not valid or fields is None:
+        return _form_page(form, customer, status=400)
+    # Only the columns that changed are written, never the balance, which the ledger keeps.
+    customer.name, customer.phone = fields.name, fields.phone
+    customer.email, customer.notes = fields.email, fields.notes
+    if fields.credit_limit is not None:  # an owner's form
+        customer.credit_limit = fields.credit_limit
+    session.commit()
+    session.refresh(customer)
+    flash(f"{customer.name}'s details were saved.", "success")
+    warning = over_limit_message(customer)
+    if warning:
+        flash(warning, "error")
+    return redirect(url_for("customers.detail", customer_id=customer.id))
+
+
+def _set_archived(customer_id: uuid.UUID, archived: bool) -> Response:
+    session = db_session()
+    customer = customer_or_404(session, customer_id, archived_too=True)
+    ConfirmForm().validate()  # the CSRF token (checked before the view as well)
+    customer.is_archived = archived
+    session.commit()
+    if archived:
+        flash(
+            f"{customer.name} is archived: they cannot buy on credit and are hidden from the"
+            " lists, but they can still pay what they owe.",
+            "success",
+        )
+    else:
+        flash(f"{customer.name} is back: they can buy on credit again.", "success")
+    return redirect(url_for("customers.detail", customer_id=customer.id))
+
+
+@bp.post("/<uuid:customer_id>/archive")
+@owner_required
+def archive(customer_id: uuid.UUID) -> Response:
+    return _set_archived(customer_id, True)
+
+
+@bp.post("/<uuid:customer_id>/unarchive")
+@owner_required
+def unarchive(customer_id: uuid.UUID) -> Response:
+    return _set_archived(customer_id, False)

@@ -1,0 +1,140 @@
+"""GET /api/products (a page of products), POST /api/products (add one), GET /api/products/<id>.
+
+A POST checks what it is sent with the rules of the product form (`webapp.catalog`). Products
+have no idempotency-key column: a POST's idempotency_key becomes the new product's id instead,
+so the same POST sent again (a till that lost the answer) answers 200 with the product it made
+rather than adding a second one (what is sent the second time is not compared or applied). A
+till that sends no key is still kept from a duplicate when the product has a SKU: the second
+POST is refused with 409 and the id of the product that has the SKU. Only a token whose maker
+is (still) an owner may add products, as only owners add them on the pages.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import g, request
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+
+from webapp.api import bp
+from webapp.api.routes import _idempotency_key, _json_object, invalid, json_response, money
+from webapp.db import db_session
+from webapp.inputs import parse_uuid
+from webapp.listing import Page
+from webapp.models import User
+from webapp.products import changes, queries
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 200
+MAX_PAGE = 100_000
+TRUE = ("1", "true", "yes", "on")
+FALSE = ("", "0", "false", "no", "off")
+
+
+def product_json(product: Any) -> dict[str, Any]:
+    """A product (a model or a row of the list) as the API shows it."""
+    return {
+        "id": str(product.id),
+        "name": product.name,
+        "sku": product.sku,
+        "price": money(product.price),
+        "stock": product.stock,
+        "is_active": product.is_active,
+    }
+
+
+def _whole(raw: str | None, default: int, low: int, high: int) -> int | None:
+    if raw is None or raw == "":
+        return default
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 6) or not low <= int(raw) <= high:
+        return None
+    return int(raw)
+
+
+def _flag(name: str, problems: dict[str, str]) -> bool:
+    value = request.args.get(name, "").strip().lower()
+    if value not in TRUE + FALSE:
+        problems[name] = "true or false (1 or 0)"
+    return value in TRUE
+
+
+@bp.get("/products")
+def list_products() -> Response:
+    """?q= (name or SKU), low_stock (at or below the shop's threshold, products for sale),
+    include_archived, page (from 1), limit (1 to 200). Sorted by name."""
+    problems: dict[str, str] = {}
+    page = _whole(request.args.get("page"), 1, 1, MAX_PAGE)
+    if page is None:
+        problems["page"] = f"a whole number from 1 to {MAX_PAGE}"
+    limit = _whole(request.args.get("limit"), DEFAULT_LIMIT, 1, MAX_LIMIT)
+    if limit is None:
+        problems["limit"] = f"a whole number from 1 to {MAX_LIMIT}"
+    low_stock = _flag("low_stock", problems)
+    include_archived = _flag("include_archived", problems)
+    if problems:
+        return invalid(problems)
+
+    assert page is not None and limit is not None
+    listing = queries.list_products(
+        db_session(),
+        Page(page, limit),
+        query=request.args.get("q", "").strip()[:100],
+        low_stock=low_stock,
+        include_archived=include_archived,
+    )
+    return json_response(
+        200,
+        {
+            "products": [product_json(row) for row in listing.rows],
+            "page": listing.page.number,
+            "limit": listing.page.size,
+            "has_more": listing.page.has_next,
+            "count": listing.count,
+        },
+    )
+
+
+@bp.post("/products")
+def create_product() -> Response:
+    """name (required), sku, price (required), stock (opening, default 0); optional
+    idempotency_key (UUID)."""
+    body = _json_object()
+    if isinstance(body, Response):
+        return body
+    session = db_session()
+    role = session.scalar(
+        select(User.role).where(User.business_id == g.token.business_id, User.id == g.token.user_id)
+    )
+    if role != "owner":
+        return json_response(
+            403, {"error": "forbidden", "details": "only an owner's token may add products"}
+        )
+    key = _idempotency_key(body)
+    if key is None:
+        return invalid({"idempotency_key": "must be a UUID when given"})
+
+    outcome = changes.add_product(session, body, user_id=g.token.user_id, key=key)
+    if outcome.holder is not None:
+        return json_response(
+            409,
+            {
+                "error": "sku already used",
+                "details": {"sku": outcome.problems.get("sku", "")},
+                "product_id": str(outcome.holder.id),
+            },
+        )
+    if "" in outcome.problems:
+        return json_response(503, {"error": "busy, try again"})
+    if outcome.product is None:
+        return invalid(outcome.problems)
+    return json_response(201 if outcome.created else 200, product_json(outcome.product))
+
+
+@bp.get("/products/<product_id>")
+def product(product_id: str) -> Response:
+    parsed = parse_uuid(product_id)
+    found = queries.get_product(db_session(), parsed) if parsed else None
+    if found is None:
+        return json_response(404, {"error": "product not found"})
+    return json_response(200, product_json(found))

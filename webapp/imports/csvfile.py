@@ -1,0 +1,382 @@
+"""Reading a shop's CSV of customers or products, and checking every row before anything is
+written.
+
+`parse` turns the uploaded bytes into rows (or one message about the whole file: not UTF-8, too
+large, no header, a required column missing, too many rows); `check` then judges every row with
+the rules of `webapp.catalog`, so the import says what the customer and product pages say about
+the same mistake, plus what only a file can get wrong (a SKU twice in it, an opening balance
+above the row's own credit limit).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from webapp import catalog
+from webapp.formatting import money
+from webapp.models import Product
+
+if TYPE_CHECKING:
+    from _csv import Reader
+
+MAX_BYTES = 1024 * 1024  # 1 MB: thousands of rows, and the confirm form carries it back
+MAX_ROWS = 5000
+DELIMITERS = (",", ";")
+ZERO = Decimal("0.00")
+# 12,50 written the European way: catalog reads commas as thousands separators (1,250.00),
+# so such a value would silently become 1250. Said instead of guessed.
+DECIMAL_COMMA = re.compile(r"-?\d+,\d{1,2}")
+HEADER_SPACES = re.compile(r"[\s_\-]+")
+
+
+class FileProblem(ValueError):
+    """The file as a whole cannot be read; nothing to preview."""
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str  # the catalog's field, and the column's name in the example file
+    what: str  # for the upload page
+    aliases: frozenset[str]  # header spellings taken for it (lower case, single spaces)
+    required: bool = False
+    money: bool = False
+
+    @property
+    def label(self) -> str:
+        return self.key
+
+
+def _column(
+    key: str, what: str, aliases: str = "", *, required: bool = False, money: bool = False
+) -> Column:
+    names = {key.replace("_", " "), *(name.strip() for name in aliases.split("|") if name)}
+    return Column(key, what, frozenset(names), required, money)
+
+
+@dataclass(frozen=True)
+class Kind:
+    name: str  # "customers" or "products": the URL, the imports row, the list it fills
+    singular: str
+    columns: tuple[Column, ...]
+    example: tuple[tuple[str, ...], ...]
+
+    def column(self, header: str) -> Column | None:
+        wanted = HEADER_SPACES.sub(" ", header.strip().lower()).strip()
+        return next((c for c in self.columns if wanted in c.aliases), None)
+
+    @property
+    def required(self) -> list[Column]:
+        return [c for c in self.columns if c.required]
+
+    def count(self, number: int) -> str:
+        return f"{number:,} {self.singular if number == 1 else self.name}"
+
+
+CUSTOMERS = Kind(
+    "customers",
+    "customer",
+    (
+        _column("name", "The customer's name.", "customer|customer name|full name", required=True),
+        _column("phone", "Phone number.", "phone number|mobile|mobile number|telephone|tel"),
+        _column("email", "Email address.", "e mail|email address"),
+        _column(
+            "credit_limit",
+            "The most the customer may owe, such as 500.00; blank or 0 means no credit.",
+            "limit|credit",
+            money=True,
+        ),
+        _column(
+            "opening_balance",
+            "What the customer owes you today, from your book; blank or 0 if nothing.",
+            "balance|opening|owes|amount owed|balance owed",
+            money=True,
+        ),
+        _column("notes", "Anything else worth remembering.", "note"),
+    ),
+    (
+        ("name", "phone", "email", "credit_limit", "opening_balance"),
+        ("Grace Mensah", "+254 700 111 222", "grace@example.com", "500.00", "120.50"),
+        ("Hassan Otieno", "0799 000 000", "", "200", "0"),
+        ("Mama Njeri", "", "", "0", ""),
+    ),
+)
+PRODUCTS = Kind(
+    "products",
+    "product",
+    (
+        _column(
+            "name", "The product's name.", "product|product name|item|item name", required=True
+        ),
+        _column(
+            "sku",
+            "Your code for it (optional); each product's must differ.",
+            "code|product code|item code|barcode",
+        ),
+        _column(
+            "price",
+            "The selling price, such as 12.50.",
+            "unit price|selling price",
+            required=True,
+            money=True,
+        ),
+        _column(
+            "stock",
+            "How many you have now, a whole number; blank means 0.",
+            "quantity|qty|in stock|stock quantity|opening stock",
+        ),
+    ),
+    (
+        ("name", "sku", "price", "stock"),
+        ("Rice 5 kg", "RICE-5", "9.50", "40"),
+        ("Cooking oil 1 l", "OIL-1", "3.90", "24"),
+        ("Matches (box of 10)", "", "1.20", "0"),
+    ),
+)
+KINDS = {kind.name: kind for kind in (CUSTOMERS, PRODUCTS)}
+
+
+@dataclass
+class Row:
+    number: int  # as a spreadsheet shows it: the header is row 1
+    values: dict[str, str]  # column key → the cell as written (trimmed)
+    problems: dict[str, str] = field(default_factory=dict)  # column key (or "row") → message
+    customer: catalog.CustomerFields | None = None
+    opening: Decimal = ZERO
+    product: catalog.ProductFields | None = None
+
+    @property
+    def messages(self) -> list[str]:
+        return list(self.problems.values())
+
+
+@dataclass
+class Upload:
+    kind: Kind
+    text: str  # the file as text (no BOM): what the confirm form carries back
+    columns: list[Column]  # the known columns the file has, in its order
+    unknown: list[str]  # headers not imported, as written
+    rows: list[Row]
+
+    @property
+    def invalid(self) -> list[Row]:
+        return [row for row in self.rows if row.problems]
+
+    @property
+    def valid_count(self) -> int:
+        return len(self.rows) - len(self.invalid)
+
+    @property
+    def ready(self) -> bool:
+        return bool(self.rows) and not self.invalid
+
+
+def example_csv(kind: Kind) -> str:
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\r\n").writerows(kind.example)
+    return out.getvalue()
+
+
+def decode(data: bytes) -> str:
+    """The file as text: UTF-8, with or without the byte-order mark spreadsheets put first."""
+    if len(data) > MAX_BYTES:
+        raise FileProblem(
+            f"The file is larger than {MAX_BYTES // (1024 * 1024)} MB. "
+            f"Split it into smaller files of at most {MAX_ROWS:,} rows each."
+        )
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise FileProblem(
+            "This file is not UTF-8 text, so its letters would come out wrong. In your "
+            "spreadsheet choose Save as → “CSV UTF-8 (comma delimited)” and upload that file."
+        ) from None
+    if "\x00" in text:
+        raise FileProblem(
+            "This is not a plain CSV file (it holds NUL characters, as UTF-16 files and "
+            "spreadsheet files do). Save it as “CSV UTF-8” and upload that file."
+        )
+    if not text.strip():
+        raise FileProblem("The file is empty.")
+    return text
+
+
+def _records(text: str, delimiter: str) -> Reader:
+    return csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=False)
+
+
+def _delimiter(kind: Kind, text: str) -> str:
+    """Comma or semicolon (spreadsheets set to a decimal comma save with semicolons): the one
+    that splits the header into more known columns, then into more cells."""
+
+    def score(delimiter: str) -> tuple[int, int]:
+        try:
+            header = next(_records(text, delimiter), [])
+        except csv.Error:
+            return (-1, 0)
+        return (sum(1 for cell in header if kind.column(cell)), len(header))
+
+    return max(DELIMITERS, key=score)  # max keeps the first (the comma) on a tie
+
+
+def parse(kind: Kind, data: bytes) -> Upload:
+    return parse_text(kind, decode(data))
+
+
+def parse_text(kind: Kind, text: str) -> Upload:
+    """The rows of the file, each with its cells by column; raises FileProblem for what
+    concerns the whole file."""
+    if not text.strip():
+        raise FileProblem("The file is empty.")
+    records = _records(text, _delimiter(kind, text))
+    try:
+        header = next(records)
+        columns, unknown, positions = _header(kind, header)
+        rows: list[Row] = []
+        unnamed_data = False
+        # Numbered by record, as a spreadsheet numbers its rows (the header is row 1; a cell
+        # with a line break inside quotes is still one row).
+        for number, record in enumerate(records, start=2):
+            if not any(cell.strip() for cell in record):
+                continue  # blank lines, and the ";;;;" lines spreadsheets leave at the end
+            if len(rows) >= MAX_ROWS:
+                raise FileProblem(
+                    f"The file has more than {MAX_ROWS:,} {kind.name}: at most {MAX_ROWS:,} "
+                    "can be imported at once. Split it into smaller files."
+                )
+            row = Row(number, {column.key: "" for column in columns})
+            for index, cell in enumerate(record):
+                key = positions.get(index)
+                if key is not None:
+                    row.values[key] = cell.strip()
+                elif not cell.strip():
+                    continue
+                elif index >= len(header):
+                    row.problems["row"] = (
+                        "This row has more cells than the header has columns. If a value holds "
+                        "a comma or semicolon, put it in double quotes."
+                    )
+                elif not header[index].strip():
+                    unnamed_data = True
+            rows.append(row)
+    except csv.Error:
+        raise FileProblem(
+            f"The file could not be read as CSV near line {records.line_num}. Save it from your "
+            "spreadsheet as “CSV UTF-8” and upload it again."
+        ) from None
+    except StopIteration:
+        raise FileProblem("The file is empty.") from None
+    if unnamed_data:
+        unknown.append("a column without a name")
+    if not rows:
+        raise FileProblem(
+            f"The file has only its header row: there are no {kind.name} in it to import."
+        )
+    return Upload(kind, text, columns, unknown, rows)
+
+
+def _header(kind: Kind, header: list[str]) -> tuple[list[Column], list[str], dict[int, str]]:
+    columns: list[Column] = []
+    unknown: list[str] = []
+    positions: dict[int, str] = {}
+    for index, cell in enumerate(header):
+        if not cell.strip():
+            continue
+        column = kind.column(cell)
+        if column is None:
+            unknown.append(cell.strip())
+        elif column in columns:
+            raise FileProblem(
+                f"The column “{column.label}” appears twice in the header row; keep one."
+            )
+        else:
+            columns.append(column)
+            positions[index] = column.key
+    missing = [c.label for c in kind.required if c not in columns]
+    if missing:
+        raise FileProblem(
+            f"The file has no “{'” or “'.join(missing)}” column. The first row must name the "
+            f"columns: {', '.join(kind.example[0])}. Download the example file to see how."
+        )
+    return columns, unknown, positions
+
+
+def _decimal_comma(row: Row, kind: Kind) -> None:
+    for column in kind.columns:
+        value = row.values.get(column.key, "")
+        if column.money and DECIMAL_COMMA.fullmatch(value) and column.key not in row.problems:
+            row.problems[column.key] = (
+                f"Write {value} with a point before the cents, such as "
+                f"{value.replace(',', '.')} (a comma there would be read as thousands)."
+            )
+
+
+def check(session: Session, upload: Upload) -> Upload:
+    """Judge every row; the cleaned values go on the rows with no problem."""
+    if upload.kind is CUSTOMERS:
+        _check_customers(upload)
+    else:
+        _check_products(session, upload)
+    return upload
+
+
+def _check_customers(upload: Upload) -> None:
+    for row in upload.rows:
+        fields, problems = catalog.customer_fields(row.values, with_limit=True)
+        opening = catalog.opening_balance(row.values, problems)
+        _decimal_comma(row, upload.kind)
+        row.problems = {**problems, **row.problems}
+        limit = fields.credit_limit if fields is not None else None
+        if not row.problems and limit is not None and opening > limit:
+            row.problems["opening_balance"] = (
+                f"The opening balance ({money(opening)}) is above the credit limit "
+                f"({money(limit)}). An opening balance is recorded within the "
+                "credit limit: raise the credit limit or lower the opening balance."
+            )
+        if not row.problems:
+            row.customer, row.opening = fields, opening
+
+
+def _check_products(session: Session, upload: Upload) -> None:
+    first_row: dict[str, int] = {}
+    for row in upload.rows:
+        sku = row.values.get("sku", "").lower()
+        if sku:
+            first_row.setdefault(sku, row.number)
+    taken = _existing_skus(session, list(first_row))
+    for row in upload.rows:
+        fields, problems = catalog.product_fields(row.values)
+        _decimal_comma(row, upload.kind)
+        row.problems = {**problems, **row.problems}
+        sku = row.values.get("sku", "")
+        if sku and "sku" not in row.problems:
+            if sku.lower() in taken:
+                row.problems["sku"] = (
+                    f"The SKU {sku} is already used by “{taken[sku.lower()]}” in your products."
+                )
+            elif first_row[sku.lower()] != row.number:
+                row.problems["sku"] = (
+                    f"The SKU {sku} is also on row {first_row[sku.lower()]} of this file; "
+                    "each product needs its own SKU."
+                )
+        if not row.problems:
+            row.product = fields
+
+
+def _existing_skus(session: Session, skus: list[str]) -> dict[str, str]:
+    """SKUs of the file the business already uses (any case) → that product's name: one query
+    for the file (what `catalog.sku_taken` asks of one SKU)."""
+    found: dict[str, str] = {}
+    for start in range(0, len(skus), 1000):
+        statement = select(func.lower(Product.sku), Product.name).where(
+            func.lower(Product.sku).in_(skus[start : start + 1000])
+        )
+        found.update({sku: name for sku, name in session.execute(statement)})
+    return found

@@ -1,0 +1,17 @@
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from wtforms import HiddenField
+
+
+class UploadForm(FlaskForm):
+    file = FileField("CSV file")
+
+
+class ConfirmForm(FlaskForm):
+    """The previewed file, carried back signed (see routes.pack), and the key that makes a
+    confirm sent twice import once."""
+
+    payload = HiddenField()
+    idempotency_key = HiddenField()

@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, HiddenField, SelectChoice, SelectField, StringField
+from wtforms.validators import Optional
+
+# Why stock changes, as the owner chooses it on a product's page (sales change it on their own).
+STOCK_CHOICES = {
+    "delivery": "Delivery: stock came in",
+    "damage": "Damage: stock was lost or spoilt",
+    "count_correction": "Count correction: I counted the stock",
+}
+
+
+class ProductsFilterForm(FlaskForm):
+    class Meta:
+        csrf = False  # a GET search form: it changes nothing
+
+    q = StringField("Name or SKU", validators=[Optional()])
+    low = BooleanField("Only low stock")
+    archived = BooleanField("Show archived products")
+
+
+class ProductForm(FlaskForm):
+    """A new product. The values are checked by `catalog.product_fields`, the rules the API and
+    CSV imports use too. The idempotency key becomes the product's id: sent twice, made once."""
+
+    idempotency_key = HiddenField()
+    name = StringField("Name", render_kw={"autocomplete": "off", "maxlength": 120})
+    sku = StringField("SKU", render_kw={"autocomplete": "off", "maxlength": 64})
+    # Text, not number fields: catalog.product_fields says what is wrong in the shop's words.
+    price = StringField("Price", render_kw={"inputmode": "decimal", "autocomplete": "off"})
+    stock = StringField("Opening stock", render_kw={"inputmode": "numeric", "autocomplete": "off"})
+
+
+class ProductEditForm(FlaskForm):
+    """Name, SKU and price; the stock changes only through a delivery, damage or count."""
+
+    name = StringField("Name", render_kw={"autocomplete": "off", "maxlength": 120})
+    sku = StringField("SKU", render_kw={"autocomplete": "off", "maxlength": 64})
+    price = StringField("Price", render_kw={"inputmode": "decimal", "autocomplete": "off"})
+
+
+class StockForm(FlaskForm):
+    idempotency_key = HiddenField()
+    reason = SelectField(
+        "Why",
+        choices=[SelectChoice(value, label) for value, label in STOCK_CHOICES.items()],
+        default="delivery",
+        validate_choice=False,  # checked in the view, with a message in the shop's words
+    )
+    quantity = StringField(
+        "How many", render_kw={"inputmode": "numeric", "autocomplete": "off", "maxlength": 10}
+    )
+    note = StringField("Note", render_kw={"autocomplete": "off", "maxlength": 500})
+
+
+class ConfirmForm(FlaskForm):
+    """A button that changes something (archive, unarchive): only the CSRF token."""

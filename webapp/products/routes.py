@@ -1,0 +1,266 @@
+"""Products: everyone sees the list and a product's page; only owners add, edit, archive and
+change stock (clerks get the 403 page, whatever the method)."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy.exc import DBAPIError
+from werkzeug.wrappers import Response
+
+from webapp import ledger
+from webapp.auth.access import owner_required
+from webapp.db import db_session
+from webapp.inputs import parse_uuid
+from webapp.listing import requested_page
+from webapp.models import Product
+from webapp.products import bp, changes, queries
+from webapp.products.forms import (
+    STOCK_CHOICES,
+    ConfirmForm,
+    ProductEditForm,
+    ProductForm,
+    ProductsFilterForm,
+    StockForm,
+)
+
+LIST_SIZE = 50
+HISTORY_SIZE = 25
+WHOLE_NUMBER = re.compile(r"\d{1,10}")
+MAX_CHANGE = 1_000_000  # the most one delivery or damage may move (the database says the same)
+MAX_COUNT = 1_000_000_000
+STALE = "This form was out of date; check it and send it again."
+
+
+@bp.route("")
+def index() -> str:
+    form = ProductsFilterForm(request.args)
+    form.validate()
+    query = (form.q.data or "").strip()[:100]
+    products = queries.list_products(
+        db_session(),
+        requested_page(LIST_SIZE),
+        query=query,
+        low_stock=bool(form.low.data),
+        include_archived=bool(form.archived.data),
+    )
+    threshold = current_user.business.low_stock_threshold
+    return render_template(
+        "products/index.html", form=form, products=products, query=query, threshold=threshold
+    )
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@owner_required
+def new() -> str | Response | tuple[str, int]:
+    form = ProductForm()
+    if request.method == "GET":
+        form.idempotency_key.data = str(uuid.uuid4())
+        return render_template("products/form.html", product=None, form=form)
+    key = parse_uuid(form.idempotency_key.data)
+    if key is None:
+        form.idempotency_key.data = str(uuid.uuid4())
+        return render_template("products/form.html", product=None, form=form, error=STALE), 400
+    outcome = changes.add_product(db_session(), request.form, user_id=current_user.id, key=key)
+    if not outcome.ok:
+        error = _show_problems(form, outcome.problems)
+        return render_template("products/form.html", product=None, form=form, error=error), 400
+    product = outcome.product
+    assert product is not None
+    if outcome.created:
+        flash(f"{product.name} added.", "success")
+    return redirect(url_for("products.detail", product_id=product.id))
+
+
+@bp.route("/<uuid:product_id>")
+def detail(product_id: uuid.UUID) -> str:
+    product = queries.product_or_404(db_session(), product_id)
+    stock_form = StockForm(formdata=None)
+    stock_form.idempotency_key.data = str(uuid.uuid4())
+    return _detail_page(product, stock_form)
+
+
+def _detail_page(product: Product, stock_form: StockForm, *, error: str | None = None) -> str:
+    history, page = queries.stock_history(db_session(), product.id, requested_page(HISTORY_SIZE))
+    return render_template(
+        "products/detail.html",
+        product=product,
+        history=history,
+        history_page=page,
+        reasons=queries.REASON_LABELS,
+        stock_form=stock_form,
+        stock_error=error,
+        confirm=ConfirmForm(formdata=None),
+        low=product.is_active and product.stock <= current_user.business.low_stock_threshold,
+    )
+
+
+@bp.route("/<uuid:product_id>/edit", methods=["GET", "POST"])
+@owner_required
+def edit(product_id: uuid.UUID) -> str | Response | tuple[str, int]:
+    session = db_session()
+    product = queries.product_or_404(session, product_id)
+    form = ProductEditForm(obj=product if request.method == "GET" else None)
+    if request.method == "GET":
+        form.price.data = str(product.price)
+        return render_template("products/form.html", form=form, product=product)
+    outcome = changes.edit_product(session, product, request.form)
+    if not outcome.ok:
+        error = _show_problems(form, outcome.problems)
+        page = render_template("products/form.html", form=form, product=product, error=error)
+        return page, 400
+    assert outcome.product is not None
+    flash(f"{outcome.product.name} saved.", "success")
+    return redirect(url_for("products.detail", product_id=product.id))
+
+
+@bp.post("/<uuid:product_id>/archive")
+@owner_required
+def archive(product_id: uuid.UUID) -> Response:
+    return _set_active(product_id, active=False)
+
+
+@bp.post("/<uuid:product_id>/unarchive")
+@owner_required
+def unarchive(product_id: uuid.UUID) -> Response:
+    return _set_active(product_id, active=True)
+
+
+def _set_active(product_id: uuid.UUID, *, active: bool) -> Response:
+    session = db_session()
+    product = queries.product_or_404(session, product_id)
+    busy = changes.set_active(session, product, active=active)
+    if busy:
+        flash(busy, "error")
+    elif active:
+        flash(f"{product.name} is for sale again.", "success")
+    else:
+        flash(f"{product.name} is archived: it can no longer be sold.", "success")
+    return redirect(url_for("products.detail", product_id=product.id))
+
+
+@bp.post("/<uuid:product_id>/stock")
+@owner_required
+def stock(product_id: uuid.UUID) -> Response | tuple[str, int]:
+    """A delivery, damage or count: through the ledger, under the product's lock."""
+    session = db_session()
+    product = queries.product_or_404(session, product_id)
+    form = StockForm()
+    form.validate()  # only to start each field's list of errors; the checks follow
+    key = parse_uuid(form.idempotency_key.data)
+    if key is None:
+        form.idempotency_key.data = str(uuid.uuid4())
+        return _stock_refused(product, form, STALE)
+    reason, quantity = _stock_input(form)
+    note = (form.note.data or "").strip()
+    if len(note) > 500:
+        form.note.errors.append("The note is at most 500 characters.")
+    if form.errors or quantity is None:
+        return _stock_refused(product, form)
+    try:
+        change = ledger.adjust_stock(
+            session,
+            product_id=product.id,
+            reason=reason,
+            idempotency_key=key,
+            user_id=current_user.id,
+            change=None if reason == "count_correction" else quantity,
+            counted=quantity if reason == "count_correction" else None,
+            note=note,
+        )
+    except ledger.LedgerError as refusal:
+        return _stock_refused(product, form, _explain(refusal, form), status=409)
+    except DBAPIError as error:
+        session.rollback()
+        if getattr(error.orig, "sqlstate", None) != "22003":  # integer out of range
+            raise
+        form.quantity.errors.append("That would make the stock larger than it can be.")
+        return _stock_refused(product, form)
+    if change.movement_id is None:
+        flash(
+            f"The count matches the stock ({change.resulting_stock}): nothing to record.",
+            "success",
+        )
+    elif not change.created:
+        flash(f"That was recorded already. Stock is now {change.resulting_stock}.", "success")
+    else:
+        what = queries.REASON_LABELS.get(reason, reason)
+        flash(f"{what} recorded. Stock is now {change.resulting_stock}.", "success")
+    return redirect(url_for("products.detail", product_id=product.id))
+
+
+def _stock_input(form: StockForm) -> tuple[str, int | None]:
+    """The reason, and the quantity as the ledger wants it: what a delivery adds (positive),
+    what damage removes (negative), or the stock counted. None, with a message, if unusable."""
+    reason = form.reason.data or ""
+    if reason not in STOCK_CHOICES:
+        form.reason.errors.append("Choose why the stock changes.")
+        return reason, None
+    counting = reason == "count_correction"
+    raw = (form.quantity.data or "").strip()
+    if not raw:
+        form.quantity.errors.append(
+            "Enter the stock you counted." if counting else "Enter how many."
+        )
+        return reason, None
+    if not WHOLE_NUMBER.fullmatch(raw):
+        form.quantity.errors.append("Enter a whole number, such as 12.")
+        return reason, None
+    number = int(raw)
+    if counting:
+        if number > MAX_COUNT:
+            form.quantity.errors.append(f"A count is at most {MAX_COUNT:,}.")
+            return reason, None
+        return reason, number
+    if number == 0:
+        form.quantity.errors.append("Enter how many, from 1 up.")
+        return reason, None
+    if number > MAX_CHANGE:
+        form.quantity.errors.append(f"At most {MAX_CHANGE:,} at a time.")
+        return reason, None
+    return reason, -number if reason == "damage" else number
+
+
+def _explain(refusal: ledger.LedgerError, form: StockForm) -> str | None:
+    """Put the ledger's refusal next to its field; return what belongs above the form."""
+    match refusal:
+        case ledger.InsufficientStock():
+            left = refusal.available
+            form.quantity.errors.append(
+                f"Only {left} in stock: that would take the stock below zero."
+                if left
+                else "None in stock: there is nothing to take away."
+            )
+        case ledger.InvalidInput() if refusal.field in ("change", "counted"):
+            form.quantity.errors.append(refusal.message.capitalize() + ".")
+        case ledger.InvalidInput() if refusal.field in ("reason", "note"):
+            getattr(form, refusal.field).errors.append(refusal.message.capitalize() + ".")
+        case ledger.NotFound():
+            abort(404)
+        case ledger.Busy():
+            return changes.BUSY
+        case _:
+            return "The stock was not changed. Check it and try again."
+    return None
+
+
+def _stock_refused(
+    product: Product, form: StockForm, error: str | None = None, *, status: int = 400
+) -> tuple[str, int]:
+    fresh = queries.get_product(db_session(), product.id) or product
+    return _detail_page(fresh, form, error=error), status
+
+
+def _show_problems(form: ProductForm | ProductEditForm, problems: dict[str, str]) -> str | None:
+    """Each message next to its field; one that belongs to none is returned for the top."""
+    top = None
+    for name, message in problems.items():
+        field = getattr(form, name, None) if name else None
+        if field is None:
+            top = message
+        else:
+            field.errors = [*field.errors, message]
+    return top

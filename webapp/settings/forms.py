@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
+
+
+class SettingsForm(FlaskForm):
+    name = StringField(
+        "Business name",
+        validators=[
+            DataRequired("Enter the business name."),
+            Length(max=120, message="At most 120 characters."),
+        ],
+    )
+    address = TextAreaField(
+        "Address",
+        validators=[Optional(), Length(max=300, message="At most 300 characters.")],
+    )
+    phone = StringField(
+        "Phone",
+        validators=[Optional(), Length(max=40, message="At most 40 characters.")],
+        render_kw={"inputmode": "tel", "autocomplete": "off"},
+    )
+    # Text, not select or number fields: the shared rules (accounts.check_business_settings)
+    # judge them, so the pages and the admin commands give the same messages.
+    currency = StringField(
+        "Currency",
+        validators=[DataRequired("Enter a currency code, like USD.")],
+        render_kw={"list": "currencies", "autocapitalize": "characters", "autocomplete": "off"},
+    )
+    timezone = StringField(
+        "Time zone",
+        validators=[DataRequired("Enter a time zone, like Africa/Nairobi.")],
+        render_kw={"list": "timezones", "autocomplete": "off"},
+    )
+    credit_days = StringField(
+        "Credit days",
+        validators=[DataRequired("Enter how many days customers have to pay (0 to 365).")],
+        render_kw={"inputmode": "numeric", "autocomplete": "off"},
+    )
+    low_stock_threshold = StringField(
+        "Low stock warning at",
+        validators=[DataRequired("Enter a number of items (0 to 100000).")],
+        render_kw={"inputmode": "numeric", "autocomplete": "off"},
+    )
+
+
+class TokenForm(FlaskForm):
+    idempotency_key = HiddenField()
+    name = StringField(
+        "Name",
+        validators=[
+            DataRequired("Give the token a name, like front till."),
+            Length(max=80, message="At most 80 characters."),
+        ],
+        render_kw={"autocomplete": "off"},
+    )

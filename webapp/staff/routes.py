@@ -1,0 +1,273 @@
+"""Staff: the business's users, adding them, and changing their role, status and password.
+
+Owners only. Changes that must keep an active owner go through `webapp.staff.rules`, which locks
+the business's owners first. The forms that change a user name the state wanted (deactivate,
+reactivate, a role), so a form sent twice changes nothing the second time; adding a user uses
+its idempotency key as the new user's id, so a double click adds one user.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+
+from flask import abort, flash, redirect, render_template, url_for
+from flask_login import current_user, login_user
+from psycopg import errors as pg_errors
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from werkzeug.wrappers import Response
+
+from webapp.accounts import AccountError, create_user
+from webapp.auth.access import owner_required
+from webapp.db import db_session
+from webapp.inputs import parse_uuid
+from webapp.listing import page_of, requested_page
+from webapp.models import User
+from webapp.staff import bp, rules
+from webapp.staff.forms import AddStaffForm, ResetPasswordForm, RoleForm
+
+STALE_FORM = "This form was out of date; check it and send it again."
+
+
+def _find_user(session: Session, user_id: uuid.UUID) -> User | None:
+    return session.scalars(
+        select(User)
+        .where(User.business_id == current_user.business_id, User.id == user_id)
+        .execution_options(populate_existing=True)
+    ).one_or_none()
+
+
+def _user_or_404(user_id: uuid.UUID) -> User:
+    """Row-level security hides other businesses' users: their ids answer 404 like unknown ones."""
+    user = _find_user(db_session(), user_id)
+    if user is None:
+        abort(404)
+    return user
+
+
+@bp.route("")
+@owner_required
+def index() -> str:
+    page = requested_page()
+    users = db_session().scalars(
+        select(User)
+        .where(User.business_id == current_user.business_id)
+        .order_by(User.is_active.desc(), func.lower(User.name), User.id)
+        .limit(page.size + 1)
+        .offset(page.offset)
+    )
+    shown, page = page_of(list(users), page)
+    return render_template("staff/index.html", users=shown, page=page)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@owner_required
+def new() -> str | Response | tuple[str, int]:
+    form = AddStaffForm()
+    if not form.is_submitted():
+        form.idempotency_key.data = str(uuid.uuid4())
+        return render_template("staff/new.html", form=form)
+    key = parse_uuid(form.idempotency_key.data)
+    if key is None:
+        form.idempotency_key.data = str(uuid.uuid4())
+        return render_template("staff/new.html", form=form, error=STALE_FORM), 400
+    if not form.validate():
+        return render_template("staff/new.html", form=form), 400
+
+    session = db_session()
+    replay = _replayed(session, key, form)
+    if replay is not None:
+        return replay
+    try:
+        user = create_user(
+            session,
+            business_id=current_user.business_id,
+            email=form.email.data or "",
+            name=form.name.data or "",
+            role=form.role.data or "",
+            password=form.password.data or "",
+            user_id=key,
+        )
+        session.commit()
+    except AccountError as refusal:
+        session.rollback()
+        replay = _replayed(session, key, form)  # made meanwhile by the same form sent twice
+        if replay is not None:
+            return replay
+        field = getattr(form, refusal.field or "", None)
+        if field is None:
+            return render_template("staff/new.html", form=form, error=str(refusal)), 400
+        field.errors.append(str(refusal))
+        return render_template("staff/new.html", form=form), 400
+    except IntegrityError as conflict:
+        # Another request got there first: this form sent twice (same key, so the same id),
+        # or someone else adding the same email at the same moment.
+        session.rollback()
+        replay = _replayed(session, key, form)
+        if replay is not None:
+            return replay
+        if not isinstance(conflict.orig, pg_errors.UniqueViolation):
+            raise
+        form.email.errors.append(f"{form.email.data} already has an account in this business.")
+        return render_template("staff/new.html", form=form), 409
+    flash(f"{user.name} was added as {user.role}. They sign in with {user.email}.")
+    return redirect(url_for("staff.detail", user_id=user.id))
+
+
+def _replayed(
+    session: Session, key: uuid.UUID, form: AddStaffForm
+) -> Response | tuple[str, int] | None:
+    """The answer to a form already recorded (its key is the user's id), else None."""
+    user = _find_user(session, key)
+    if user is None:
+        return None
+    if user.email.lower() != (form.email.data or "").strip().lower():
+        form.idempotency_key.data = str(uuid.uuid4())
+        return render_template("staff/new.html", form=form, error=STALE_FORM), 400
+    flash(f"{user.name} was added as {user.role}. They sign in with {user.email}.")
+    return redirect(url_for("staff.detail", user_id=user.id))
+
+
+@bp.route("/<uuid:user_id>")
+@owner_required
+def detail(user_id: uuid.UUID) -> str:
+    user = _user_or_404(user_id)
+    return _detail_page(user)[0]
+
+
+def _detail_page(
+    user: User,
+    *,
+    role_form: RoleForm | None = None,
+    password_form: ResetPasswordForm | None = None,
+    error: str | None = None,
+    status: int = 200,
+) -> tuple[str, int]:
+    if role_form is None:
+        role_form = RoleForm(formdata=None, role=user.role)
+    page = render_template(
+        "staff/detail.html",
+        user=user,
+        role_form=role_form,
+        password_form=password_form or ResetPasswordForm(formdata=None),
+        error=error,
+    )
+    return page, status
+
+
+def _change(
+    user_id: uuid.UUID,
+    change: Callable[[Session], rules.Outcome],
+    done: str,
+    *,
+    role_form: RoleForm | None = None,
+    password_form: ResetPasswordForm | None = None,
+) -> Response | tuple[str, int]:
+    """Apply one locked change; on a refusal show the user's page with the reason."""
+    session = db_session()
+    try:
+        outcome = change(session)
+    except rules.NotAnOwner:
+        session.rollback()
+        abort(403)
+    except rules.UserNotFound:
+        session.rollback()
+        abort(404)
+    except rules.StaffRefusal as refusal:
+        session.rollback()
+        user = _user_or_404(user_id)
+        form = {"role": role_form, "password": password_form}.get(refusal.field or "")
+        if form is not None:
+            field = form[refusal.field]  # type: ignore[index]
+            field.errors = [*field.errors, refusal.message]  # a tuple until validated
+            error = None
+        else:
+            error = refusal.message
+        return _detail_page(
+            user, role_form=role_form, password_form=password_form, error=error, status=409
+        )
+    session.commit()
+    if outcome.changed:
+        flash(done.format(name=outcome.name))
+    if user_id == current_user.id:
+        # An owner who made themselves a clerk: their other sessions end, this one goes on.
+        me = current_user._get_current_object()
+        session.refresh(me)
+        login_user(me)
+        if not me.is_owner:
+            return redirect(url_for("dashboard.index"))
+    return redirect(url_for("staff.detail", user_id=user_id))
+
+
+@bp.post("/<uuid:user_id>/deactivate")
+@owner_required
+def deactivate(user_id: uuid.UUID) -> Response | tuple[str, int]:
+    return _change(
+        user_id,
+        lambda session: rules.set_active(
+            session,
+            business_id=current_user.business_id,
+            actor_id=current_user.id,
+            user_id=user_id,
+            active=False,
+        ),
+        "{name} was deactivated and signed out everywhere.",
+    )
+
+
+@bp.post("/<uuid:user_id>/reactivate")
+@owner_required
+def reactivate(user_id: uuid.UUID) -> Response | tuple[str, int]:
+    return _change(
+        user_id,
+        lambda session: rules.set_active(
+            session,
+            business_id=current_user.business_id,
+            actor_id=current_user.id,
+            user_id=user_id,
+            active=True,
+        ),
+        "{name} was reactivated and can sign in again.",
+    )
+
+
+@bp.post("/<uuid:user_id>/role")
+@owner_required
+def change_role(user_id: uuid.UUID) -> Response | tuple[str, int]:
+    form = RoleForm()
+    role = form.role.data or ""
+    return _change(
+        user_id,
+        lambda session: rules.set_role(
+            session,
+            business_id=current_user.business_id,
+            actor_id=current_user.id,
+            user_id=user_id,
+            role=role,
+        ),
+        f"{{name}} is now {'an' if role == 'owner' else 'a'} {role}.",
+        role_form=form,
+    )
+
+
+@bp.post("/<uuid:user_id>/password")
+@owner_required
+def reset_password(user_id: uuid.UUID) -> Response | tuple[str, int]:
+    form = ResetPasswordForm()
+    if not form.validate():
+        return _detail_page(_user_or_404(user_id), password_form=form, status=400)
+    return _change(
+        user_id,
+        lambda session: rules.reset_password(
+            session,
+            business_id=current_user.business_id,
+            actor_id=current_user.id,
+            user_id=user_id,
+            password=form.password.data or "",
+        ),
+        "{name}'s password was changed and they were signed out everywhere. "
+        "Give them the new password.",
+        password_form=form,
+    )
