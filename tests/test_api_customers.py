@@ -222,6 +222,26 @@ def test_a_create_sent_twice_at_once_makes_one_customer(
     assert ledger_violations(database.admin) == []
 
 
+def test_a_token_whose_maker_is_no_longer_an_owner_sets_no_credit_limit(
+    app: Flask, shop: Shop, database: DatabaseUrls
+) -> None:
+    client, auth = app.test_client(), api_auth(app, shop.slug)
+    fetch(
+        database.admin, "UPDATE users SET role = 'clerk' WHERE id = %s RETURNING id", shop.owner_id
+    )
+
+    refused = client.post(
+        "/api/customers", json={"name": "Grace", "credit_limit": "900"}, headers=auth
+    )
+    plain = client.post("/api/customers", json={"name": "Hassan"}, headers=auth)
+
+    assert refused.status_code == 403 and refused.get_json()["error"] == "forbidden"
+    assert plain.status_code == 201 and plain.get_json()["credit_limit"] == "0.00"
+    assert fetch(database.admin, "SELECT name, credit_limit FROM customers") == [
+        ("Hassan", Decimal("0.00"))
+    ]
+
+
 def test_without_a_token_401(app: Flask, shop: Shop, database: DatabaseUrls) -> None:
     add_customer(database.admin, shop.business_id, "Grace")
     client = app.test_client()

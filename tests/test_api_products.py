@@ -113,6 +113,13 @@ def test_a_sku_already_used_is_a_conflict_naming_the_product(
         ),
         ({"name": "A", "price": -2}, {"price": "The price cannot be negative."}),
         (
+            {"name": "A", "price": "3,50"},
+            {
+                "price": "Write the price with a point before the cents, such as 3.50 "
+                "(a comma there would be read as thousands)."
+            },
+        ),
+        (
             {"name": "A", "price": "1", "stock": -1},
             {"stock": "The stock is a whole number from 0 up."},
         ),

@@ -4,6 +4,7 @@ only); opening balances; archiving; and another business's customers staying out
 from __future__ import annotations
 
 import html
+import json
 import re
 import time
 import uuid
@@ -14,6 +15,7 @@ import psycopg
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy.exc import DBAPIError
 from werkzeug.test import TestResponse
 
 from tests.helpers import (
@@ -27,6 +29,7 @@ from tests.helpers import (
     login,
     pay,
     sell,
+    tenant_session,
 )
 from webapp import ledger
 from webapp.auth.access import owner_required
@@ -285,6 +288,8 @@ def test_an_owner_edits_details_and_the_credit_limit(
         ({"credit_limit": "-5"}, "credit_limit", "The credit limit cannot be negative."),
         ({"credit_limit": "lots"}, "credit_limit", "The credit limit must be an amount"),
         ({"credit_limit": "1.234"}, "credit_limit", "The credit limit has at most 2 decimals."),
+        # A decimal comma would otherwise be read as thousands: 12,50 as 1250.
+        ({"credit_limit": "12,50"}, "credit_limit", "Write the credit limit with a point"),
         ({"opening_balance": "-1"}, "opening_balance", "The opening balance cannot be negative."),
     ],
 )
@@ -329,6 +334,25 @@ def test_an_opening_balance_within_the_limit_is_owed_from_today(
         (Decimal("120.50"), Decimal("0.00"), True)
     ]
     assert "$379.50" in _text(owner_client.get(response.headers["Location"]))  # available
+    assert ledger_violations(database.admin) == []
+
+
+def test_the_ledger_takes_one_opening_balance_per_customer_however_the_id_is_written(
+    app: Flask, database: DatabaseUrls, shop: Shop
+) -> None:
+    """Two entries for one customer would each fit the limit alone and leave the balance
+    short of the orders; the id in capitals is still the same customer."""
+    grace = add_customer(database.admin, shop.business_id, "Grace", credit_limit="100")
+    entries = json.dumps(
+        [
+            {"customer_id": str(grace), "amount": "60"},
+            {"customer_id": str(grace).upper(), "amount": "60"},
+        ]
+    )
+    with tenant_session(app, shop.business_id) as session, pytest.raises(DBAPIError) as refused:
+        session.execute(ledger.OPENING_BALANCES, {"entries": entries, "user_id": shop.owner_id})
+    assert refused.value.orig.sqlstate == "SC004"  # type: ignore[union-attr]
+    assert fetch(database.admin, "SELECT count(*) FROM orders") == [(0,)]
     assert ledger_violations(database.admin) == []
 
 

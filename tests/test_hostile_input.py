@@ -48,6 +48,19 @@ def test_nul_characters_are_refused_plainly(
     assert response.is_json
 
 
+def test_a_form_field_without_a_name_is_refused_plainly(owner_client: FlaskClient) -> None:
+    """Found by Hypothesis: a multipart part named "\r" reaches the form as a field whose name
+    is None, which broke CSRF protection (a 500) before any view ran."""
+    for path in ("/import/customers", "/customers/new", "/settings"):
+        response = owner_client.post(
+            path,
+            data={"csrf_token": csrf_token(owner_client, path), "\r": "x"},
+            content_type="multipart/form-data",
+        )
+        assert response.status_code == 400, path
+        assert "Something in that request was not right" in response.get_data(as_text=True)
+
+
 @pytest.mark.parametrize("quantity", ["NaN", "Infinity", "-Infinity", "1e400"])
 def test_non_finite_quantities_are_refused(
     app: Flask, shop: Shop, database: DatabaseUrls, quantity: str

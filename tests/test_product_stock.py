@@ -98,7 +98,7 @@ def test_damage_removes(owner_client: FlaskClient, database: DatabaseUrls, shop:
     assert ledger_violations(database.admin) == []
 
 
-def test_a_count_records_the_difference_or_nothing(
+def test_a_count_records_the_difference_even_none(
     owner_client: FlaskClient, database: DatabaseUrls, shop: Shop
 ) -> None:
     product = add_product(database.admin, shop.business_id, "Soap", stock=10)
@@ -112,8 +112,8 @@ def test_a_count_records_the_difference_or_nothing(
     ]
 
     page = _followed(owner_client, _change(owner_client, product, "count_correction", "15"))
-    assert "The count matches the stock (15): nothing to record." in page
-    assert len(_movements(database)) == 3
+    assert "The count matches: nothing changed. Stock is now 15." in page
+    assert [m[:3] for m in _movements(database)[3:]] == [("count_correction", 0, 15)]
     page = _followed(owner_client, _change(owner_client, product, "count_correction", "0"))
     assert _stock(database) == 0
     assert ledger_violations(database.admin) == []

@@ -63,6 +63,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         hops = int(app.config["TRUSTED_PROXIES"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
 
+    app.before_request(errors.refuse_unreadable_input)  # first: CSRF protection reads the form
     csrf.init_app(app)
     limiter.init_app(app)
     login_manager.init_app(app)
@@ -111,7 +112,6 @@ def _register_blueprints(app: Flask) -> None:
     from webapp.settings import bp as settings_bp
     from webapp.staff import bp as staff_bp
 
-    app.before_request(errors.refuse_nul_bytes)
     app.register_blueprint(auth_bp)
     app.register_blueprint(dashboard_bp)
     app.register_blueprint(sales_bp)

@@ -26,6 +26,10 @@ from webapp.models import Customer, Product, StockMovement
 MAX_MONEY = Decimal("9999999999.99")
 MAX_STOCK = 1_000_000
 WHOLE_NUMBER = re.compile(r"\d{1,7}")
+SKU_INDEX = "products_sku_key"  # the unique index on (business_id, lower(sku))
+# 12,50 written the European way: commas are read as thousands separators (1,250.00), so such a
+# value would silently become 1250. Said instead of guessed.
+DECIMAL_COMMA = re.compile(r"-?\d+,\d{1,2}")
 
 Problems = dict[str, str]
 
@@ -41,6 +45,13 @@ def _text(raw: Mapping[str, Any], key: str) -> str | None:
 def _money(value: Any, what: str, problems: Problems, key: str) -> Decimal:
     """An amount from 0 up with at most 2 decimals; blank means 0."""
     if value is None or (isinstance(value, str) and not value.strip()):
+        return Decimal("0.00")
+    if isinstance(value, str) and DECIMAL_COMMA.fullmatch(value.strip()):
+        cents = value.strip().replace(",", ".")
+        problems[key] = (
+            f"Write {what.lower()} with a point before the cents, such as {cents} "
+            "(a comma there would be read as thousands)."
+        )
         return Decimal("0.00")
     amount = parse_amount(value.replace(",", "") if isinstance(value, str) else value)
     if amount is None:

@@ -9,12 +9,14 @@ a pooled connection can never carry one business's id into another's request.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import current_app, g
 from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy.engine import ExceptionContext
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
 EXTENSION_KEY = "shopcredit.db"
@@ -37,10 +39,22 @@ def sqlalchemy_url(url: str) -> str:
 
 # A sale that waits this long for another till's locks gives up with "busy, try again".
 LOCK_TIMEOUT = "5s"
+LOCK_NOT_AVAILABLE = "55P03"  # the SQLSTATE of a wait longer than the lock timeout
+UNIQUE_VIOLATION = "23505"
+
+T = TypeVar("T")
+
+
+def _keep_the_pool(context: ExceptionContext) -> None:
+    """A dropped connection (a killed backend) is replaced alone; by default SQLAlchemy would
+    throw away every pooled connection, and every till would reconnect and re-plan the ledger
+    functions. The pre-ping still finds the others dead after a real server restart."""
+    if context.is_disconnect:
+        context.invalidate_pool_on_disconnect = False
 
 
 def make_engine(url: str, **options: Any) -> Engine:
-    return create_engine(
+    engine = create_engine(
         sqlalchemy_url(url),
         # A connection the server dropped (restart, failover, killed backend) is replaced
         # instead of failing the next request.
@@ -52,6 +66,8 @@ def make_engine(url: str, **options: Any) -> Engine:
         },
         **options,
     )
+    event.listen(engine, "handle_error", _keep_the_pool)
+    return engine
 
 
 def _bind_tenant_on_begin(session: Session, _tx: SessionTransaction, conn: Connection) -> None:
@@ -147,3 +163,37 @@ def close_db_session(_exc: BaseException | None = None) -> None:
     session = g.pop("db_session", None)
     if session is not None:
         session.close()  # rolls back whatever the view did not commit
+
+
+def sqlstate(error: DBAPIError) -> str | None:
+    return getattr(error.orig, "sqlstate", None)
+
+
+def constraint_name(error: DBAPIError) -> str | None:
+    """The constraint or unique index a refused write broke (None for other errors)."""
+    return getattr(getattr(error.orig, "diag", None), "constraint_name", None)
+
+
+def create_once(
+    session: Session, find: Callable[[], T | None], make: Callable[[], T]
+) -> tuple[T, bool]:
+    """Make a row whose id is a form's or client's idempotency key, and commit: sent twice, made
+    once. Returns the row and whether this call made it.
+
+    `find` looks for the key's row; `make` adds it (in the session, flushed). A key seen before
+    answers with its row. When `make` fails, the same request sent twice may have committed the
+    row meanwhile (the primary key, or a rule `make` checks, refused the second); after the
+    rollback the row is looked for again, and only if it is not there is the error raised."""
+    found = find()
+    if found is not None:
+        return found, False
+    try:
+        made = make()
+        session.commit()
+    except Exception:
+        session.rollback()
+        found = find()
+        if found is None:
+            raise
+        return found, False
+    return made, True

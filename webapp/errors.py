@@ -30,6 +30,11 @@ MESSAGES = {
     ),
 }
 
+NOT_RECORDED = (
+    "Nothing was recorded. Please wait a moment and try again; "
+    "a form sent again is never recorded twice."
+)
+
 
 def _wants_json() -> bool:
     return request.blueprint == "api" or request.path.startswith("/api/")
@@ -53,8 +58,12 @@ def error_response(status: int, title: str | None = None, detail: str | None = N
     return response
 
 
-def refuse_nul_bytes() -> Response | None:
-    """before_request: PostgreSQL text cannot hold a NUL character; say so before it is tried."""
+def refuse_unreadable_input() -> Response | None:
+    """before_request, ahead of CSRF protection: a form field without a name (a multipart part
+    named only by a control character) would break what reads the form; and PostgreSQL text
+    cannot hold a NUL character. Say so before either is tried."""
+    if any(not isinstance(key, str) for key in [*request.form.keys(), *request.files.keys()]):
+        return error_response(400)
     values = [*request.args.values(), *request.form.values()]
     if request.is_json:
         values.append(request.get_data(as_text=True))
@@ -87,7 +96,12 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(OperationalError)
     def database_unavailable(error: OperationalError) -> Response:
         log.warning("database unavailable: %s", error)
-        return error_response(503)
+        # A form or API call cut off by the database (a killed connection, a restart) wrote
+        # nothing: its transaction died with it. Say so, and that sending it again is safe.
+        writing = request.method not in ("GET", "HEAD", "OPTIONS")
+        response = error_response(503, detail=NOT_RECORDED if writing else None)
+        response.headers["Retry-After"] = "5"
+        return response
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception) -> Response:

@@ -18,9 +18,11 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+from webapp.db import LOCK_NOT_AVAILABLE, UNIQUE_VIOLATION, sqlstate
+
 # Serialization failure and deadlock; and a unique violation, which only two tills racing on
 # one idempotency key can cause: run again, the key is then found and answered properly.
-RETRYABLE = frozenset({"40001", "40P01", "23505"})
+RETRYABLE = frozenset({"40001", "40P01", UNIQUE_VIOLATION})
 ATTEMPTS = 3
 
 
@@ -103,7 +105,7 @@ class IdempotencyKeyReused(LedgerError):
 class Busy(LedgerError):
     """Another till held the same customer or products for too long (lock_timeout)."""
 
-    sqlstate = "55P03"
+    sqlstate = LOCK_NOT_AVAILABLE
 
 
 REFUSALS: dict[str, type[LedgerError]] = {
@@ -121,12 +123,8 @@ REFUSALS: dict[str, type[LedgerError]] = {
 }
 
 
-def _sqlstate(error: DBAPIError) -> str | None:
-    return getattr(error.orig, "sqlstate", None)
-
-
 def _refusal(error: DBAPIError) -> LedgerError | None:
-    cls = REFUSALS.get(_sqlstate(error) or "")
+    cls = REFUSALS.get(sqlstate(error) or "")
     if cls is None:
         return None
     diag = error.orig.diag  # type: ignore[union-attr]
@@ -149,7 +147,7 @@ def _call(session: Session, sql: Any, params: dict[str, Any]) -> Any:
             refusal = _refusal(error)
             if refusal is not None:
                 raise refusal from None
-            if _sqlstate(error) in RETRYABLE and attempt < ATTEMPTS:
+            if sqlstate(error) in RETRYABLE and attempt < ATTEMPTS:
                 continue
             raise
     raise AssertionError("unreachable")
@@ -283,8 +281,9 @@ def pay(
 
 @dataclass(frozen=True)
 class StockChange:
-    movement_id: uuid.UUID | None  # None: a count that matched the stock, nothing recorded
+    movement_id: uuid.UUID
     created: bool  # False when the idempotency key named a change already recorded
+    change: int  # 0: a count that matched the stock (recorded too, as a count)
     resulting_stock: int
 
 
@@ -295,7 +294,7 @@ STOCK_REASONS = {
 }
 
 ADJUST_STOCK = text(
-    """SELECT movement_id, created, resulting_stock
+    """SELECT movement_id, created, change, resulting_stock
          FROM adjust_stock(:product_id, :change, :reason, :note, :idempotency_key, :user_id,
                            :counted)"""
 )
@@ -327,7 +326,7 @@ def adjust_stock(
             "counted": counted,
         },
     )
-    return StockChange(row.movement_id, row.created, row.resulting_stock)
+    return StockChange(row.movement_id, row.created, row.change, row.resulting_stock)
 
 
 OPENING_BALANCES = text("SELECT record_opening_balances(CAST(:entries AS jsonb), :user_id)")

@@ -6,6 +6,10 @@
 
 -- A restock or correction sent twice (a double click, a resent form) is recorded once.
 ALTER TABLE stock_movements ADD COLUMN idempotency_key uuid;
+-- A count that matches the stock is a history line too (change 0): it says the shelf was
+-- counted, and it keeps its key, so the same count sent again after a sale is not applied anew.
+ALTER TABLE stock_movements DROP CONSTRAINT stock_movements_change_check,
+    ADD CONSTRAINT stock_movements_change_check CHECK (change <> 0 OR reason = 'count_correction');
 CREATE UNIQUE INDEX stock_movements_idempotency_key
     ON stock_movements (business_id, idempotency_key) WHERE idempotency_key IS NOT NULL;
 
@@ -34,7 +38,7 @@ GRANT SELECT, INSERT ON imports TO shopcredit_app;
 -- adjust_stock(product, change, reason, note, key, user, counted) → the movement and the stock.
 -- A delivery adds, damage removes, a count correction either; with p_counted (a count
 -- correction only) the change is what makes the stock equal the count, worked out under the
--- product's lock. A count that matches records nothing (movement_id NULL).
+-- product's lock; a count that matches is recorded with a change of 0.
 -- Refusals: SC001 stock would go below zero, SC003 product not found, SC004 bad input.
 CREATE FUNCTION adjust_stock(
     p_product_id      uuid,
@@ -46,6 +50,7 @@ CREATE FUNCTION adjust_stock(
     p_counted         integer DEFAULT NULL,
     OUT movement_id   uuid,
     OUT created       boolean,
+    OUT change        integer,
     OUT resulting_stock integer
 )
 LANGUAGE plpgsql
@@ -89,7 +94,7 @@ BEGIN
     -- A key seen before answers with that movement. Looked at again under the product's lock,
     -- since another request with the same key may be committing it right now.
     FOR i IN 1..2 LOOP
-        SELECT m.id, m.resulting_stock INTO movement_id, resulting_stock
+        SELECT m.id, m.change, m.resulting_stock INTO movement_id, change, resulting_stock
           FROM stock_movements m
          WHERE m.business_id = v_business AND m.idempotency_key = p_idempotency_key;
         IF FOUND THEN
@@ -108,10 +113,6 @@ BEGIN
 
     IF p_counted IS NOT NULL THEN
         v_change := p_counted - v_stock;
-        IF v_change = 0 THEN
-            SELECT NULL, false, v_stock INTO movement_id, created, resulting_stock;
-            RETURN;
-        END IF;
     END IF;
     IF v_stock + v_change < 0 THEN
         PERFORM ledger_refuse('SC001', 'insufficient stock',
@@ -138,6 +139,7 @@ BEGIN
         PERFORM ledger_refuse('SC004', 'unknown or inactive user', '{"field": "user_id"}');
     END IF;
     created := true;
+    change := v_change;
     resulting_stock := v_stock + v_change;
 END
 $$;
@@ -193,7 +195,9 @@ BEGIN
                               jsonb_build_object('field', 'opening_balance',
                                                  'customer_id', v_customer));
     END IF;
-    IF (SELECT count(DISTINCT e ->> 'customer_id') FROM jsonb_array_elements(p_entries) e)
+    -- Compared as uuids (every id is known to be one by now): the same id in capitals is the
+    -- same customer, and two entries for one customer would each pass the limit alone.
+    IF (SELECT count(DISTINCT (e ->> 'customer_id')::uuid) FROM jsonb_array_elements(p_entries) e)
        <> jsonb_array_length(p_entries) THEN
         PERFORM ledger_refuse('SC004', 'a customer is given twice', '{"field": "entries"}');
     END IF;

@@ -14,22 +14,23 @@ from __future__ import annotations
 from typing import Any
 
 from flask import g, request
-from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from webapp.api import bp
-from webapp.api.routes import _idempotency_key, _json_object, invalid, json_response, money
+from webapp.api.routes import (
+    flag_arg,
+    idempotency_key_of,
+    invalid,
+    json_object,
+    json_response,
+    listing_response,
+    maker_is_owner,
+    money,
+    page_args,
+)
 from webapp.db import db_session
 from webapp.inputs import parse_uuid
-from webapp.listing import Page
-from webapp.models import User
 from webapp.products import changes, queries
-
-DEFAULT_LIMIT = 50
-MAX_LIMIT = 200
-MAX_PAGE = 100_000
-TRUE = ("1", "true", "yes", "on")
-FALSE = ("", "0", "false", "no", "off")
 
 
 def product_json(product: Any) -> dict[str, Any]:
@@ -44,77 +45,42 @@ def product_json(product: Any) -> dict[str, Any]:
     }
 
 
-def _whole(raw: str | None, default: int, low: int, high: int) -> int | None:
-    if raw is None or raw == "":
-        return default
-    if not (raw.isascii() and raw.isdigit() and len(raw) <= 6) or not low <= int(raw) <= high:
-        return None
-    return int(raw)
-
-
-def _flag(name: str, problems: dict[str, str]) -> bool:
-    value = request.args.get(name, "").strip().lower()
-    if value not in TRUE + FALSE:
-        problems[name] = "true or false (1 or 0)"
-    return value in TRUE
-
-
 @bp.get("/products")
 def list_products() -> Response:
     """?q= (name or SKU), low_stock (at or below the shop's threshold, products for sale),
     include_archived, page (from 1), limit (1 to 200). Sorted by name."""
     problems: dict[str, str] = {}
-    page = _whole(request.args.get("page"), 1, 1, MAX_PAGE)
-    if page is None:
-        problems["page"] = f"a whole number from 1 to {MAX_PAGE}"
-    limit = _whole(request.args.get("limit"), DEFAULT_LIMIT, 1, MAX_LIMIT)
-    if limit is None:
-        problems["limit"] = f"a whole number from 1 to {MAX_LIMIT}"
-    low_stock = _flag("low_stock", problems)
-    include_archived = _flag("include_archived", problems)
+    page = page_args(problems)
+    low_stock = flag_arg("low_stock", problems)
+    include_archived = flag_arg("include_archived", problems)
     if problems:
         return invalid(problems)
-
-    assert page is not None and limit is not None
     listing = queries.list_products(
         db_session(),
-        Page(page, limit),
+        page,
         query=request.args.get("q", "").strip()[:100],
         low_stock=low_stock,
         include_archived=include_archived,
     )
-    return json_response(
-        200,
-        {
-            "products": [product_json(row) for row in listing.rows],
-            "page": listing.page.number,
-            "limit": listing.page.size,
-            "has_more": listing.page.has_next,
-            "count": listing.count,
-        },
-    )
+    return listing_response("products", listing, product_json)
 
 
 @bp.post("/products")
 def create_product() -> Response:
     """name (required), sku, price (required), stock (opening, default 0); optional
     idempotency_key (UUID)."""
-    body = _json_object()
+    body = json_object()
     if isinstance(body, Response):
         return body
-    session = db_session()
-    role = session.scalar(
-        select(User.role).where(User.business_id == g.token.business_id, User.id == g.token.user_id)
-    )
-    if role != "owner":
+    if not maker_is_owner():
         return json_response(
             403, {"error": "forbidden", "details": "only an owner's token may add products"}
         )
-    key = _idempotency_key(body)
+    key = idempotency_key_of(body)
     if key is None:
         return invalid({"idempotency_key": "must be a UUID when given"})
 
-    outcome = changes.add_product(session, body, user_id=g.token.user_id, key=key)
+    outcome = changes.add_product(db_session(), body, user_id=g.token.user_id, key=key)
     if outcome.holder is not None:
         return json_response(
             409,

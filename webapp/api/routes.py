@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
 from flask import g, jsonify, request
+from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from webapp import ledger, reports
@@ -15,8 +17,17 @@ from webapp.customers.queries import get_customer
 from webapp.db import bind_tenant, db_session
 from webapp.extensions import csrf
 from webapp.inputs import parse_amount, parse_uuid
+from webapp.listing import Listing, Page
+from webapp.models import User
 
 csrf.exempt(bp)  # no cookies here: a request without the token proves nothing
+
+# The list endpoints' paging (?page=, ?limit=) and yes/no parameters.
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 200
+MAX_PAGE = 100_000
+TRUE = ("1", "true", "yes", "on")
+FALSE = ("", "0", "false", "no", "off")
 
 
 def json_response(status: int, body: dict[str, Any]) -> Response:
@@ -50,7 +61,9 @@ def require_token() -> Response | None:
     return None
 
 
-def _json_object() -> dict[str, Any] | Response:
+def json_object() -> dict[str, Any] | Response:
+    """The request's JSON object, or the answer refusing it (not an object, or naming another
+    business than the token's)."""
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         return invalid("the body must be a JSON object")
@@ -61,15 +74,68 @@ def _json_object() -> dict[str, Any] | Response:
     return body
 
 
-def _idempotency_key(body: dict[str, Any]) -> uuid.UUID | None:
+def idempotency_key_of(body: dict[str, Any]) -> uuid.UUID | None:
+    """The body's idempotency_key (a new one when none is sent); None when it is not a UUID."""
     if body.get("idempotency_key") is None:
         return uuid.uuid4()
     return parse_uuid(body["idempotency_key"])
 
 
+def maker_is_owner() -> bool:
+    """Whether the token's maker is an owner now: only owners make tokens, but one may since
+    have been made a clerk, and the token then does what a clerk may (its maker is active, or
+    the token would not have been accepted)."""
+    role = db_session().scalar(
+        select(User.role).where(User.business_id == g.token.business_id, User.id == g.token.user_id)
+    )
+    return role == "owner"
+
+
+def _whole_arg(name: str, default: int, high: int, problems: dict[str, str]) -> int:
+    raw = request.args.get(name, "")
+    if raw == "":
+        return default
+    if raw.isascii() and raw.isdigit() and len(raw) <= 6 and 1 <= int(raw) <= high:
+        return int(raw)
+    problems[name] = f"a whole number from 1 to {high}"
+    return default
+
+
+def page_args(problems: dict[str, str]) -> Page:
+    """?page= (from 1) and ?limit= (1 to 200) of a list; a bad value is named in `problems`."""
+    return Page(
+        _whole_arg("page", 1, MAX_PAGE, problems),
+        _whole_arg("limit", DEFAULT_LIMIT, MAX_LIMIT, problems),
+    )
+
+
+def flag_arg(name: str, problems: dict[str, str]) -> bool:
+    """A yes/no parameter (true/false, 1/0, yes/no, on/off; absent is no)."""
+    value = request.args.get(name, "").strip().lower()
+    if value not in TRUE + FALSE:
+        problems[name] = "true or false (1 or 0)"
+    return value in TRUE
+
+
+def listing_response(
+    name: str, listing: Listing, as_json: Callable[[Any], dict[str, Any]]
+) -> Response:
+    """One page of a list, as every list endpoint answers it."""
+    return json_response(
+        200,
+        {
+            name: [as_json(row) for row in listing.rows],
+            "page": listing.page.number,
+            "limit": listing.page.size,
+            "has_more": listing.page.has_next,
+            "count": listing.count,
+        },
+    )
+
+
 @bp.post("/purchase")
 def purchase() -> Response:
-    body = _json_object()
+    body = json_object()
     if isinstance(body, Response):
         return body
     problems: dict[str, str] = {}
@@ -81,7 +147,7 @@ def purchase() -> Response:
         problems["items"] = "a non-empty list of {product_id, quantity} is required"
     elif not all(isinstance(item, dict) for item in items):
         problems["items"] = "each item is an object {product_id, quantity}"
-    key = _idempotency_key(body)
+    key = idempotency_key_of(body)
     if key is None:
         problems["idempotency_key"] = "must be a UUID when given"
     if problems:
@@ -113,7 +179,7 @@ def purchase() -> Response:
 
 @bp.post("/payments")
 def payments() -> Response:
-    body = _json_object()
+    body = json_object()
     if isinstance(body, Response):
         return body
     problems: dict[str, str] = {}
@@ -132,7 +198,7 @@ def payments() -> Response:
     note = body.get("note", "")
     if not isinstance(note, str):
         problems["note"] = "must be text"
-    key = _idempotency_key(body)
+    key = idempotency_key_of(body)
     if key is None:
         problems["idempotency_key"] = "must be a UUID when given"
     if problems:

@@ -4,9 +4,8 @@ Anyone signed in may add and edit a customer's details; only owners set credit l
 balances and archive (an archived customer cannot buy on credit, so it is a credit decision).
 
 A new customer's form carries an idempotency key made when the form is rendered, and that key
-becomes the new customer's id: a form sent twice (a double click, a resend after a timeout)
-finds the customer it made already, or hits the primary key if both arrive at once, and either
-way the shopkeeper lands on the one customer. Editing needs no key: saving the same details
+becomes the new customer's id (`db.create_once`): a form sent twice (a double click, a resend
+after a timeout) lands on the one customer it made. Editing needs no key: saving the same details
 twice changes nothing more than saving them once.
 """
 
@@ -18,7 +17,6 @@ from decimal import Decimal
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy.exc import IntegrityError
 from werkzeug.wrappers import Response
 
 from webapp import catalog, ledger, reports
@@ -32,7 +30,7 @@ from webapp.customers.forms import (
     StatementPeriodForm,
 )
 from webapp.customers.queries import customer_or_404, get_customer
-from webapp.db import db_session
+from webapp.db import create_once, db_session
 from webapp.formatting import money
 from webapp.inputs import parse_uuid
 from webapp.listing import requested_page
@@ -186,19 +184,6 @@ def _form_page(
     return page, status
 
 
-def _already_made(customer_id: uuid.UUID) -> Response:
-    flash("This customer was saved already; here they are.", "success")
-    return redirect(url_for("customers.detail", customer_id=customer_id))
-
-
-def _duplicate_key(error: IntegrityError) -> bool:
-    diag = getattr(error.orig, "diag", None)
-    return (
-        getattr(error.orig, "sqlstate", None) == "23505"
-        and getattr(diag, "constraint_name", None) == "customers_pkey"
-    )
-
-
 @bp.route("/new", methods=["GET", "POST"])
 def new() -> tuple[str, int] | Response:
     form = _customer_form(creating=True)
@@ -212,33 +197,30 @@ def new() -> tuple[str, int] | Response:
         form.idempotency_key.data = str(uuid.uuid4())
         stale = "This form was out of date; check it and send it again."
         return _form_page(form, error=stale, status=400)
-    if get_customer(session, key) is not None:  # the same form, sent again
-        return _already_made(key)
     fields, opening, valid = _read(form)
     if not valid or fields is None:
         return _form_page(form, status=400)
     try:
-        customer = catalog.create_customer(
-            session, fields, user_id=current_user.id, opening=opening, customer_id=key
+        customer, created = create_once(
+            session,
+            lambda: get_customer(session, key),
+            lambda: catalog.create_customer(
+                session, fields, user_id=current_user.id, opening=opening, customer_id=key
+            ),
         )
-        session.commit()
-    except IntegrityError as error:
-        session.rollback()
-        if not _duplicate_key(error):
-            raise
-        return _already_made(key)  # sent twice at once: the other request made them
     except ledger.CreditLimitExceeded as refusal:
-        session.rollback()
         form.opening_balance.errors.append(
             f"The opening balance is more than the credit limit allows"
             f" ({money(refusal.available_credit)}). Raise the credit limit or enter less."
         )
         return _form_page(form, status=409)
     except ledger.LedgerError:
-        session.rollback()
         problem = "The customer was not saved. Check the form and try again."
         return _form_page(form, error=problem, status=409)
-    flash(f"{customer.name} was added.", "success")
+    if created:
+        flash(f"{customer.name} was added.", "success")
+    else:  # the same form sent again, or twice at once
+        flash("This customer was saved already; here they are.", "success")
     return redirect(url_for("customers.detail", customer_id=customer.id))
 
 

@@ -31,9 +31,6 @@ MAX_BYTES = 1024 * 1024  # 1 MB: thousands of rows, and the confirm form carries
 MAX_ROWS = 5000
 DELIMITERS = (",", ";")
 ZERO = Decimal("0.00")
-# 12,50 written the European way: catalog reads commas as thousands separators (1,250.00),
-# so such a value would silently become 1250. Said instead of guessed.
-DECIMAL_COMMA = re.compile(r"-?\d+,\d{1,2}")
 HEADER_SPACES = re.compile(r"[\s_\-]+")
 
 
@@ -47,18 +44,15 @@ class Column:
     what: str  # for the upload page
     aliases: frozenset[str]  # header spellings taken for it (lower case, single spaces)
     required: bool = False
-    money: bool = False
 
     @property
     def label(self) -> str:
         return self.key
 
 
-def _column(
-    key: str, what: str, aliases: str = "", *, required: bool = False, money: bool = False
-) -> Column:
+def _column(key: str, what: str, aliases: str = "", *, required: bool = False) -> Column:
     names = {key.replace("_", " "), *(name.strip() for name in aliases.split("|") if name)}
-    return Column(key, what, frozenset(names), required, money)
+    return Column(key, what, frozenset(names), required)
 
 
 @dataclass(frozen=True)
@@ -91,13 +85,11 @@ CUSTOMERS = Kind(
             "credit_limit",
             "The most the customer may owe, such as 500.00; blank or 0 means no credit.",
             "limit|credit",
-            money=True,
         ),
         _column(
             "opening_balance",
             "What the customer owes you today, from your book; blank or 0 if nothing.",
             "balance|opening|owes|amount owed|balance owed",
-            money=True,
         ),
         _column("notes", "Anything else worth remembering.", "note"),
     ),
@@ -125,7 +117,6 @@ PRODUCTS = Kind(
             "The selling price, such as 12.50.",
             "unit price|selling price",
             required=True,
-            money=True,
         ),
         _column(
             "stock",
@@ -308,16 +299,6 @@ def _header(kind: Kind, header: list[str]) -> tuple[list[Column], list[str], dic
     return columns, unknown, positions
 
 
-def _decimal_comma(row: Row, kind: Kind) -> None:
-    for column in kind.columns:
-        value = row.values.get(column.key, "")
-        if column.money and DECIMAL_COMMA.fullmatch(value) and column.key not in row.problems:
-            row.problems[column.key] = (
-                f"Write {value} with a point before the cents, such as "
-                f"{value.replace(',', '.')} (a comma there would be read as thousands)."
-            )
-
-
 def check(session: Session, upload: Upload) -> Upload:
     """Judge every row; the cleaned values go on the rows with no problem."""
     if upload.kind is CUSTOMERS:
@@ -331,7 +312,6 @@ def _check_customers(upload: Upload) -> None:
     for row in upload.rows:
         fields, problems = catalog.customer_fields(row.values, with_limit=True)
         opening = catalog.opening_balance(row.values, problems)
-        _decimal_comma(row, upload.kind)
         row.problems = {**problems, **row.problems}
         limit = fields.credit_limit if fields is not None else None
         if not row.problems and limit is not None and opening > limit:
@@ -353,7 +333,6 @@ def _check_products(session: Session, upload: Upload) -> None:
     taken = _existing_skus(session, list(first_row))
     for row in upload.rows:
         fields, problems = catalog.product_fields(row.values)
-        _decimal_comma(row, upload.kind)
         row.problems = {**problems, **row.problems}
         sku = row.values.get("sku", "")
         if sku and "sku" not in row.problems:

@@ -27,7 +27,7 @@ from werkzeug.wrappers import Response
 
 from webapp import catalog, ledger
 from webapp.auth.access import owner_required
-from webapp.db import db_session
+from webapp.db import LOCK_NOT_AVAILABLE, constraint_name, db_session, sqlstate
 from webapp.errors import error_response
 from webapp.formatting import money
 from webapp.imports import bp, csvfile
@@ -171,7 +171,7 @@ def confirm(kind: str) -> Response | tuple[str, int]:
         return _preview_page(found, form, error=message, status=409)
     except DBAPIError as error:
         session.rollback()
-        if getattr(error.orig, "sqlstate", None) != "55P03":  # lock_timeout
+        if sqlstate(error) != LOCK_NOT_AVAILABLE:
             raise
         flash(
             "This file is being imported right now (was Import pressed twice?). Nothing is "
@@ -238,8 +238,7 @@ def _record(session: Session, found: csvfile.Upload, key: uuid.UUID) -> uuid.UUI
         row = next((row for row, row_id in rows if str(row_id) == named), found.rows[0])
         raise RowRefused(row, "opening_balance", _refusal_message(refusal)) from None
     except IntegrityError as error:
-        constraint = getattr(getattr(error.orig, "diag", None), "constraint_name", None)
-        if constraint != "products_sku_key":
+        if constraint_name(error) != catalog.SKU_INDEX:
             raise
         session.rollback()  # a SKU of the file was taken meanwhile: find which, to say so
         taken = next(

@@ -13,21 +13,11 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from webapp import catalog
+from webapp.db import LOCK_NOT_AVAILABLE, constraint_name, create_once, sqlstate
 from webapp.models import Product
 from webapp.products.queries import get_product, product_with_sku
 
-SKU_INDEX = "products_sku_key"  # the unique index on (business_id, lower(sku))
-LOCK_NOT_AVAILABLE = "55P03"  # waited longer than lock_timeout (a sale holding the product)
 BUSY = "Someone is selling this product right now. Nothing was changed; try again."
-
-
-def _sqlstate(error: DBAPIError) -> str | None:
-    return getattr(error.orig, "sqlstate", None)
-
-
-def _constraint(error: DBAPIError) -> str | None:
-    diag = getattr(error.orig, "diag", None)
-    return getattr(diag, "constraint_name", None)
 
 
 def sku_message(holder: Product) -> str:
@@ -62,35 +52,21 @@ def add_product(
 ) -> Outcome:
     """Create the product `raw` describes, with the idempotency key as its id, and commit.
 
-    A key seen before answers with that product, unchanged (a double click, a till resending);
-    a SKU already used (ignoring case) is refused with the product that has it, also when two
-    requests race for it (the unique index decides, and its refusal is turned into the same
-    answer instead of an error)."""
-    existing = get_product(session, key)
-    if existing is not None:
-        return Outcome(existing)
+    A key seen before answers with that product, unchanged (a double click, a till resending).
+    A SKU already used (ignoring case) is refused with the product that has it: the unique index
+    decides, so two requests racing for one SKU get that answer too, never an error."""
     fields, problems = catalog.product_fields(raw)
     if fields is None:
         return Outcome(problems=problems)
-    if catalog.sku_taken(session, fields.sku):
-        return _sku_conflict(session, fields.sku)
     try:
-        product = catalog.create_product(session, fields, user_id=user_id, product_id=key)
-        session.commit()
-    except IntegrityError as error:
-        session.rollback()
-        existing = get_product(session, key)
-        if existing is not None:  # the same form or request, committed meanwhile
-            return Outcome(existing)
-        if _constraint(error) == SKU_INDEX:
-            return _sku_conflict(session, fields.sku)
-        raise
+        product, created = create_once(
+            session,
+            lambda: get_product(session, key),
+            lambda: catalog.create_product(session, fields, user_id=user_id, product_id=key),
+        )
     except DBAPIError as error:
-        session.rollback()
-        if _sqlstate(error) == LOCK_NOT_AVAILABLE:
-            return Outcome(problems={"": BUSY})
-        raise
-    return Outcome(product, created=True)
+        return _refused(session, error, fields.sku)
+    return Outcome(product, created=created)
 
 
 def edit_product(session: Session, product: Product, raw: Mapping[str, Any]) -> Outcome:
@@ -99,44 +75,43 @@ def edit_product(session: Session, product: Product, raw: Mapping[str, Any]) -> 
     fields, problems = catalog.product_fields(raw, with_stock=False)
     if fields is None:
         return Outcome(problems=problems)
-    if catalog.sku_taken(session, fields.sku, except_id=product.id):
-        return _sku_conflict(session, fields.sku, except_id=product.id)
-    statement = (
-        update(Product)
-        .where(Product.business_id == product.business_id, Product.id == product.id)
-        .values(name=fields.name, sku=fields.sku, price=fields.price)
-        .execution_options(synchronize_session=False)
-    )
     try:
-        session.execute(statement)
-        session.commit()
-    except IntegrityError as error:
-        session.rollback()
-        if _constraint(error) == SKU_INDEX:
-            return _sku_conflict(session, fields.sku, except_id=product.id)
-        raise
+        _update(session, product, name=fields.name, sku=fields.sku, price=fields.price)
     except DBAPIError as error:
-        session.rollback()
-        if _sqlstate(error) == LOCK_NOT_AVAILABLE:
-            return Outcome(problems={"": BUSY})
-        raise
+        return _refused(session, error, fields.sku, except_id=product.id)
     return Outcome(get_product(session, product.id))
 
 
 def set_active(session: Session, product: Product, *, active: bool) -> str | None:
     """Archive (no longer for sale) or bring back a product, and commit; a message if busy."""
-    statement = (
-        update(Product)
-        .where(Product.business_id == product.business_id, Product.id == product.id)
-        .values(is_active=active)
-        .execution_options(synchronize_session=False)
-    )
     try:
-        session.execute(statement)
-        session.commit()
+        _update(session, product, is_active=active)
     except DBAPIError as error:
         session.rollback()
-        if _sqlstate(error) == LOCK_NOT_AVAILABLE:
-            return BUSY
-        raise
+        if sqlstate(error) != LOCK_NOT_AVAILABLE:
+            raise
+        return BUSY
     return None
+
+
+def _update(session: Session, product: Product, **values: object) -> None:
+    session.execute(
+        update(Product)
+        .where(Product.business_id == product.business_id, Product.id == product.id)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    session.commit()
+
+
+def _refused(
+    session: Session, error: DBAPIError, sku: str | None, *, except_id: uuid.UUID | None = None
+) -> Outcome:
+    """What to say about a write the database refused (rolled back): a SKU another product
+    has, or a sale holding the product longer than the lock timeout; anything else is raised."""
+    session.rollback()
+    if isinstance(error, IntegrityError) and constraint_name(error) == catalog.SKU_INDEX:
+        return _sku_conflict(session, sku, except_id=except_id)
+    if sqlstate(error) == LOCK_NOT_AVAILABLE:
+        return Outcome(problems={"": BUSY})
+    raise error

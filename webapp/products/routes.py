@@ -13,7 +13,7 @@ from werkzeug.wrappers import Response
 
 from webapp import ledger
 from webapp.auth.access import owner_required
-from webapp.db import db_session
+from webapp.db import db_session, sqlstate
 from webapp.inputs import parse_uuid
 from webapp.listing import requested_page
 from webapp.models import Product
@@ -175,20 +175,16 @@ def stock(product_id: uuid.UUID) -> Response | tuple[str, int]:
         return _stock_refused(product, form, _explain(refusal, form), status=409)
     except DBAPIError as error:
         session.rollback()
-        if getattr(error.orig, "sqlstate", None) != "22003":  # integer out of range
+        if sqlstate(error) != "22003":  # integer out of range
             raise
         form.quantity.errors.append("That would make the stock larger than it can be.")
         return _stock_refused(product, form)
-    if change.movement_id is None:
-        flash(
-            f"The count matches the stock ({change.resulting_stock}): nothing to record.",
-            "success",
-        )
-    elif not change.created:
+    if not change.created:
         flash(f"That was recorded already. Stock is now {change.resulting_stock}.", "success")
     else:
         what = queries.REASON_LABELS.get(reason, reason)
-        flash(f"{what} recorded. Stock is now {change.resulting_stock}.", "success")
+        matched = " The count matches: nothing changed." if change.change == 0 else ""
+        flash(f"{what} recorded.{matched} Stock is now {change.resulting_stock}.", "success")
     return redirect(url_for("products.detail", product_id=product.id))
 
 

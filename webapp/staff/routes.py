@@ -21,7 +21,7 @@ from werkzeug.wrappers import Response
 
 from webapp.accounts import AccountError, create_user
 from webapp.auth.access import owner_required
-from webapp.db import db_session
+from webapp.db import create_once, db_session
 from webapp.inputs import parse_uuid
 from webapp.listing import page_of, requested_page
 from webapp.models import User
@@ -77,53 +77,35 @@ def new() -> str | Response | tuple[str, int]:
         return render_template("staff/new.html", form=form), 400
 
     session = db_session()
-    replay = _replayed(session, key, form)
-    if replay is not None:
-        return replay
     try:
-        user = create_user(
+        user, created = create_once(
             session,
-            business_id=current_user.business_id,
-            email=form.email.data or "",
-            name=form.name.data or "",
-            role=form.role.data or "",
-            password=form.password.data or "",
-            user_id=key,
+            lambda: _find_user(session, key),
+            lambda: create_user(
+                session,
+                business_id=current_user.business_id,
+                email=form.email.data or "",
+                name=form.name.data or "",
+                role=form.role.data or "",
+                password=form.password.data or "",
+                user_id=key,
+            ),
         )
-        session.commit()
     except AccountError as refusal:
-        session.rollback()
-        replay = _replayed(session, key, form)  # made meanwhile by the same form sent twice
-        if replay is not None:
-            return replay
         field = getattr(form, refusal.field or "", None)
         if field is None:
             return render_template("staff/new.html", form=form, error=str(refusal)), 400
         field.errors.append(str(refusal))
         return render_template("staff/new.html", form=form), 400
     except IntegrityError as conflict:
-        # Another request got there first: this form sent twice (same key, so the same id),
-        # or someone else adding the same email at the same moment.
-        session.rollback()
-        replay = _replayed(session, key, form)
-        if replay is not None:
-            return replay
+        # Someone else adding the same email at the same moment (this form sent twice at
+        # once lands on the user it made, above).
         if not isinstance(conflict.orig, pg_errors.UniqueViolation):
             raise
         form.email.errors.append(f"{form.email.data} already has an account in this business.")
         return render_template("staff/new.html", form=form), 409
-    flash(f"{user.name} was added as {user.role}. They sign in with {user.email}.")
-    return redirect(url_for("staff.detail", user_id=user.id))
-
-
-def _replayed(
-    session: Session, key: uuid.UUID, form: AddStaffForm
-) -> Response | tuple[str, int] | None:
-    """The answer to a form already recorded (its key is the user's id), else None."""
-    user = _find_user(session, key)
-    if user is None:
-        return None
-    if user.email.lower() != (form.email.data or "").strip().lower():
+    if not created and user.email.lower() != (form.email.data or "").strip().lower():
+        # The key names a user made by another form: this one was out of date.
         form.idempotency_key.data = str(uuid.uuid4())
         return render_template("staff/new.html", form=form, error=STALE_FORM), 400
     flash(f"{user.name} was added as {user.role}. They sign in with {user.email}.")
@@ -159,16 +141,24 @@ def _detail_page(
 
 def _change(
     user_id: uuid.UUID,
-    change: Callable[[Session], rules.Outcome],
+    change: Callable[..., rules.Outcome],
     done: str,
     *,
     role_form: RoleForm | None = None,
     password_form: ResetPasswordForm | None = None,
+    **wanted: object,
 ) -> Response | tuple[str, int]:
-    """Apply one locked change; on a refusal show the user's page with the reason."""
+    """Apply one locked change of `rules` (`wanted` says to what), as the signed-in owner; on a
+    refusal show the user's page with the reason."""
     session = db_session()
     try:
-        outcome = change(session)
+        outcome = change(
+            session,
+            business_id=current_user.business_id,
+            actor_id=current_user.id,
+            user_id=user_id,
+            **wanted,
+        )
     except rules.NotAnOwner:
         session.rollback()
         abort(403)
@@ -205,15 +195,7 @@ def _change(
 @owner_required
 def deactivate(user_id: uuid.UUID) -> Response | tuple[str, int]:
     return _change(
-        user_id,
-        lambda session: rules.set_active(
-            session,
-            business_id=current_user.business_id,
-            actor_id=current_user.id,
-            user_id=user_id,
-            active=False,
-        ),
-        "{name} was deactivated and signed out everywhere.",
+        user_id, rules.set_active, "{name} was deactivated and signed out everywhere.", active=False
     )
 
 
@@ -221,15 +203,7 @@ def deactivate(user_id: uuid.UUID) -> Response | tuple[str, int]:
 @owner_required
 def reactivate(user_id: uuid.UUID) -> Response | tuple[str, int]:
     return _change(
-        user_id,
-        lambda session: rules.set_active(
-            session,
-            business_id=current_user.business_id,
-            actor_id=current_user.id,
-            user_id=user_id,
-            active=True,
-        ),
-        "{name} was reactivated and can sign in again.",
+        user_id, rules.set_active, "{name} was reactivated and can sign in again.", active=True
     )
 
 
@@ -240,15 +214,10 @@ def change_role(user_id: uuid.UUID) -> Response | tuple[str, int]:
     role = form.role.data or ""
     return _change(
         user_id,
-        lambda session: rules.set_role(
-            session,
-            business_id=current_user.business_id,
-            actor_id=current_user.id,
-            user_id=user_id,
-            role=role,
-        ),
+        rules.set_role,
         f"{{name}} is now {'an' if role == 'owner' else 'a'} {role}.",
         role_form=form,
+        role=role,
     )
 
 
@@ -260,14 +229,9 @@ def reset_password(user_id: uuid.UUID) -> Response | tuple[str, int]:
         return _detail_page(_user_or_404(user_id), password_form=form, status=400)
     return _change(
         user_id,
-        lambda session: rules.reset_password(
-            session,
-            business_id=current_user.business_id,
-            actor_id=current_user.id,
-            user_id=user_id,
-            password=form.password.data or "",
-        ),
+        rules.reset_password,
         "{name}'s password was changed and they were signed out everywhere. "
         "Give them the new password.",
         password_form=form,
+        password=form.password.data or "",
     )
