@@ -348,3 +348,31 @@ def test_a_product_held_by_a_long_sale_answers_busy_and_changes_nothing(
     page = _followed(owner_client, _change(owner_client, product, "delivery", "5", key=key))
     assert "Stock is now 15." in page
     assert ledger_violations(database.admin) == []
+
+
+def test_a_key_used_for_another_products_change_is_refused(
+    app: Flask, database: DatabaseUrls, shop: Shop
+) -> None:
+    rice = add_product(database.admin, shop.business_id, "Rice", stock=10)
+    salt = add_product(database.admin, shop.business_id, "Salt", stock=10)
+    key = uuid.uuid4()
+
+    def deliver(product: uuid.UUID) -> ledger.StockChange:
+        with tenant_session(app, shop.business_id) as session:
+            return ledger.adjust_stock(
+                session,
+                product_id=product,
+                reason="delivery",
+                change=5,
+                idempotency_key=key,
+                user_id=shop.owner_id,
+            )
+
+    assert deliver(rice).created
+    with pytest.raises(ledger.IdempotencyKeyReused):
+        deliver(salt)
+    assert sorted(fetch(database.admin, "SELECT name, stock FROM products")) == [
+        ("Rice", 15),
+        ("Salt", 10),
+    ]
+    assert ledger_violations(database.admin) == []

@@ -39,7 +39,8 @@ GRANT SELECT, INSERT ON imports TO shopcredit_app;
 -- A delivery adds, damage removes, a count correction either; with p_counted (a count
 -- correction only) the change is what makes the stock equal the count, worked out under the
 -- product's lock; a count that matches is recorded with a change of 0.
--- Refusals: SC001 stock would go below zero, SC003 product not found, SC004 bad input.
+-- Refusals: SC001 stock would go below zero, SC003 product not found, SC004 bad input, SC007
+-- the key was used for another product's change.
 CREATE FUNCTION adjust_stock(
     p_product_id      uuid,
     p_change          integer,
@@ -60,6 +61,7 @@ DECLARE
     v_stock    integer;
     v_name     text;
     v_change   integer := p_change;
+    v_keyed_product uuid;
 BEGIN
     IF v_business IS NULL THEN
         PERFORM ledger_refuse('SC004', 'no business is bound to this transaction', '{}');
@@ -91,13 +93,18 @@ BEGIN
         PERFORM ledger_refuse('SC004', 'the note is at most 500 characters', '{"field": "note"}');
     END IF;
 
-    -- A key seen before answers with that movement. Looked at again under the product's lock,
-    -- since another request with the same key may be committing it right now.
+    -- A key seen before answers with that movement (of this product only: another product's
+    -- key is a client's mistake, refused as a sale's is). Looked at again under the product's
+    -- lock, since another request with the same key may be committing it right now.
     FOR i IN 1..2 LOOP
-        SELECT m.id, m.change, m.resulting_stock INTO movement_id, change, resulting_stock
+        SELECT m.id, m.change, m.resulting_stock, m.product_id
+          INTO movement_id, change, resulting_stock, v_keyed_product
           FROM stock_movements m
          WHERE m.business_id = v_business AND m.idempotency_key = p_idempotency_key;
-        IF FOUND THEN
+        IF FOUND AND v_keyed_product <> p_product_id THEN
+            PERFORM ledger_refuse('SC007', 'this idempotency key belongs to another stock change',
+                                  jsonb_build_object('movement_id', movement_id));
+        ELSIF FOUND THEN
             created := false;
             RETURN;
         END IF;
