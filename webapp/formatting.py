@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime
@@ -27,9 +28,15 @@ def _business_setting(name: str, default: str) -> str:
 def money(amount: Decimal | int | None, currency: str | None = None) -> str:
     if amount is None:
         return ""
-    return format_currency(
-        Decimal(amount), currency or _business_setting("currency", "USD"), locale=_locale()
-    )
+    currency = currency or _business_setting("currency", "USD")
+    return _format_money(str(Decimal(amount)), currency, _locale())
+
+
+@lru_cache(maxsize=4096)
+def _format_money(amount: str, currency: str, locale: str) -> str:
+    """Babel's formatting is most of what a page of many prices costs (the sale form lists the
+    whole catalog); its result depends on these three alone, and shops repeat their prices."""
+    return format_currency(Decimal(amount), currency, locale=locale)
 
 
 def local_datetime(moment: datetime | None) -> str:
