@@ -31,6 +31,7 @@ from tests.helpers import (
     ledger_violations,
     login,
     make_shop,
+    sell,
 )
 from webapp import create_app, embedded, migrate
 from webapp.embedded import DatabaseUrls
@@ -272,3 +273,46 @@ def test_the_app_rides_out_a_database_restart() -> None:
         if server is not None:
             server.stop()
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_a_sale_caught_in_a_deadlock_is_retried_and_recorded_once(
+    app: Flask, database: DatabaseUrls, database_server: str, shop: Shop
+) -> None:
+    """A real deadlock: another transaction (not ShopCredit's: it takes its locks in the wrong
+    order) holds the product and then asks for the customer the sale holds. PostgreSQL aborts
+    the sale's transaction (its deadlock check runs first: 1 s against the other's 30 s); the
+    ledger runs the sale again once the other has finished, and it is recorded exactly once."""
+    customer = add_customer(database.admin, shop.business_id)
+    product = add_product(database.admin, shop.business_id, stock=10)
+    test_db = _dbname(database.admin)
+    superuser = psycopg.conninfo.make_conninfo(database_server, dbname=test_db)
+
+    def deadlocks() -> int:
+        with psycopg.connect(superuser, autocommit=True) as conn:
+            conn.execute("SELECT pg_stat_force_next_flush()")
+            return int(
+                conn.execute(
+                    "SELECT deadlocks FROM pg_stat_database WHERE datname = %s", (test_db,)
+                ).fetchone()[0]
+            )
+
+    before = deadlocks()
+    with psycopg.connect(superuser) as other, ThreadPoolExecutor(max_workers=2) as pool:
+        other.execute("SET deadlock_timeout = '30s'")
+        other.execute("SELECT 1 FROM products WHERE id = %s FOR UPDATE", (product,))
+        sale = pool.submit(sell, app, shop, customer, product, 2)  # holds the customer, waits
+        lock_waiter(database_server, test_db)
+        wrong_order = pool.submit(
+            other.execute, "SELECT 1 FROM customers WHERE id = %s FOR UPDATE", (customer,)
+        )
+        wrong_order.result(timeout=HANG_GUARD)  # the sale was aborted, its customer lock freed
+        other.commit()
+        order = sale.result(timeout=HANG_GUARD)
+
+    deadline = time.monotonic() + HANG_GUARD
+    while deadlocks() == before and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert deadlocks() == before + 1  # there was one, and the sale was its victim
+    assert fetch(database.admin, "SELECT id FROM orders") == [(order,)]
+    assert fetch(database.admin, "SELECT stock FROM products") == [(8,)]
+    assert ledger_violations(database.admin) == []
