@@ -14,10 +14,10 @@ from collections.abc import Iterator
 
 import pytest
 from flask import Flask
-from playwright.sync_api import Browser, Error, Page, sync_playwright
+from playwright.sync_api import Browser, Error, Page, expect, sync_playwright
 from werkzeug.serving import make_server
 
-from tests.helpers import ARTIFACTS
+from tests.helpers import ARTIFACTS, PASSWORD, Shop
 
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -75,3 +75,13 @@ def page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
     context.close()
+
+
+def sign_in(page: Page, live_server: str, shop: Shop, email: str) -> None:
+    """Sign in through the page, as staff do, and wait for the home page."""
+    page.goto(f"{live_server}/login")
+    page.get_by_label("Shop code").fill(shop.slug)
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(shop.name)

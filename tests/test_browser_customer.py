@@ -7,7 +7,8 @@ from decimal import Decimal
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.helpers import PASSWORD, Shop, fetch
+from tests.browser import sign_in
+from tests.helpers import Shop, fetch
 from webapp.embedded import DatabaseUrls
 
 pytestmark = pytest.mark.browser
@@ -16,12 +17,7 @@ pytestmark = pytest.mark.browser
 def test_an_owner_adds_finds_and_edits_a_customer(
     page: Page, live_server: str, shop: Shop, database: DatabaseUrls
 ) -> None:
-    page.goto(f"{live_server}/login")
-    page.get_by_label("Shop code").fill(shop.slug)
-    page.get_by_label("Email").fill(shop.owner_email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", level=1)).to_have_text(shop.name)
+    sign_in(page, live_server, shop, shop.owner_email)
 
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Customers").click()
     page.get_by_role("link", name="Add a customer").first.click()

@@ -7,7 +7,8 @@ from decimal import Decimal
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.helpers import PASSWORD, Shop, fetch, ledger_violations
+from tests.browser import sign_in
+from tests.helpers import Shop, fetch, ledger_violations
 from webapp.embedded import DatabaseUrls
 
 pytestmark = pytest.mark.browser
@@ -22,11 +23,7 @@ CSV = (
 def test_an_owner_imports_customers_from_a_csv_file(
     page: Page, live_server: str, shop: Shop, database: DatabaseUrls
 ) -> None:
-    page.goto(f"{live_server}/login")
-    page.get_by_label("Shop code").fill(shop.slug)
-    page.get_by_label("Email").fill(shop.owner_email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    sign_in(page, live_server, shop, shop.owner_email)
     page.goto(f"{live_server}/import/customers")
     expect(page.get_by_role("heading", level=1)).to_have_text("Import customers from a spreadsheet")
 

@@ -9,9 +9,9 @@ from flask import Flask
 from playwright.sync_api import Page, expect
 from pypdf import PdfReader
 
+from tests.browser import sign_in
 from tests.helpers import (
     ARTIFACTS,
-    PASSWORD,
     Shop,
     add_customer,
     add_product,
@@ -34,11 +34,7 @@ def test_print_the_overdue_list(
         redate_sale(database.admin, order, -(n + 1))
     total = sum(range(1, 61))  # 1,830.00
 
-    page.goto(f"{live_server}/login")
-    page.get_by_label("Shop code").fill(shop.slug)
-    page.get_by_label("Email").fill(shop.clerk_email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    sign_in(page, live_server, shop, shop.clerk_email)
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Overdue").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Overdue customers")
     page.get_by_role("link", name="Print").click()

@@ -10,7 +10,8 @@ from flask import Flask
 from playwright.sync_api import Page, expect
 from pypdf import PdfReader
 
-from tests.helpers import PASSWORD, Shop, add_customer, add_product, fetch, pay, sell
+from tests.browser import sign_in
+from tests.helpers import Shop, add_customer, add_product, fetch, pay, sell
 from webapp.embedded import DatabaseUrls
 
 pytestmark = pytest.mark.browser
@@ -24,11 +25,7 @@ def test_take_a_payment_then_print_the_statement(
     sell(app, shop, customer, product, 4)  # 38.00
     pay(app, shop, customer, Decimal("8.00"))
 
-    page.goto(f"{live_server}/login")
-    page.get_by_label("Shop code").fill(shop.slug)
-    page.get_by_label("Email").fill(shop.clerk_email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    sign_in(page, live_server, shop, shop.clerk_email)
     page.goto(f"{live_server}/customers/{customer}")
     expect(page.get_by_role("heading", level=1)).to_have_text("Grace Mensah")
 

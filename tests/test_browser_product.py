@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.helpers import PASSWORD, Shop, fetch, ledger_violations
+from tests.browser import sign_in
+from tests.helpers import Shop, fetch, ledger_violations
 from webapp.embedded import DatabaseUrls
 
 pytestmark = pytest.mark.browser
@@ -14,12 +15,7 @@ pytestmark = pytest.mark.browser
 def test_add_a_product_restock_it_and_find_it_in_the_list(
     page: Page, live_server: str, shop: Shop, database: DatabaseUrls
 ) -> None:
-    page.goto(f"{live_server}/login")
-    page.get_by_label("Shop code").fill(shop.slug)
-    page.get_by_label("Email").fill(shop.owner_email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", level=1)).to_have_text(shop.name)
+    sign_in(page, live_server, shop, shop.owner_email)
 
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Products").click()
     page.get_by_role("link", name="Add a product").click()

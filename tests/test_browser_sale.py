@@ -5,19 +5,11 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.helpers import PASSWORD, Shop, add_customer, add_product, fetch
+from tests.browser import sign_in
+from tests.helpers import Shop, add_customer, add_product, fetch
 from webapp.embedded import DatabaseUrls
 
 pytestmark = pytest.mark.browser
-
-
-def _sign_in(page: Page, live_server: str, shop: Shop) -> None:
-    page.goto(f"{live_server}/login")
-    page.get_by_label("Shop code").fill(shop.slug)
-    page.get_by_label("Email").fill(shop.clerk_email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", level=1)).to_have_text(shop.name)
 
 
 def test_a_two_item_sale_then_one_over_the_limit(
@@ -26,7 +18,7 @@ def test_a_two_item_sale_then_one_over_the_limit(
     add_customer(database.admin, shop.business_id, "Grace Mensah", credit_limit="60.00")
     add_product(database.admin, shop.business_id, "Rice 5 kg", price="9.50", stock=20)
     add_product(database.admin, shop.business_id, "Cooking oil 1 l", price="3.90", stock=20)
-    _sign_in(page, live_server, shop)
+    sign_in(page, live_server, shop, shop.clerk_email)
 
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Sales").click()
     page.get_by_role("link", name="New sale").click()
