@@ -104,3 +104,55 @@ def test_concurrent_upgrades_apply_each_migration_once(
     names = [m.name for m in migrate.discover()]
     assert sorted(results, key=len) == [[], [], [], names]
     assert [name for name, _ in _applied(urls.admin)] == names
+
+
+def test_stock_from_before_0004_becomes_each_products_first_history_line(
+    fresh_database: Callable[[], embedded.DatabaseUrls], tmp_path: Path
+) -> None:
+    """A shop that ran the first three migrations has products whose stock has no history
+    behind it (only their sales'); 0004 adds the missing opening lines, so check-ledger holds."""
+    from tests.helpers import ledger_violations
+
+    urls = fresh_database()
+    for path in sorted(migrate.MIGRATIONS_DIR.glob("000[123]_*.sql")):
+        shutil.copy(path, tmp_path / path.name)
+    migrate.upgrade(urls.admin, tmp_path)
+    with psycopg.connect(urls.admin) as conn:
+        business = conn.execute(
+            "INSERT INTO businesses (slug, name) VALUES ('old-shop', 'Old Shop') RETURNING id"
+        ).fetchone()[0]
+        owner = conn.execute(
+            "INSERT INTO users (business_id, email, name, password_hash, role) "
+            "VALUES (%s, 'o@old.test', 'Owner', 'x', 'owner') RETURNING id",
+            (business,),
+        ).fetchone()[0]
+        rice, salt, none = (
+            conn.execute(
+                "INSERT INTO products (business_id, name, price, stock) "
+                "VALUES (%s, %s, 1, %s) RETURNING id",
+                (business, name, stock),
+            ).fetchone()[0]
+            for name, stock in (("Rice", 7), ("Salt", 4), ("Empty", 0))
+        )
+        conn.execute(  # a sale of 3 rice recorded its line, as process_purchase does
+            "INSERT INTO stock_movements (business_id, product_id, change, reason, "
+            "resulting_stock, created_by, created_at) "
+            "VALUES (%s, %s, -3, 'sale', 7, %s, now() - interval '1 day')",
+            (business, rice, owner),
+        )
+
+    migrate.upgrade(urls.admin)
+    with psycopg.connect(urls.admin) as conn:
+        lines = conn.execute(
+            "SELECT product_id, reason, change, resulting_stock, created_by FROM stock_movements "
+            "ORDER BY product_id, created_at"
+        ).fetchall()
+    assert sorted(lines) == sorted(
+        [
+            (rice, "opening", 10, 10, owner),
+            (rice, "sale", -3, 7, owner),
+            (salt, "opening", 4, 4, owner),
+        ]
+    )
+    assert none not in {line[0] for line in lines}
+    assert ledger_violations(urls.admin) == []

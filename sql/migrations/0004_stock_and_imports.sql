@@ -13,6 +13,23 @@ ALTER TABLE stock_movements DROP CONSTRAINT stock_movements_change_check,
 CREATE UNIQUE INDEX stock_movements_idempotency_key
     ON stock_movements (business_id, idempotency_key) WHERE idempotency_key IS NOT NULL;
 
+-- Stock that was there before its history was kept (products made before this migration, by
+-- hand or by the demo loader) becomes each product's first history line, dated just before its
+-- first sale, so that every product's history adds up to its stock from now on. In the name of
+-- the business's first owner (created_by names who recorded a line; no one did, here).
+INSERT INTO stock_movements (business_id, product_id, change, reason, resulting_stock,
+                             created_by, created_at)
+SELECT p.business_id, p.id, p.stock - coalesce(m.total, 0), 'opening',
+       p.stock - coalesce(m.total, 0), recorder.id,
+       least(p.created_at, m.first_at - interval '1 second')
+  FROM products p
+  LEFT JOIN (SELECT business_id, product_id, sum(change) AS total, min(created_at) AS first_at
+               FROM stock_movements GROUP BY 1, 2) m
+         ON m.business_id = p.business_id AND m.product_id = p.id
+  JOIN LATERAL (SELECT u.id FROM users u WHERE u.business_id = p.business_id
+                 ORDER BY u.role = 'owner' DESC, u.created_at, u.id LIMIT 1) recorder ON true
+ WHERE p.stock - coalesce(m.total, 0) > 0;
+
 -- An opening balance carried over from the paper book is a sale with no items: it is owed,
 -- paid and aged like any sale, so every ledger invariant holds unchanged.
 ALTER TABLE orders ADD COLUMN is_opening_balance boolean NOT NULL DEFAULT false;
