@@ -18,6 +18,7 @@ import psycopg
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import text
 from werkzeug.test import TestResponse
 
 from tests.helpers import (
@@ -209,6 +210,13 @@ def test_a_sale_waiting_too_long_for_another_tills_lock_answers_busy(
     assert api_response.status_code == 503
     assert api_response.get_json() == {"error": "busy, try again"}
     assert ledger_state(database.admin, customer, product) == before
+    # "Within a few seconds": what a wait may last on the app's own connections (HANG_GUARD
+    # only stops a wait that never ends; a 50 s lock_timeout would pass it).
+    with app.extensions["shopcredit.db"].engine.connect() as conn:
+        waits = conn.execute(
+            text("SELECT setting::int FROM pg_settings WHERE name = 'lock_timeout'")
+        ).scalar()
+    assert 0 < waits <= 10_000, f"lock_timeout is {waits} ms"
 
     # Once the other till is done, the same sale goes through (once each).
     assert clerk_client.post("/sales/new", data=form).status_code == 302

@@ -20,7 +20,8 @@ import io
 import json
 import os
 import uuid
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
@@ -229,6 +230,9 @@ class World:
     # An idempotency key examples send again and again: replays of one form or call.
     replayed_key: str = field(default_factory=lambda: str(uuid.uuid4()))
     nobody: str = field(default_factory=lambda: str(uuid.uuid4()))  # an id of no row
+    # How many times each endpoint's view function ran: an example refused before its view
+    # (CSRF, sign-in, a before_request) tested the guard, not the view.
+    views: Counter[str] = field(default_factory=Counter)
 
     def ids(self, kind: str) -> list[str]:
         """Ids to put where a row of `kind` is named: A's own, B's, one that is no row."""
@@ -274,8 +278,22 @@ class World:
         return found
 
 
+def _counted(view: Callable[..., Any], endpoint: str, views: Counter[str]) -> Callable[..., Any]:
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        views[endpoint] += 1
+        return view(*args, **kwargs)
+
+    return counted
+
+
 @pytest.fixture
-def world(app: Flask, database: DatabaseUrls, shop: Shop, other_shop: Shop) -> Iterator[World]:
+def world(
+    app: Flask,
+    database: DatabaseUrls,
+    shop: Shop,
+    other_shop: Shop,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[World]:
     a = seed(app, database.admin, shop)
     b = seed(app, database.admin, other_shop, customer_name="Other Shop Customer")
     owner = app.test_client()
@@ -288,6 +306,8 @@ def world(app: Flask, database: DatabaseUrls, shop: Shop, other_shop: Shop) -> I
             if (response := owner.get(f"/import/{kind}/example.csv")).status_code == 200
         }
         world = World(app, shop, a, b, owner, admin, ledger, examples)
+        for endpoint, view in list(app.view_functions.items()):
+            monkeypatch.setitem(app.view_functions, endpoint, _counted(view, endpoint, world.views))
         world.restore()
         yield world
     engine.dispose()
@@ -299,6 +319,15 @@ def assert_clean(response: TestResponse, what: str) -> str:
     for leak in LEAKS:
         assert leak not in body, f"{what}: {leak!r} in the answer\n{body[:2000]}"
     return body
+
+
+def assert_views_reached(world: World, endpoint: str, sent: int, reached: int) -> None:
+    """Most of the examples that carried valid credentials (a CSRF token, an API token) ran
+    the endpoint's view: generated input that never gets past the guards tests nothing."""
+    assert sent > 0, f"{endpoint}: no example carried valid credentials"
+    assert reached * 2 >= sent, (
+        f"{endpoint}: only {reached} of {sent} examples with valid credentials reached the view"
+    )
 
 
 def _rule(app: Flask, endpoint: str, method: str) -> Rule:
@@ -534,11 +563,13 @@ def _post_anything(world: World, endpoint: str) -> None:
     rule = _rule(world.app, endpoint, "POST")
     is_api = endpoint.startswith("api.")
     anonymous = endpoint == "auth.login"
+    valid = Counter[str]()  # examples with valid credentials: sent, and reached the view
 
     @EXAMPLES
     @given(data=st.data())
     def post_anything(data: st.DataObject) -> None:
         world.restore()
+        ran = world.views[endpoint]
         path = data.draw(paths(rule, world), label="path")
         if is_api:
             body, content_type = data.draw(api_bodies(world), label="body")
@@ -549,6 +580,8 @@ def _post_anything(world: World, endpoint: str) -> None:
             response = world.app.test_client().post(
                 path, data=body, content_type=content_type, headers=auth
             )
+            credentials = auth == world.a.auth
+            reached = world.views[endpoint] > ran
             assert_clean(response, f"POST {path}")
             assert response.is_json, f"POST {path}: not JSON"
         else:
@@ -556,12 +589,18 @@ def _post_anything(world: World, endpoint: str) -> None:
             client = world.app.test_client() if anonymous else world.owner
             if anonymous:
                 form["csrf_token"] = csrf_token(client, "/login")
+            credentials = form.get("csrf_token") == world.csrf or anonymous
             response = client.post(path, data=form)
+            reached = world.views[endpoint] > ran
             page = assert_clean(response, f"POST {path}")
             _confirm_what_was_previewed(world, page, path)
+        if credentials:
+            valid["sent"] += 1
+            valid["reached"] += reached
         assert world.violations() == []
 
     post_anything()
+    assert_views_reached(world, endpoint, valid["sent"], valid["reached"])
 
 
 def _confirm_what_was_previewed(world: World, page: str, path: str) -> None:
@@ -576,10 +615,12 @@ def test_no_generated_query_breaks_a_page(world: World) -> None:
     def run(endpoint: str) -> None:
         rule = _rule(world.app, endpoint, "GET")
         is_api = endpoint.startswith("api.")
+        ran_before = world.views[endpoint]
 
         @settings(EXAMPLES, max_examples=max(EXAMPLES.max_examples // 3, 1))
         @given(data=st.data())
         def get_anything(data: st.DataObject) -> None:
+            valid["sent"] += 1
             path = data.draw(paths(rule, world), label="path")
             query = data.draw(
                 st.lists(st.tuples(st.sampled_from(QUERY_KEYS), VALUES), max_size=5),
@@ -590,7 +631,9 @@ def test_no_generated_query_breaks_a_page(world: World) -> None:
             with client.get(url, headers=world.a.auth if is_api else {}) as response:
                 assert_clean(response, f"GET {url}")
 
+        valid = Counter[str]()
         get_anything()
+        assert_views_reached(world, endpoint, valid["sent"], world.views[endpoint] - ran_before)
 
     _each(GET_ENDPOINTS, run)
 
@@ -610,5 +653,6 @@ def test_an_oversized_body_is_refused_plainly(world: World) -> None:
             response = world.owner.post(path, data={"csrf_token": world.csrf, "note": big})
         assert_clean(response, f"POST {path}")
         answers[path] = response.status_code
+    assert len(answers) == len(POST_ENDPOINTS)
     assert answers == dict.fromkeys(answers, 413)
     assert world.violations() == []
