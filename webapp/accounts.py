@@ -32,22 +32,31 @@ class AccountError(ValueError):
 TIMEZONE_KNOWN = text("SELECT EXISTS (SELECT FROM pg_timezone_names WHERE name = :name)")
 
 
-def check_business_settings(
+def business_settings_problems(
     session: Session, currency: str, timezone: str, credit_days: int
-) -> None:
+) -> dict[str, str]:
+    """What is wrong with a business's money and time settings, by field (empty: nothing)."""
+    problems = {}
     if currency not in list_currencies():
-        raise AccountError(
-            f"{currency!r} is not a currency code (use three letters, like USD).", "currency"
-        )
+        problems["currency"] = f"{currency!r} is not a currency code (use three letters, like USD)."
     # Both Python (to show dates) and PostgreSQL (to date sales) must know the zone.
     if timezone not in available_timezones() or not session.scalar(
         TIMEZONE_KNOWN, {"name": timezone}
     ):
-        raise AccountError(
-            f"{timezone!r} is not a time zone (use a name like Africa/Nairobi).", "timezone"
-        )
+        problems["timezone"] = f"{timezone!r} is not a time zone (use a name like Africa/Nairobi)."
     if not 0 <= credit_days <= 365:
-        raise AccountError("Credit days must be between 0 and 365.", "credit_days")
+        problems["credit_days"] = "Credit days must be between 0 and 365."
+    return problems
+
+
+def check_business_settings(
+    session: Session, currency: str, timezone: str, credit_days: int
+) -> None:
+    """Raise the first problem of `business_settings_problems`, naming its field."""
+    for field, message in business_settings_problems(
+        session, currency, timezone, credit_days
+    ).items():
+        raise AccountError(message, field)
 
 
 def create_business(

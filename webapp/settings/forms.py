@@ -22,7 +22,7 @@ class SettingsForm(FlaskForm):
         validators=[Optional(), Length(max=40, message="At most 40 characters.")],
         render_kw={"inputmode": "tel", "autocomplete": "off"},
     )
-    # Text, not select or number fields: the shared rules (accounts.check_business_settings)
+    # Text, not select or number fields: the shared rules (accounts.business_settings_problems)
     # judge them, so the pages and the admin commands give the same messages.
     currency = StringField(
         "Currency",

@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
-from webapp.accounts import AccountError, check_business_settings
+from webapp.accounts import business_settings_problems
 from webapp.api.tokens import issue_token
 from webapp.auth.access import owner_required
 from webapp.db import db_session
@@ -58,30 +58,6 @@ def _whole_number(raw: str | None) -> int | None:
     return int(cleaned) if WHOLE_NUMBER.fullmatch(cleaned) else None
 
 
-def _check_money_and_time(
-    session: Session, currency: str, timezone: str, credit_days: int
-) -> dict[str, str]:
-    """Every problem of the three (the shared check stops at the first one)."""
-    values: dict[str, str | int] = {
-        "currency": currency,
-        "timezone": timezone,
-        "credit_days": credit_days,
-    }
-    fine: dict[str, str | int] = {"currency": "USD", "timezone": "UTC", "credit_days": 30}
-    problems: dict[str, str] = {}
-    while True:
-        try:
-            check_business_settings(session, **values)  # type: ignore[arg-type]
-        except AccountError as problem:
-            field = problem.field or "currency"
-            if field in problems:  # cannot happen: each problem is replaced by a fine value
-                raise
-            problems[field] = str(problem)
-            values[field] = fine[field]
-        else:
-            return problems
-
-
 @bp.route("", methods=["GET", "POST"])
 @owner_required
 def index() -> str | Response | tuple[str, int]:
@@ -107,7 +83,7 @@ def index() -> str | Response | tuple[str, int]:
         form.low_stock_threshold.errors.append(
             f"Enter a whole number of items from 0 to {LOW_STOCK_MAX}."
         )
-    problems = _check_money_and_time(
+    problems = business_settings_problems(
         session, currency, timezone, 30 if credit_days is None else credit_days
     )
     for field, message in problems.items():
