@@ -22,7 +22,7 @@ from tests.routes import Rows, fill, methods, rules, seed
 from webapp import CONTENT_SECURITY_POLICY
 from webapp.embedded import DatabaseUrls
 
-TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+TEMPLATES = Path(__file__).resolve().parent.parent / "webapp" / "templates"
 
 SCRIPT = "<script>alert(1)</script>"
 FORMULA = '=HYPERLINK("x")'

@@ -17,7 +17,7 @@ from webapp.config import DEFAULTS, from_environ
 from webapp.db import EXTENSION_KEY, Database, close_db_session, get_db
 from webapp.extensions import csrf, limiter, login_manager
 
-ROOT = Path(__file__).resolve().parent.parent
+PACKAGE = Path(__file__).resolve().parent
 
 # No inline script or style anywhere: what the server renders is all the browser runs.
 CONTENT_SECURITY_POLICY = "; ".join(
@@ -38,9 +38,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app. `config` overrides what the environment says (tests pass it)."""
     app = Flask(
         __name__,
-        template_folder=str(ROOT / "templates"),
-        static_folder=str(ROOT / "static"),
-        instance_path=str(ROOT / "instance"),
+        # Templates, static files and SQL ship inside the package, so a built wheel serves.
+        template_folder=str(PACKAGE / "templates"),
+        static_folder=str(PACKAGE / "static"),
+        instance_path=str(Path.cwd() / "instance"),
     )
     app.config.update(DEFAULTS)
     app.config.update(from_environ(os.environ) if config is None else config)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import psycopg
 
-MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "sql" / "migrations"
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "sql" / "migrations"
 # Any fixed 64-bit number; it only has to be the same in every process that migrates.
 ADVISORY_LOCK_ID = 0x5C0DE_C4ED17
 
