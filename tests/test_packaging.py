@@ -44,7 +44,7 @@ RENDER = textwrap.dedent(
 
 
 def _run(*args: str | Path, cwd: Path) -> str:
-    result = subprocess.run(
+    result = subprocess.run(  # noqa: S603 (our own command lines)
         [str(arg) for arg in args], cwd=cwd, capture_output=True, text=True, timeout=300
     )
     assert result.returncode == 0, result.stderr[-3000:]
@@ -67,8 +67,9 @@ def test_a_built_wheel_serves_the_sign_in_page(
     # The dependencies come from this environment's site-packages, added as a plain path: its
     # .pth files (the editable install of this checkout among them) are not processed.
     site = Path(
-        _run(python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))", cwd=tmp_path)
-        .strip()
+        _run(
+            python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))", cwd=tmp_path
+        ).strip()
     )
     (site / "borrowed.pth").write_text(sysconfig.get_path("purelib") + "\n")
     _run(python, "-m", "pip", "install", "--quiet", "--no-deps", wheel, cwd=tmp_path)
@@ -84,4 +85,3 @@ def test_a_built_wheel_serves_the_sign_in_page(
     assert status == 200
     assert 'name="password"' in page and "Sign in to your shop" in page
     assert out["css"][0] == 200 and out["css"][1] > 1000
-
