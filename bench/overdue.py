@@ -30,8 +30,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tests.helpers import PASSWORD, app_config, login
 from webapp import create_app, embedded, migrate, reports
-from webapp.accounts import create_user
 from webapp.db import get_db
+from webapp.staff.operations import create_user
 
 DATABASE = "shopcredit_bench_overdue"
 RUNS = 21

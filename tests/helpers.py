@@ -22,9 +22,10 @@ from sqlalchemy.pool import NullPool
 from werkzeug.test import TestResponse
 
 from webapp import embedded, ledger
-from webapp.accounts import create_business, create_user
 from webapp.config import from_environ
 from webapp.db import get_db
+from webapp.settings.operations import create_business
+from webapp.staff.operations import create_user
 
 PASSWORD = "correct horse battery"
 T = TypeVar("T")

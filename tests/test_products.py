@@ -24,7 +24,7 @@ from tests.helpers import (
 )
 from webapp import ledger
 from webapp.embedded import DatabaseUrls
-from webapp.products import changes
+from webapp.products import operations
 
 KEY = re.compile(r'name="idempotency_key" type="hidden" value="([^"]+)"')
 
@@ -188,14 +188,14 @@ def test_a_sku_taken_is_a_message_not_an_error(
 def test_many_owners_racing_for_one_sku_make_one_product(
     app: Flask, database: DatabaseUrls, shop: Shop
 ) -> None:
-    def add(index: int) -> changes.Outcome:
+    def add(index: int) -> operations.Outcome:
         with tenant_session(app, shop.business_id) as session:
             raw = {"name": f"Rice {index}", "sku": "RACE-1", "price": "1.00", "stock": "5"}
-            return changes.add_product(session, raw, user_id=shop.owner_id, key=uuid.uuid4())
+            return operations.add_product(session, raw, user_id=shop.owner_id, key=uuid.uuid4())
 
     outcomes = at_once(8, add)
-    made = [o for o in outcomes if isinstance(o, changes.Outcome) and o.created]
-    refused = [o for o in outcomes if isinstance(o, changes.Outcome) and o.holder is not None]
+    made = [o for o in outcomes if isinstance(o, operations.Outcome) and o.created]
+    refused = [o for o in outcomes if isinstance(o, operations.Outcome) and o.holder is not None]
     assert len(made) == 1 and len(refused) == 7, outcomes
     assert {o.holder.id for o in refused if o.holder} == {made[0].product.id}  # type: ignore[union-attr]
     assert fetch(database.admin, "SELECT count(*) FROM products") == [(1,)]

@@ -25,9 +25,9 @@ from tests.helpers import (
     signed_in,
     tenant_session,
 )
-from webapp.api.tokens import issue_token
 from webapp.embedded import DatabaseUrls
-from webapp.staff import rules
+from webapp.settings.operations import issue_token
+from webapp.staff import operations
 
 NEW_PASSWORD = "a brand new secret"
 
@@ -431,25 +431,26 @@ def test_the_second_of_two_crossing_demotions_waits_then_is_refused(
     make_owner(database.admin, shop.clerk_id)
     a, b = shop.owner_id, shop.clerk_id
     outcome: dict[str, object] = {}
+    # The change without its commit (unit_of_work keeps it as __wrapped__), so that each
+    # transaction below holds its locks until this test lets go of them.
+    set_role = operations.set_role.__wrapped__
 
     def second() -> None:
         with tenant_session(app, shop.business_id) as session, session.begin():
             try:
-                rules.set_role(
-                    session, business_id=shop.business_id, actor_id=b, user_id=a, role="clerk"
-                )
-            except rules.StaffRefusal as refusal:
+                set_role(session, business_id=shop.business_id, actor_id=b, user_id=a, role="clerk")
+            except operations.StaffRefusal as refusal:
                 outcome["refusal"] = refusal
 
     with tenant_session(app, shop.business_id) as session, session.begin():
-        rules.set_role(session, business_id=shop.business_id, actor_id=a, user_id=b, role="clerk")
+        set_role(session, business_id=shop.business_id, actor_id=a, user_id=b, role="clerk")
         thread = threading.Thread(target=second)
         thread.start()
         _wait_for_a_lock_wait(
             database_server, psycopg.conninfo.conninfo_to_dict(database.admin)["dbname"]
         )
     thread.join()
-    assert isinstance(outcome.get("refusal"), rules.NotAnOwner)
+    assert isinstance(outcome.get("refusal"), operations.NotAnOwner)
     assert active_owners(database.admin, shop) == [a]
 
 

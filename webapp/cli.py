@@ -18,12 +18,13 @@ from sqlalchemy import func, select, text
 from werkzeug.serving import make_server
 
 from webapp import migrate
-from webapp.accounts import AccountError, business_by_slug, create_business, create_user
-from webapp.api.tokens import issue_token
 from webapp.db import get_db
 from webapp.demo import DemoLogin, demo_logins, load_demo
 from webapp.ledger_check import find_violations
 from webapp.models import Business, User
+from webapp.refusal import Refused
+from webapp.settings.operations import business_by_slug, create_business, issue_token
+from webapp.staff.operations import create_user
 
 
 def friendly_errors(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -33,7 +34,7 @@ def friendly_errors(command: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return command(*args, **kwargs)
-        except (AccountError, migrate.MigrationError) as error:
+        except (Refused, migrate.MigrationError) as error:
             raise click.ClickException(str(error)) from error
 
     return wrapper
@@ -113,13 +114,8 @@ def create_api_token_command(slug: str, name: str) -> None:
             .order_by(User.created_at)
         )
         if owner is None:
-            raise AccountError(
-                f"{business.name} has no active owner to issue a token in the name of."
-            )
-        try:
-            _, plain = issue_token(session, business_id=business.id, name=name, created_by=owner.id)
-        except ValueError as error:
-            raise AccountError(str(error)) from error
+            raise Refused(f"{business.name} has no active owner to issue a token in the name of.")
+        _, plain = issue_token(session, business_id=business.id, name=name, created_by=owner.id)
         click.echo(f"API token {name!r} for {business.name} (keep it secret; it is shown once):")
         click.echo(plain)
 

@@ -8,10 +8,11 @@ a pooled connection can never carry one business's id into another's request.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from flask import current_app, g
 from sqlalchemy import Connection, Engine, create_engine, event, text
@@ -43,6 +44,7 @@ LOCK_NOT_AVAILABLE = "55P03"  # the SQLSTATE of a wait longer than the lock time
 UNIQUE_VIOLATION = "23505"
 
 T = TypeVar("T")
+P = ParamSpec("P")
 
 
 def _keep_the_pool(context: ExceptionContext) -> None:
@@ -172,6 +174,31 @@ def sqlstate(error: DBAPIError) -> str | None:
 def constraint_name(error: DBAPIError) -> str | None:
     """The constraint or unique index a refused write broke (None for other errors)."""
     return getattr(getattr(error.orig, "diag", None), "constraint_name", None)
+
+
+@contextmanager
+def committed(session: Session) -> Iterator[Session]:
+    """One unit of work of a service function: committed when the block ends, rolled back when
+    it raises. Views never commit or roll back themselves."""
+    try:
+        yield session
+    except BaseException:
+        session.rollback()
+        raise
+    session.commit()
+
+
+def unit_of_work(
+    change: Callable[Concatenate[Session, P], T],
+) -> Callable[Concatenate[Session, P], T]:
+    """A service function (its first argument the session) as one committed unit of work."""
+
+    @functools.wraps(change)
+    def run(session: Session, *args: P.args, **kwargs: P.kwargs) -> T:
+        with committed(session):
+            return change(session, *args, **kwargs)
+
+    return run
 
 
 def create_once(

@@ -13,8 +13,9 @@ from sqlalchemy import TextClause, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from webapp.accounts import create_business, create_user
 from webapp.models import Business, Customer, Product, StockMovement, User
+from webapp.settings.operations import create_business
+from webapp.staff.operations import create_user
 
 OWNER_PASSWORD = "owner-demo"  # noqa: S105 (demo logins are printed for anyone to use)
 CLERK_PASSWORD = "clerk-demo"  # noqa: S105

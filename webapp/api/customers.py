@@ -13,21 +13,20 @@ from typing import Any
 from flask import g, request
 from werkzeug.wrappers import Response
 
-from webapp import catalog
 from webapp.api import bp
-from webapp.api.routes import (
+from webapp.api.common import (
     flag_arg,
     idempotency_key_of,
     invalid,
     json_object,
     json_response,
     listing_response,
-    maker_is_owner,
     money,
     page_args,
+    require_owner,
 )
-from webapp.customers import queries
-from webapp.db import create_once, db_session
+from webapp.customers import operations, queries
+from webapp.db import db_session
 
 
 def customer_json(customer: Any) -> dict[str, Any]:
@@ -51,7 +50,7 @@ def list_customers() -> Response:
     page = page_args(problems)
     include_archived = flag_arg("include_archived", problems)
     if problems:
-        return invalid(problems)
+        raise invalid(problems)
     listing = queries.list_customers(
         db_session(),
         page,
@@ -65,23 +64,15 @@ def list_customers() -> Response:
 def create_customer() -> Response:
     """name (required), phone, email, notes, credit_limit; optional idempotency_key (UUID)."""
     body = json_object()
-    if isinstance(body, Response):
-        return body
-    fields, problems = catalog.customer_fields(body, with_limit=True)
+    fields, problems = operations.customer_fields(body, with_limit=True)
     key = idempotency_key_of(body)
     if key is None:
         problems["idempotency_key"] = "must be a UUID when given"
     if problems or fields is None or key is None:
-        return invalid(problems)
-    if body.get("credit_limit") is not None and not maker_is_owner():
-        return json_response(
-            403, {"error": "forbidden", "details": "only an owner's token may set a credit limit"}
-        )
-
-    session = db_session()
-    customer, created = create_once(
-        session,
-        lambda: queries.get_customer(session, key),
-        lambda: catalog.create_customer(session, fields, user_id=g.token.user_id, customer_id=key),
+        raise invalid(problems)
+    if body.get("credit_limit") is not None:
+        require_owner("only an owner's token may set a credit limit")
+    customer, created = operations.add_customer(
+        db_session(), fields, user_id=g.token.user_id, key=key
     )
     return json_response(201 if created else 200, customer_json(customer))

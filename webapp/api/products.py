@@ -1,6 +1,6 @@
 """GET /api/products (a page of products), POST /api/products (add one), GET /api/products/<id>.
 
-A POST checks what it is sent with the rules of the product form (`webapp.catalog`). Products
+A POST checks what it is sent with the rules of the product form (`products.operations`). Products
 have no idempotency-key column: a POST's idempotency_key becomes the new product's id instead,
 so the same POST sent again (a till that lost the answer) answers 200 with the product it made
 rather than adding a second one (what is sent the second time is not compared or applied). A
@@ -17,20 +17,21 @@ from flask import g, request
 from werkzeug.wrappers import Response
 
 from webapp.api import bp
-from webapp.api.routes import (
+from webapp.api.common import (
+    ApiError,
     flag_arg,
     idempotency_key_of,
     invalid,
     json_object,
     json_response,
     listing_response,
-    maker_is_owner,
     money,
     page_args,
+    require_owner,
 )
 from webapp.db import db_session
 from webapp.inputs import parse_uuid
-from webapp.products import changes, queries
+from webapp.products import operations, queries
 
 
 def product_json(product: Any) -> dict[str, Any]:
@@ -54,7 +55,7 @@ def list_products() -> Response:
     low_stock = flag_arg("low_stock", problems)
     include_archived = flag_arg("include_archived", problems)
     if problems:
-        return invalid(problems)
+        raise invalid(problems)
     listing = queries.list_products(
         db_session(),
         page,
@@ -70,19 +71,14 @@ def create_product() -> Response:
     """name (required), sku, price (required), stock (opening, default 0); optional
     idempotency_key (UUID)."""
     body = json_object()
-    if isinstance(body, Response):
-        return body
-    if not maker_is_owner():
-        return json_response(
-            403, {"error": "forbidden", "details": "only an owner's token may add products"}
-        )
+    require_owner("only an owner's token may add products")
     key = idempotency_key_of(body)
     if key is None:
-        return invalid({"idempotency_key": "must be a UUID when given"})
+        raise invalid({"idempotency_key": "must be a UUID when given"})
 
-    outcome = changes.add_product(db_session(), body, user_id=g.token.user_id, key=key)
+    outcome = operations.add_product(db_session(), body, user_id=g.token.user_id, key=key)
     if outcome.holder is not None:
-        return json_response(
+        raise ApiError(
             409,
             {
                 "error": "sku already used",
@@ -91,9 +87,9 @@ def create_product() -> Response:
             },
         )
     if "" in outcome.problems:
-        return json_response(503, {"error": "busy, try again"})
+        raise ApiError(503, {"error": "busy, try again"})
     if outcome.product is None:
-        return invalid(outcome.problems)
+        raise invalid(outcome.problems)
     return json_response(201 if outcome.created else 200, product_json(outcome.product))
 
 
@@ -102,5 +98,5 @@ def product(product_id: str) -> Response:
     parsed = parse_uuid(product_id)
     found = queries.get_product(db_session(), parsed) if parsed else None
     if found is None:
-        return json_response(404, {"error": "product not found"})
+        raise ApiError(404, {"error": "product not found"})
     return json_response(200, product_json(found))

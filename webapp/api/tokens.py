@@ -3,46 +3,17 @@
 from __future__ import annotations
 
 import hashlib
-import secrets
 import uuid
 from dataclasses import dataclass
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from webapp.models import ApiToken
-
 PREFIX = "sc_"
 
 
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-def issue_token(
-    session: Session,
-    *,
-    business_id: uuid.UUID,
-    name: str,
-    created_by: uuid.UUID,
-    token_id: uuid.UUID | None = None,
-) -> tuple[ApiToken, str]:
-    """Store a new token for the business; return it with the plain token (shown once).
-    `token_id`, when given, becomes its id (a form's idempotency key: sent twice, made once)."""
-    name = name.strip()
-    if not 1 <= len(name) <= 80:
-        raise ValueError("A token name is 1 to 80 characters.")
-    plain = PREFIX + secrets.token_urlsafe(32)
-    token = ApiToken(
-        business_id=business_id,
-        id=token_id or uuid.uuid4(),
-        name=name,
-        token_hash=hash_token(plain),
-        created_by=created_by,
-    )
-    session.add(token)
-    session.flush()
-    return token, plain
 
 
 @dataclass(frozen=True)

@@ -4,15 +4,14 @@ from urllib.parse import urlsplit
 
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
-from sqlalchemy import select, text
 from werkzeug.wrappers import Response
 
-from webapp.auth import bp
+from webapp.auth import bp, operations
 from webapp.auth.forms import ChangePasswordForm, LoginForm
-from webapp.db import bind_tenant, db_session
+from webapp.db import db_session
 from webapp.extensions import limiter
 from webapp.models import User
-from webapp.passwords import hash_password, needs_rehash, password_problem, verify_password
+from webapp.refusal import Refused
 
 LOGIN_FAILED = "That shop code, email and password do not match an active account."
 
@@ -46,7 +45,9 @@ def login() -> str | Response:
     form = LoginForm()
     error = None
     if form.validate_on_submit():
-        user = _authenticate(form.business.data or "", form.email.data or "", form.password.data)
+        user = operations.authenticate(
+            db_session(), form.business.data or "", form.email.data or "", form.password.data or ""
+        )
         if user is not None:
             next_url = _safe_next(request.args.get("next"))
             session.clear()  # a fresh session: nothing from before sign-in carries over
@@ -55,26 +56,6 @@ def login() -> str | Response:
         error = LOGIN_FAILED
     status = 200 if error is None and not form.errors else 400
     return render_template("auth/login.html", form=form, error=error), status
-
-
-def _authenticate(business: str, email: str, password: str | None) -> User | None:
-    session = db_session()
-    row = session.execute(
-        text("SELECT * FROM login_lookup(:business, :email)"),
-        {"business": business, "email": email},
-    ).one_or_none()
-    if not verify_password(row.password_hash if row else None, password or "") or not (
-        row and row.is_active
-    ):
-        return None
-    bind_tenant(session, row.business_id)
-    user = session.scalars(
-        select(User).where(User.business_id == row.business_id, User.id == row.user_id)
-    ).one()
-    if needs_rehash(user.password_hash):
-        user.password_hash = hash_password(password or "")
-    session.commit()
-    return user
 
 
 @bp.route("/logout", methods=["POST"])
@@ -104,16 +85,16 @@ def change_password() -> str | Response | tuple[str, int]:
     form = ChangePasswordForm()
     if form.validate_on_submit():
         user: User = current_user._get_current_object()
-        if not verify_password(user.password_hash, form.current_password.data or ""):
-            form.current_password.errors.append("That is not your current password.")
-        elif problem := password_problem(form.new_password.data or ""):
-            form.new_password.errors.append(problem)
+        try:
+            operations.change_own_password(
+                db_session(),
+                user,
+                form.current_password.data or "",
+                form.new_password.data or "",
+            )
+        except Refused as refusal:
+            form[refusal.field or "new_password"].errors.append(refusal.message)
         else:
-            database = db_session()
-            user.password_hash = hash_password(form.new_password.data or "")
-            user.session_version = User.session_version + 1
-            database.commit()
-            database.refresh(user)
             login_user(user)
             flash("Your password was changed. You are signed out everywhere else.")
             return redirect(url_for("dashboard.index"))

@@ -1,11 +1,12 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, HiddenField, SelectChoice, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.fields import DateField
 from wtforms.validators import Optional
 
 from webapp.customers.queries import SORTS
+from webapp.forms import IdempotentForm
 
 
 class StatementPeriodForm(FlaskForm):
@@ -45,16 +46,15 @@ class CustomersFilterForm(FlaskForm):
         }
 
 
-class CustomerForm(FlaskForm):
-    """A customer's details. The values are checked by `catalog.customer_fields`, the rules the
-    API and CSV imports use too; clerks get the form without the money fields (see routes)."""
+class CustomerForm(IdempotentForm):
+    """A customer's details. The values are checked by `operations.customer_fields`, the rules
+    the API and CSV imports use too; clerks get the form without the money fields (see routes)."""
 
-    idempotency_key = HiddenField()
     name = StringField("Name", render_kw={"autocomplete": "off", "maxlength": 120})
     phone = StringField("Phone", render_kw={"type": "tel", "autocomplete": "off", "maxlength": 40})
     email = StringField("Email", render_kw={"type": "email", "autocomplete": "off"})
     notes = TextAreaField("Notes", render_kw={"rows": 3, "maxlength": 2000})
-    # Text, not number fields: catalog.customer_fields says what is wrong in the shop's words.
+    # Text, not number fields: operations.customer_fields says what is wrong in the shop's words.
     credit_limit = StringField(
         "Credit limit", render_kw={"inputmode": "decimal", "autocomplete": "off"}
     )

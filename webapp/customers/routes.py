@@ -4,9 +4,9 @@ Anyone signed in may add and edit a customer's details; only owners set credit l
 balances and archive (an archived customer cannot buy on credit, so it is a credit decision).
 
 A new customer's form carries an idempotency key made when the form is rendered, and that key
-becomes the new customer's id (`db.create_once`): a form sent twice (a double click, a resend
-after a timeout) lands on the one customer it made. Editing needs no key: saving the same details
-twice changes nothing more than saving them once.
+becomes the new customer's id (`operations.add_customer`): a form sent twice (a double click, a
+resend after a timeout) lands on the one customer it made. Editing needs no key: saving the
+same details twice changes nothing more than saving them once.
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from webapp import catalog, ledger, reports
+from webapp import ledger, reports
 from webapp.auth.access import owner_required
-from webapp.customers import bp, queries
+from webapp.customers import bp, operations, queries
 from webapp.customers.forms import (
     SORT_LABELS,
     ConfirmForm,
@@ -29,10 +29,9 @@ from webapp.customers.forms import (
     CustomersFilterForm,
     StatementPeriodForm,
 )
-from webapp.customers.queries import customer_or_404, get_customer
-from webapp.db import create_once, db_session
+from webapp.customers.queries import customer_or_404
+from webapp.db import db_session
 from webapp.formatting import money
-from webapp.inputs import parse_uuid
 from webapp.listing import requested_page
 from webapp.models import Customer
 
@@ -58,9 +57,8 @@ def _period(form: StatementPeriodForm, today: date) -> tuple[date, date]:
     return (date_from, date_to) if date_from <= date_to else (date_to, date_from)
 
 
-def _statement_context(customer_id: uuid.UUID) -> dict[str, object]:
+def _statement_context(customer: Customer) -> dict[str, object]:
     session = db_session()
-    customer = customer_or_404(session, customer_id, archived_too=True)
     form = StatementPeriodForm(request.args)
     form.validate()
     date_from, date_to = _period(form, reports.business_today(session))
@@ -74,21 +72,22 @@ def _statement_context(customer_id: uuid.UUID) -> dict[str, object]:
 
 @bp.route("/<uuid:customer_id>")
 def detail(customer_id: uuid.UUID) -> str:
-    context = _statement_context(customer_id)
+    customer = customer_or_404(db_session(), customer_id, archived_too=True)
     sales = reports.open_sales(db_session(), customer_id)
     return render_template(
         "customers/detail.html",
         open_sales=sales,
         overdue=reports.overdue_amount(sales),
         confirm=ConfirmForm(),
-        over_limit=over_limit_message(context["customer"]),  # type: ignore[arg-type]
-        **context,
+        over_limit=over_limit_message(customer),
+        **_statement_context(customer),
     )
 
 
 @bp.route("/<uuid:customer_id>/statement")
 def statement(customer_id: uuid.UUID) -> str:
-    return render_template("customers/statement_print.html", **_statement_context(customer_id))
+    customer = customer_or_404(db_session(), customer_id, archived_too=True)
+    return render_template("customers/statement_print.html", **_statement_context(customer))
 
 
 def over_limit_message(customer: Customer) -> str | None:
@@ -148,23 +147,23 @@ def _customer_form(*, creating: bool, customer: Customer | None = None) -> Custo
     elif not creating:
         del form.opening_balance
     if not creating:
-        del form.idempotency_key
+        del form.idempotency_key  # saving the same details twice changes nothing more
     return form
 
 
-def _read(form: CustomerForm) -> tuple[catalog.CustomerFields | None, Decimal, bool]:
+def _read(form: CustomerForm) -> tuple[operations.CustomerFields | None, Decimal]:
     """The checked values of the fields this user may fill in, with any message put next to
-    its field; True when everything was right."""
+    its field; None when anything was wrong."""
     names = [*DETAIL_FIELDS, *(["credit_limit"] if form.credit_limit else [])]
     raw = {name: request.form.get(name) for name in names}
-    fields, problems = catalog.customer_fields(raw, with_limit=form.credit_limit is not None)
+    fields, problems = operations.customer_fields(raw, with_limit=form.credit_limit is not None)
     opening = Decimal("0.00")
     if form.opening_balance:
-        opening = catalog.opening_balance(request.form, problems)
-    form.validate()  # the CSRF token, and fresh error lists
+        opening = operations.opening_balance(request.form, problems)
+    valid = form.validate()  # the CSRF token and the form's key, and fresh error lists
     for name, message in problems.items():
         getattr(form, name).errors.append(message)
-    return fields, opening, not problems and not form.errors
+    return (fields if valid and not problems else None), opening
 
 
 def _form_page(
@@ -188,25 +187,13 @@ def _form_page(
 def new() -> tuple[str, int] | Response:
     form = _customer_form(creating=True)
     if request.method == "GET":
-        form.idempotency_key.data = str(uuid.uuid4())
         return _form_page(form)
-
-    session = db_session()
-    key = parse_uuid(form.idempotency_key.data)
-    if key is None:
-        form.idempotency_key.data = str(uuid.uuid4())
-        stale = "This form was out of date; check it and send it again."
-        return _form_page(form, error=stale, status=400)
-    fields, opening, valid = _read(form)
-    if not valid or fields is None:
+    fields, opening = _read(form)
+    if fields is None or form.key is None:
         return _form_page(form, status=400)
     try:
-        customer, created = create_once(
-            session,
-            lambda: get_customer(session, key),
-            lambda: catalog.create_customer(
-                session, fields, user_id=current_user.id, opening=opening, customer_id=key
-            ),
+        customer, created = operations.add_customer(
+            db_session(), fields, user_id=current_user.id, key=form.key, opening=opening
         )
     except ledger.CreditLimitExceeded as refusal:
         form.opening_balance.errors.append(
@@ -231,17 +218,10 @@ def edit(customer_id: uuid.UUID) -> tuple[str, int] | Response:
     form = _customer_form(creating=False, customer=customer)
     if request.method == "GET":
         return _form_page(form, customer)
-
-    fields, _, valid = _read(form)
-    if not valid or fields is None:
+    fields, _ = _read(form)
+    if fields is None:
         return _form_page(form, customer, status=400)
-    # Only the columns that changed are written, never the balance, which the ledger keeps.
-    customer.name, customer.phone = fields.name, fields.phone
-    customer.email, customer.notes = fields.email, fields.notes
-    if fields.credit_limit is not None:  # an owner's form
-        customer.credit_limit = fields.credit_limit
-    session.commit()
-    session.refresh(customer)
+    operations.edit_customer(session, customer, fields)
     flash(f"{customer.name}'s details were saved.", "success")
     warning = over_limit_message(customer)
     if warning:
@@ -253,8 +233,7 @@ def _set_archived(customer_id: uuid.UUID, archived: bool) -> Response:
     session = db_session()
     customer = customer_or_404(session, customer_id, archived_too=True)
     ConfirmForm().validate()  # the CSRF token (checked before the view as well)
-    customer.is_archived = archived
-    session.commit()
+    operations.set_archived(session, customer, archived=archived)
     if archived:
         flash(
             f"{customer.name} is archived: they cannot buy on credit and are hidden from the"

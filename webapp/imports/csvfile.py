@@ -3,9 +3,9 @@ written.
 
 `parse` turns the uploaded bytes into rows (or one message about the whole file: not UTF-8, too
 large, no header, a required column missing, too many rows); `check` then judges every row with
-the rules of `webapp.catalog`, so the import says what the customer and product pages say about
-the same mistake, plus what only a file can get wrong (a SKU twice in it, an opening balance
-above the row's own credit limit).
+the rules of `customers.operations` and `products.operations`, so the import says what the
+customer and product pages say about the same mistake, plus what only a file can get wrong (a
+SKU twice in it, an opening balance above the row's own credit limit).
 """
 
 from __future__ import annotations
@@ -20,9 +20,10 @@ from typing import TYPE_CHECKING
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from webapp import catalog
+from webapp.customers.operations import CustomerFields, customer_fields, opening_balance
 from webapp.formatting import money
 from webapp.models import Product
+from webapp.products.operations import ProductFields, product_fields
 
 if TYPE_CHECKING:
     from _csv import Reader
@@ -139,9 +140,9 @@ class Row:
     number: int  # as a spreadsheet shows it: the header is row 1
     values: dict[str, str]  # column key → the cell as written (trimmed)
     problems: dict[str, str] = field(default_factory=dict)  # column key (or "row") → message
-    customer: catalog.CustomerFields | None = None
+    customer: CustomerFields | None = None
     opening: Decimal = ZERO
-    product: catalog.ProductFields | None = None
+    product: ProductFields | None = None
 
     @property
     def messages(self) -> list[str]:
@@ -310,8 +311,8 @@ def check(session: Session, upload: Upload) -> Upload:
 
 def _check_customers(upload: Upload) -> None:
     for row in upload.rows:
-        fields, problems = catalog.customer_fields(row.values, with_limit=True)
-        opening = catalog.opening_balance(row.values, problems)
+        fields, problems = customer_fields(row.values, with_limit=True)
+        opening = opening_balance(row.values, problems)
         row.problems = {**problems, **row.problems}
         limit = fields.credit_limit if fields is not None else None
         if not row.problems and limit is not None and opening > limit:
@@ -332,7 +333,7 @@ def _check_products(session: Session, upload: Upload) -> None:
             first_row.setdefault(sku, row.number)
     taken = _existing_skus(session, list(first_row))
     for row in upload.rows:
-        fields, problems = catalog.product_fields(row.values)
+        fields, problems = product_fields(row.values)
         row.problems = {**problems, **row.problems}
         sku = row.values.get("sku", "")
         if sku and "sku" not in row.problems:
@@ -351,7 +352,7 @@ def _check_products(session: Session, upload: Upload) -> None:
 
 def _existing_skus(session: Session, skus: list[str]) -> dict[str, str]:
     """SKUs of the file the business already uses (any case) → that product's name: one query
-    for the file (what `catalog.sku_taken` asks of one SKU)."""
+    for the file (what `products.operations.sku_taken` asks of one SKU)."""
     found: dict[str, str] = {}
     for start in range(0, len(skus), 1000):
         statement = select(func.lower(Product.sku), Product.name).where(

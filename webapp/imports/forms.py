@@ -4,14 +4,15 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import HiddenField
 
+from webapp.forms import IdempotentForm
+
 
 class UploadForm(FlaskForm):
     file = FileField("CSV file")
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(IdempotentForm):
     """The previewed file, carried back signed (see routes.pack), and the key that makes a
     confirm sent twice import once."""
 
     payload = HiddenField()
-    idempotency_key = HiddenField()

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import logging
 import uuid
 import zlib
 from decimal import Decimal
@@ -18,40 +17,21 @@ from decimal import Decimal
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from itsdangerous import BadSignature, Signer
-from sqlalchemy import and_, select, text
-from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.exc import DBAPIError, IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, select
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Response
 
-from webapp import catalog, ledger
 from webapp.auth.access import owner_required
-from webapp.db import LOCK_NOT_AVAILABLE, constraint_name, db_session, sqlstate
+from webapp.db import db_session
 from webapp.errors import error_response
-from webapp.formatting import money
-from webapp.imports import bp, csvfile
+from webapp.imports import bp, csvfile, operations
 from webapp.imports.forms import ConfirmForm, UploadForm
-from webapp.inputs import parse_uuid
 from webapp.models import Import, User
-
-log = logging.getLogger(__name__)
 
 KIND = "<any(customers, products):kind>"
 SALT = "shopcredit.import"
-# An import waits up to 30 s (SET LOCAL below) for the same preview confirmed a moment earlier
-# (a double click) to finish, then answers with that import; tills keep their shorter limit.
-SET_IMPORT_LOCK_TIMEOUT = text("SET LOCAL lock_timeout = '30s'")
 STALE = "This preview is out of date, so nothing was imported. Upload the file again."
 RECENT = 20
-
-
-class RowRefused(Exception):
-    """Writing one row failed; everything was rolled back."""
-
-    def __init__(self, row: csvfile.Row, column: str, message: str) -> None:
-        super().__init__(message)
-        self.row, self.column, self.message = row, column, message
 
 
 def _signer() -> Signer:
@@ -130,9 +110,7 @@ def upload(kind: str) -> tuple[str, int]:
     except csvfile.FileProblem as problem:
         return _upload_page(spec, form, str(problem), 400)
     csvfile.check(db_session(), found)
-    confirm_form = ConfirmForm(
-        formdata=None, payload=pack(kind, found.text), idempotency_key=str(uuid.uuid4())
-    )
+    confirm_form = ConfirmForm(formdata=None, payload=pack(kind, found.text))
     return _preview_page(found, confirm_form, filename=sent.filename)
 
 
@@ -142,11 +120,10 @@ def confirm(kind: str) -> Response | tuple[str, int]:
     spec = csvfile.KINDS[kind]
     form = ConfirmForm()
     content = unpack(kind, form.payload.data or "")
-    key = parse_uuid(form.idempotency_key.data)
-    if not form.validate() or content is None or key is None:
+    if not form.validate() or content is None or form.key is None:
         return _upload_page(spec, UploadForm(formdata=None), STALE, 400)
     session = db_session()
-    done = _imported(session, key)
+    done = operations.imported_with(session, form.key)
     if done is not None:
         return _already_imported(done)
     try:
@@ -160,110 +137,31 @@ def confirm(kind: str) -> Response | tuple[str, int]:
         )
         return _preview_page(found, form, error=message, status=409)
     try:
-        import_id = _record(session, found, key)
-    except RowRefused as refused:
-        session.rollback()
+        import_id, created = operations.record_import(
+            session, found, key=form.key, user_id=current_user.id
+        )
+    except operations.RowRefused as refused:
         refused.row.problems[refused.column] = refused.message
         message = (
             f"Nothing was imported: row {refused.row.number} could not be saved. "
             "Correct it and upload the file again."
         )
         return _preview_page(found, form, error=message, status=409)
-    except DBAPIError as error:
-        session.rollback()
-        if sqlstate(error) != LOCK_NOT_AVAILABLE:
-            raise
+    except operations.ImportInProgress:
         flash(
             "This file is being imported right now (was Import pressed twice?). Nothing is "
             "imported twice: look at the imports below in a moment.",
             "error",
         )
         return redirect(url_for("imports.index"))
-    if import_id is None:
-        session.rollback()
-        done = _imported(session, key)
-        if done is None:  # pragma: no cover (the key's import committed before the insert)
-            raise RuntimeError("an import's key conflicted but no import has it")
-        return _already_imported(done)
+    if not created:
+        return _already_imported(import_id)
     return redirect(url_for("imports.result", import_id=import_id))
-
-
-def _imported(session: Session, key: uuid.UUID) -> uuid.UUID | None:
-    return session.scalar(select(Import.id).where(Import.idempotency_key == key))
 
 
 def _already_imported(import_id: uuid.UUID) -> Response:
     flash("This file was imported already; it was not imported again.")
     return redirect(url_for("imports.result", import_id=import_id))
-
-
-def _record(session: Session, found: csvfile.Upload, key: uuid.UUID) -> uuid.UUID | None:
-    """The import in the request's transaction: the imports row first (its unique key makes a
-    second confirm of the same preview wait for the first, then do nothing), then every row.
-    Committed here; None when this key was imported already."""
-    session.execute(SET_IMPORT_LOCK_TIMEOUT)
-    import_id = session.scalar(
-        insert(Import)
-        .values(
-            business_id=current_user.business_id,
-            id=uuid.uuid4(),
-            kind=found.kind.name,
-            row_count=len(found.rows),
-            idempotency_key=key,
-            created_by=current_user.id,
-        )
-        .on_conflict_do_nothing(index_elements=["business_id", "idempotency_key"])
-        .returning(Import.id)
-    )
-    if import_id is None:
-        return None
-    # Ids chosen here, so a refusal naming a customer can be traced to its row.
-    rows = [(row, uuid.uuid4()) for row in found.rows]
-    try:
-        if found.kind.name == "customers":
-            catalog.create_customers(
-                session,
-                [(row.customer, row.opening, row_id) for row, row_id in rows if row.customer],
-                user_id=current_user.id,
-            )
-        else:
-            catalog.create_products(
-                session,
-                [(row.product, row_id) for row, row_id in rows if row.product],
-                user_id=current_user.id,
-                reason="import",
-            )
-    except ledger.LedgerError as refusal:
-        named = str(refusal.detail.get("customer_id", ""))
-        row = next((row for row, row_id in rows if str(row_id) == named), found.rows[0])
-        raise RowRefused(row, "opening_balance", _refusal_message(refusal)) from None
-    except IntegrityError as error:
-        if constraint_name(error) != catalog.SKU_INDEX:
-            raise
-        session.rollback()  # a SKU of the file was taken meanwhile: find which, to say so
-        taken = next(
-            (row for row in found.rows if catalog.sku_taken(session, row.values.get("sku"))), None
-        )
-        if taken is None:
-            raise
-        message = f"A product with the SKU {taken.values.get('sku', '')} was added meanwhile."
-        raise RowRefused(taken, "sku", message) from None
-    session.commit()
-    return import_id
-
-
-def _refusal_message(refusal: ledger.LedgerError) -> str:
-    match refusal:
-        case ledger.CreditLimitExceeded():
-            return (
-                "The opening balance is above the credit limit "
-                f"(available credit {money(refusal.available_credit)}): raise the credit limit "
-                "or lower the opening balance."
-            )
-        case ledger.Busy():
-            return "The ledger was busy with this customer; try the import again."
-        case _:
-            return f"The opening balance was refused: {refusal.message}."
 
 
 @bp.route("/<uuid:import_id>")

@@ -5,12 +5,12 @@ from wtforms import HiddenField, SelectChoice, SelectField, StringField, TextAre
 from wtforms.fields import DateField
 from wtforms.validators import DataRequired, Length, Optional
 
+from webapp.forms import IdempotentForm
 from webapp.ledger import PAYMENT_METHODS
 
 
-class PaymentForm(FlaskForm):
+class PaymentForm(IdempotentForm):
     customer_id = HiddenField()
-    idempotency_key = HiddenField()
     # Text, not a number field: the amount is checked by the ledger, whose messages say why.
     amount = StringField(
         "Amount",

@@ -9,6 +9,7 @@ from wtforms import SelectChoice
 
 from webapp import ledger, reports
 from webapp.customers import queries as customer_queries
+from webapp.customers.chooser import chooser_page
 from webapp.db import db_session
 from webapp.formatting import local_date, money
 from webapp.inputs import parse_amount, parse_uuid
@@ -20,44 +21,29 @@ from webapp.payments.forms import PaymentForm, PaymentsFilterForm
 
 @bp.route("/new", methods=["GET", "POST"])
 def new() -> str | Response | tuple[str, int]:
-    form = PaymentForm()
-    if request.method == "GET":
-        if not request.args.get("customer"):
-            query = request.args.get("q", "").strip()[:100]
-            customers = customer_queries.find_customers(db_session(), query, include_archived=True)
-            return render_template(
-                "customers/choose.html",
-                q=query,
-                customers=customers,
-                title="Take a payment",
-                endpoint="payments.new",
-                verb="Take payment from",
-            )
-        customer = customer_queries.customer_or_404(
-            db_session(), request.args.get("customer"), archived_too=True
+    if request.method == "GET" and not request.args.get("customer"):
+        return chooser_page(
+            title="Take a payment",
+            endpoint="payments.new",
+            verb="Take payment from",
+            include_archived=True,  # an archived customer can still pay what they owe
         )
+    form = PaymentForm()
+    customer_id = request.args.get("customer") if request.method == "GET" else form.customer_id.data
+    customer = customer_queries.customer_or_404(db_session(), customer_id, archived_too=True)
+    if request.method == "GET":
         form.customer_id.data = str(customer.id)
-        form.idempotency_key.data = str(uuid.uuid4())
         form.order_id.data = request.args.get("sale", "")
         return _payment_page(form, customer)
 
-    customer = customer_queries.customer_or_404(
-        db_session(), form.customer_id.data, archived_too=True
-    )
-    key = parse_uuid(form.idempotency_key.data)
-    if key is None:
-        form.idempotency_key.data = str(uuid.uuid4())
-        stale = "This form was out of date; check it and send it again."
-        return _payment_page(form, customer, stale, status=400)
-    if not form.validate():
-        return _payment_page(form, customer, status=400)
+    valid = form.validate()
     amount = parse_amount(form.amount.data)
     order_id = parse_uuid(form.order_id.data) if form.order_id.data else None
-    if amount is None:
+    if form.amount.data and amount is None:
         form.amount.errors.append("Enter an amount like 12.50.")
     if form.order_id.data and order_id is None:
         form.order_id.errors.append("Choose a sale from the list.")
-    if amount is None or form.order_id.errors:
+    if not valid or amount is None or form.order_id.errors or form.key is None:
         return _payment_page(form, customer, status=400)
     try:
         receipt = ledger.pay(
@@ -66,7 +52,7 @@ def new() -> str | Response | tuple[str, int]:
             amount=amount,
             method=form.method.data or "",
             note=(form.note.data or "").strip(),
-            idempotency_key=key,
+            idempotency_key=form.key,
             user_id=current_user.id,
             order_id=order_id,
         )

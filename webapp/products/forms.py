@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, HiddenField, SelectChoice, SelectField, StringField
+from wtforms import BooleanField, SelectChoice, SelectField, StringField
 from wtforms.validators import Optional
+
+from webapp.forms import IdempotentForm
 
 # Why stock changes, as the owner chooses it on a product's page (sales change it on their own).
 STOCK_CHOICES = {
@@ -21,14 +23,14 @@ class ProductsFilterForm(FlaskForm):
     archived = BooleanField("Show archived products")
 
 
-class ProductForm(FlaskForm):
-    """A new product. The values are checked by `catalog.product_fields`, the rules the API and
-    CSV imports use too. The idempotency key becomes the product's id: sent twice, made once."""
+class ProductForm(IdempotentForm):
+    """A new product. The values are checked by `operations.product_fields`, the rules the API
+    and CSV imports use too. The idempotency key becomes the product's id: sent twice, made
+    once."""
 
-    idempotency_key = HiddenField()
     name = StringField("Name", render_kw={"autocomplete": "off", "maxlength": 120})
     sku = StringField("SKU", render_kw={"autocomplete": "off", "maxlength": 64})
-    # Text, not number fields: catalog.product_fields says what is wrong in the shop's words.
+    # Text, not number fields: operations.product_fields says what is wrong in the shop's words.
     price = StringField("Price", render_kw={"inputmode": "decimal", "autocomplete": "off"})
     stock = StringField("Opening stock", render_kw={"inputmode": "numeric", "autocomplete": "off"})
 
@@ -41,8 +43,7 @@ class ProductEditForm(FlaskForm):
     price = StringField("Price", render_kw={"inputmode": "decimal", "autocomplete": "off"})
 
 
-class StockForm(FlaskForm):
-    idempotency_key = HiddenField()
+class StockForm(IdempotentForm):
     reason = SelectField(
         "Why",
         choices=[SelectChoice(value, label) for value, label in STOCK_CHOICES.items()],

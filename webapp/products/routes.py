@@ -3,21 +3,19 @@ change stock (clerks get the 403 page, whatever the method)."""
 
 from __future__ import annotations
 
-import re
 import uuid
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy.exc import DBAPIError
 from werkzeug.wrappers import Response
 
 from webapp import ledger
 from webapp.auth.access import owner_required
-from webapp.db import db_session, sqlstate
-from webapp.inputs import parse_uuid
+from webapp.db import db_session
+from webapp.inputs import whole_number
 from webapp.listing import requested_page
 from webapp.models import Product
-from webapp.products import bp, changes, queries
+from webapp.products import bp, operations, queries
 from webapp.products.forms import (
     STOCK_CHOICES,
     ConfirmForm,
@@ -29,10 +27,8 @@ from webapp.products.forms import (
 
 LIST_SIZE = 50
 HISTORY_SIZE = 25
-WHOLE_NUMBER = re.compile(r"\d{1,10}")
 MAX_CHANGE = 1_000_000  # the most one delivery or damage may move (the database says the same)
 MAX_COUNT = 1_000_000_000
-STALE = "This form was out of date; check it and send it again."
 
 
 @bp.route("")
@@ -58,18 +54,16 @@ def index() -> str:
 def new() -> str | Response | tuple[str, int]:
     form = ProductForm()
     if request.method == "GET":
-        form.idempotency_key.data = str(uuid.uuid4())
         return render_template("products/form.html", product=None, form=form)
-    key = parse_uuid(form.idempotency_key.data)
-    if key is None:
-        form.idempotency_key.data = str(uuid.uuid4())
-        return render_template("products/form.html", product=None, form=form, error=STALE), 400
-    outcome = changes.add_product(db_session(), request.form, user_id=current_user.id, key=key)
-    if not outcome.ok:
+    if not form.validate() or form.key is None:
+        return render_template("products/form.html", product=None, form=form), 400
+    outcome = operations.add_product(
+        db_session(), request.form, user_id=current_user.id, key=form.key
+    )
+    product = outcome.product
+    if product is None:
         error = _show_problems(form, outcome.problems)
         return render_template("products/form.html", product=None, form=form, error=error), 400
-    product = outcome.product
-    assert product is not None
     if outcome.created:
         flash(f"{product.name} added.", "success")
     return redirect(url_for("products.detail", product_id=product.id))
@@ -78,9 +72,7 @@ def new() -> str | Response | tuple[str, int]:
 @bp.route("/<uuid:product_id>")
 def detail(product_id: uuid.UUID) -> str:
     product = queries.product_or_404(db_session(), product_id)
-    stock_form = StockForm(formdata=None)
-    stock_form.idempotency_key.data = str(uuid.uuid4())
-    return _detail_page(product, stock_form)
+    return _detail_page(product, StockForm(formdata=None))
 
 
 def _detail_page(product: Product, stock_form: StockForm, *, error: str | None = None) -> str:
@@ -107,12 +99,11 @@ def edit(product_id: uuid.UUID) -> str | Response | tuple[str, int]:
     if request.method == "GET":
         form.price.data = str(product.price)
         return render_template("products/form.html", form=form, product=product)
-    outcome = changes.edit_product(session, product, request.form)
-    if not outcome.ok:
+    outcome = operations.edit_product(session, product, request.form)
+    if outcome.product is None:
         error = _show_problems(form, outcome.problems)
         page = render_template("products/form.html", form=form, product=product, error=error)
         return page, 400
-    assert outcome.product is not None
     flash(f"{outcome.product.name} saved.", "success")
     return redirect(url_for("products.detail", product_id=product.id))
 
@@ -132,7 +123,7 @@ def unarchive(product_id: uuid.UUID) -> Response:
 def _set_active(product_id: uuid.UUID, *, active: bool) -> Response:
     session = db_session()
     product = queries.product_or_404(session, product_id)
-    busy = changes.set_active(session, product, active=active)
+    busy = operations.set_active(session, product, active=active)
     if busy:
         flash(busy, "error")
     elif active:
@@ -149,11 +140,8 @@ def stock(product_id: uuid.UUID) -> Response | tuple[str, int]:
     session = db_session()
     product = queries.product_or_404(session, product_id)
     form = StockForm()
-    form.validate()  # only to start each field's list of errors; the checks follow
-    key = parse_uuid(form.idempotency_key.data)
-    if key is None:
-        form.idempotency_key.data = str(uuid.uuid4())
-        return _stock_refused(product, form, STALE)
+    if not form.validate() or form.key is None:
+        return _stock_refused(product, form)
     reason, quantity = _stock_input(form)
     note = (form.note.data or "").strip()
     if len(note) > 500:
@@ -161,22 +149,18 @@ def stock(product_id: uuid.UUID) -> Response | tuple[str, int]:
     if form.errors or quantity is None:
         return _stock_refused(product, form)
     try:
-        change = ledger.adjust_stock(
+        change = operations.change_stock(
             session,
-            product_id=product.id,
+            product,
             reason=reason,
-            idempotency_key=key,
-            user_id=current_user.id,
-            change=None if reason == "count_correction" else quantity,
-            counted=quantity if reason == "count_correction" else None,
+            quantity=quantity,
             note=note,
+            user_id=current_user.id,
+            key=form.key,
         )
     except ledger.LedgerError as refusal:
         return _stock_refused(product, form, _explain(refusal, form), status=409)
-    except DBAPIError as error:
-        session.rollback()
-        if sqlstate(error) != "22003":  # integer out of range
-            raise
+    except operations.StockTooLarge:
         form.quantity.errors.append("That would make the stock larger than it can be.")
         return _stock_refused(product, form)
     if not change.created:
@@ -202,10 +186,10 @@ def _stock_input(form: StockForm) -> tuple[str, int | None]:
             "Enter the stock you counted." if counting else "Enter how many."
         )
         return reason, None
-    if not WHOLE_NUMBER.fullmatch(raw):
+    number = whole_number(raw)
+    if number is None:
         form.quantity.errors.append("Enter a whole number, such as 12.")
         return reason, None
-    number = int(raw)
     if counting:
         if number > MAX_COUNT:
             form.quantity.errors.append(f"A count is at most {MAX_COUNT:,}.")
@@ -237,7 +221,7 @@ def _explain(refusal: ledger.LedgerError, form: StockForm) -> str | None:
         case ledger.NotFound():
             abort(404)
         case ledger.Busy():
-            return changes.BUSY
+            return operations.BUSY
         case _:
             return "The stock was not changed. Check it and try again."
     return None

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, StringField, TextAreaField
+from wtforms import StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
+
+from webapp.forms import IdempotentForm
 
 
 class SettingsForm(FlaskForm):
@@ -22,7 +24,7 @@ class SettingsForm(FlaskForm):
         validators=[Optional(), Length(max=40, message="At most 40 characters.")],
         render_kw={"inputmode": "tel", "autocomplete": "off"},
     )
-    # Text, not select or number fields: the shared rules (accounts.business_settings_problems)
+    # Text, not select or number fields: the shared rules (operations.read_settings)
     # judge them, so the pages and the admin commands give the same messages.
     currency = StringField(
         "Currency",
@@ -46,8 +48,7 @@ class SettingsForm(FlaskForm):
     )
 
 
-class TokenForm(FlaskForm):
-    idempotency_key = HiddenField()
+class TokenForm(IdempotentForm):
     name = StringField(
         "Name",
         validators=[

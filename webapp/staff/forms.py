@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import EmailField, HiddenField, PasswordField, SelectChoice, SelectField, StringField
+from wtforms import EmailField, PasswordField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
+
+from webapp.forms import IdempotentForm
 
 ROLE_CHOICES = [
     SelectChoice("clerk", "Clerk: sales, payments and lists"),
@@ -29,8 +31,7 @@ def _password_fields(label: str = "Password") -> tuple[PasswordField, PasswordFi
     )
 
 
-class AddStaffForm(FlaskForm):
-    idempotency_key = HiddenField()
+class AddStaffForm(IdempotentForm):
     name = StringField(
         "Name",
         validators=[DataRequired("Enter their name."), Length(max=120, message="At most 120.")],

@@ -1,9 +1,9 @@
 """Staff: the business's users, adding them, and changing their role, status and password.
 
-Owners only. Changes that must keep an active owner go through `webapp.staff.rules`, which locks
-the business's owners first. The forms that change a user name the state wanted (deactivate,
-reactivate, a role), so a form sent twice changes nothing the second time; adding a user uses
-its idempotency key as the new user's id, so a double click adds one user.
+Owners only. Every change goes through `webapp.staff.operations`, which locks the business's
+owners first where a change must keep an active owner. The forms that change a user name the
+state wanted (deactivate, reactivate, a role), so a form sent twice changes nothing the second
+time; adding a user uses its idempotency key as the new user's id, so a double click adds one.
 """
 
 from __future__ import annotations
@@ -13,35 +13,22 @@ from collections.abc import Callable
 
 from flask import abort, flash, redirect, render_template, url_for
 from flask_login import current_user, login_user
-from psycopg import errors as pg_errors
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
-from webapp.accounts import AccountError, create_user
 from webapp.auth.access import owner_required
-from webapp.db import create_once, db_session
-from webapp.inputs import parse_uuid
+from webapp.db import db_session
 from webapp.listing import page_of, requested_page
 from webapp.models import User
-from webapp.staff import bp, rules
+from webapp.staff import bp, operations
 from webapp.staff.forms import AddStaffForm, ResetPasswordForm, RoleForm
 
 STALE_FORM = "This form was out of date; check it and send it again."
 
 
-def _find_user(session: Session, user_id: uuid.UUID) -> User | None:
-    return session.scalars(
-        select(User)
-        .where(User.business_id == current_user.business_id, User.id == user_id)
-        .execution_options(populate_existing=True)
-    ).one_or_none()
-
-
 def _user_or_404(user_id: uuid.UUID) -> User:
     """Row-level security hides other businesses' users: their ids answer 404 like unknown ones."""
-    user = _find_user(db_session(), user_id)
+    user = operations.find_user(db_session(), current_user.business_id, user_id)
     if user is None:
         abort(404)
     return user
@@ -67,47 +54,29 @@ def index() -> str:
 def new() -> str | Response | tuple[str, int]:
     form = AddStaffForm()
     if not form.is_submitted():
-        form.idempotency_key.data = str(uuid.uuid4())
         return render_template("staff/new.html", form=form)
-    key = parse_uuid(form.idempotency_key.data)
-    if key is None:
-        form.idempotency_key.data = str(uuid.uuid4())
-        return render_template("staff/new.html", form=form, error=STALE_FORM), 400
-    if not form.validate():
+    if not form.validate() or form.key is None:
         return render_template("staff/new.html", form=form), 400
-
-    session = db_session()
     try:
-        user, created = create_once(
-            session,
-            lambda: _find_user(session, key),
-            lambda: create_user(
-                session,
-                business_id=current_user.business_id,
-                email=form.email.data or "",
-                name=form.name.data or "",
-                role=form.role.data or "",
-                password=form.password.data or "",
-                user_id=key,
-            ),
+        user, _ = operations.add_user(
+            db_session(),
+            business_id=current_user.business_id,
+            email=form.email.data or "",
+            name=form.name.data or "",
+            role=form.role.data or "",
+            password=form.password.data or "",
+            key=form.key,
         )
-    except AccountError as refusal:
-        field = getattr(form, refusal.field or "", None)
-        if field is None:
-            return render_template("staff/new.html", form=form, error=str(refusal)), 400
-        field.errors.append(str(refusal))
+    except operations.KeyUsedElsewhere:
+        form.renew_key()
         return render_template("staff/new.html", form=form), 400
-    except IntegrityError as conflict:
-        # Someone else adding the same email at the same moment (this form sent twice at
-        # once lands on the user it made, above).
-        if not isinstance(conflict.orig, pg_errors.UniqueViolation):
-            raise
-        form.email.errors.append(f"{form.email.data} already has an account in this business.")
-        return render_template("staff/new.html", form=form), 409
-    if not created and user.email.lower() != (form.email.data or "").strip().lower():
-        # The key names a user made by another form: this one was out of date.
-        form.idempotency_key.data = str(uuid.uuid4())
-        return render_template("staff/new.html", form=form, error=STALE_FORM), 400
+    except operations.StaffRefusal as refusal:
+        field = form[refusal.field] if refusal.field and refusal.field in form else None
+        if field is None:
+            return render_template("staff/new.html", form=form, error=refusal.message), 400
+        field.errors.append(refusal.message)
+        status = 409 if isinstance(refusal, operations.EmailTakenMeanwhile) else 400
+        return render_template("staff/new.html", form=form), status
     flash(f"{user.name} was added as {user.role}. They sign in with {user.email}.")
     return redirect(url_for("staff.detail", user_id=user.id))
 
@@ -141,15 +110,15 @@ def _detail_page(
 
 def _change(
     user_id: uuid.UUID,
-    change: Callable[..., rules.Outcome],
+    change: Callable[..., operations.Outcome],
     done: str,
     *,
     role_form: RoleForm | None = None,
     password_form: ResetPasswordForm | None = None,
     **wanted: object,
 ) -> Response | tuple[str, int]:
-    """Apply one locked change of `rules` (`wanted` says to what), as the signed-in owner; on a
-    refusal show the user's page with the reason."""
+    """Apply one locked change of `operations` (`wanted` says to what), as the signed-in owner;
+    on a refusal show the user's page with the reason."""
     session = db_session()
     try:
         outcome = change(
@@ -159,26 +128,21 @@ def _change(
             user_id=user_id,
             **wanted,
         )
-    except rules.NotAnOwner:
-        session.rollback()
+    except operations.NotAnOwner:
         abort(403)
-    except rules.UserNotFound:
-        session.rollback()
+    except operations.UserNotFound:
         abort(404)
-    except rules.StaffRefusal as refusal:
-        session.rollback()
+    except operations.StaffRefusal as refusal:
         user = _user_or_404(user_id)
         form = {"role": role_form, "password": password_form}.get(refusal.field or "")
-        if form is not None:
-            field = form[refusal.field]  # type: ignore[index]
+        error = refusal.message
+        if form is not None and refusal.field:
+            field = form[refusal.field]
             field.errors = [*field.errors, refusal.message]  # a tuple until validated
             error = None
-        else:
-            error = refusal.message
         return _detail_page(
             user, role_form=role_form, password_form=password_form, error=error, status=409
         )
-    session.commit()
     if outcome.changed:
         flash(done.format(name=outcome.name))
     if user_id == current_user.id:
@@ -195,7 +159,10 @@ def _change(
 @owner_required
 def deactivate(user_id: uuid.UUID) -> Response | tuple[str, int]:
     return _change(
-        user_id, rules.set_active, "{name} was deactivated and signed out everywhere.", active=False
+        user_id,
+        operations.set_active,
+        "{name} was deactivated and signed out everywhere.",
+        active=False,
     )
 
 
@@ -203,7 +170,7 @@ def deactivate(user_id: uuid.UUID) -> Response | tuple[str, int]:
 @owner_required
 def reactivate(user_id: uuid.UUID) -> Response | tuple[str, int]:
     return _change(
-        user_id, rules.set_active, "{name} was reactivated and can sign in again.", active=True
+        user_id, operations.set_active, "{name} was reactivated and can sign in again.", active=True
     )
 
 
@@ -214,7 +181,7 @@ def change_role(user_id: uuid.UUID) -> Response | tuple[str, int]:
     role = form.role.data or ""
     return _change(
         user_id,
-        rules.set_role,
+        operations.set_role,
         f"{{name}} is now {'an' if role == 'owner' else 'a'} {role}.",
         role_form=form,
         role=role,
@@ -229,7 +196,7 @@ def reset_password(user_id: uuid.UUID) -> Response | tuple[str, int]:
         return _detail_page(_user_or_404(user_id), password_form=form, status=400)
     return _change(
         user_id,
-        rules.reset_password,
+        operations.reset_password,
         "{name}'s password was changed and they were signed out everywhere. "
         "Give them the new password.",
         password_form=form,

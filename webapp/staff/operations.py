@@ -1,5 +1,6 @@
-"""Changing staff accounts under the one rule that needs a lock: a business always keeps at least
-one active owner.
+"""Staff accounts: adding a user, and changing one under the rule that needs a lock — a business
+always keeps at least one active owner. Each function here is one committed unit of work (the
+CLI's `create_user` writes in the command's transaction); a refusal has written nothing.
 
 Every change here first locks the business's active owner rows (one statement, ordered by id, so
 two owners acting at once queue in the same order and never deadlock) and only then counts
@@ -14,20 +15,22 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import Row, text
+from psycopg import errors as pg_errors
+from sqlalchemy import Row, func, select, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from webapp.accounts import ROLES
+from webapp.db import create_once, unit_of_work
+from webapp.inputs import EMAIL_PATTERN
+from webapp.models import User
 from webapp.passwords import hash_password, password_problem
+from webapp.refusal import Refused
+
+ROLES = ("owner", "clerk")
 
 
-class StaffRefusal(Exception):
-    """The change is not allowed; the message says why, in the owner's words."""
-
-    def __init__(self, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
+class StaffRefusal(Refused):
+    """A staff change the rules do not allow (fields: email, name, role, password)."""
 
 
 class NotAnOwner(StaffRefusal):
@@ -36,6 +39,102 @@ class NotAnOwner(StaffRefusal):
 
 class UserNotFound(StaffRefusal):
     """No such user in this business (another business's id included)."""
+
+
+class EmailTakenMeanwhile(StaffRefusal):
+    """Someone else added the same email at the same moment (the unique index refused it)."""
+
+
+class KeyUsedElsewhere(StaffRefusal):
+    """The form's idempotency key made another user: the form was out of date."""
+
+
+def create_user(
+    session: Session,
+    *,
+    business_id: uuid.UUID,
+    email: str,
+    name: str,
+    role: str,
+    password: str,
+    user_id: uuid.UUID | None = None,
+) -> User:
+    """A new user in the caller's transaction. `user_id`, when given, becomes the new user's id
+    (a form's idempotency key: the same form sent twice makes one user)."""
+    email, name = email.strip(), name.strip()
+    if not EMAIL_PATTERN.match(email) or len(email) > 254:
+        raise StaffRefusal(f"{email!r} is not an email address.", "email")
+    if not 1 <= len(name) <= 120:
+        raise StaffRefusal("A name is 1 to 120 characters.", "name")
+    if role not in ROLES:
+        raise StaffRefusal("The role is owner or clerk.", "role")
+    problem = password_problem(password)
+    if problem:
+        raise StaffRefusal(f"That password will not do: {problem}", "password")
+    taken = session.scalar(
+        select(User.id).where(
+            User.business_id == business_id, func.lower(User.email) == email.lower()
+        )
+    )
+    if taken is not None:
+        raise StaffRefusal(f"{email} already has an account in this business.", "email")
+    user = User(
+        business_id=business_id,
+        id=user_id or uuid.uuid4(),
+        email=email,
+        name=name,
+        role=role,
+        password_hash=hash_password(password),
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+def find_user(session: Session, business_id: uuid.UUID, user_id: uuid.UUID) -> User | None:
+    return session.scalars(
+        select(User)
+        .where(User.business_id == business_id, User.id == user_id)
+        .execution_options(populate_existing=True)
+    ).one_or_none()
+
+
+def add_user(
+    session: Session,
+    *,
+    business_id: uuid.UUID,
+    email: str,
+    name: str,
+    role: str,
+    password: str,
+    key: uuid.UUID,
+) -> tuple[User, bool]:
+    """`create_user` as one committed unit, the form's key as the id: sent twice, made once
+    (False: made before). A key that made someone else raises KeyUsedElsewhere; the same email
+    added by someone else at the same moment is refused like a taken email."""
+    try:
+        user, created = create_once(
+            session,
+            lambda: find_user(session, business_id, key),
+            lambda: create_user(
+                session,
+                business_id=business_id,
+                email=email,
+                name=name,
+                role=role,
+                password=password,
+                user_id=key,
+            ),
+        )
+    except IntegrityError as conflict:
+        if not isinstance(conflict.orig, pg_errors.UniqueViolation):
+            raise
+        raise EmailTakenMeanwhile(
+            f"{email.strip()} already has an account in this business.", "email"
+        ) from None
+    if not created and user.email.lower() != email.strip().lower():
+        raise KeyUsedElsewhere("This form was out of date.")
+    return user, created
 
 
 @dataclass(frozen=True)
@@ -89,6 +188,7 @@ def _update(
     ).scalar_one()
 
 
+@unit_of_work
 def set_active(
     session: Session,
     *,
@@ -121,6 +221,7 @@ def set_active(
     return Outcome(user.name, True, version)
 
 
+@unit_of_work
 def set_role(
     session: Session,
     *,
@@ -151,6 +252,7 @@ def set_role(
     return Outcome(user.name, True, version)
 
 
+@unit_of_work
 def reset_password(
     session: Session,
     *,

@@ -1,0 +1,132 @@
+"""Customers as the shop enters them: the rules for their fields, and every change of a customer.
+
+One set of rules for the pages, the API and CSV imports, so each says the same thing about the
+same mistake. `customer_fields` reads raw values (form text, JSON values or CSV cells) and
+returns the cleaned values with a message per field; the functions below it write them
+(row-level security keeps them to the bound business). `add_customer`, `edit_customer` and
+`set_archived` are each one committed unit of work; `create_customers` writes in the caller's
+transaction (an import's).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from webapp import ledger
+from webapp.customers.queries import get_customer
+from webapp.db import TENANT_KEY, committed, create_once
+from webapp.inputs import EMAIL_PATTERN, Problems, limited, money_field, text_field
+from webapp.models import Customer
+
+
+@dataclass(frozen=True)
+class CustomerFields:
+    name: str
+    phone: str
+    email: str
+    notes: str
+    credit_limit: Decimal | None  # None: not given (a clerk's form, or left as it was)
+
+
+def customer_fields(
+    raw: Mapping[str, Any], *, with_limit: bool
+) -> tuple[CustomerFields | None, Problems]:
+    """Name (required), phone, email, notes, and the credit limit when `with_limit`."""
+    problems: Problems = {}
+    name = limited(text_field(raw, "name"), "name", "The name", 120, problems)
+    if not name and "name" not in problems:
+        problems["name"] = "Enter the customer's name."
+    phone = limited(text_field(raw, "phone"), "phone", "The phone number", 40, problems)
+    email = limited(text_field(raw, "email"), "email", "The email address", 254, problems)
+    if email and "email" not in problems and not EMAIL_PATTERN.match(email):
+        problems["email"] = "That is not an email address."
+    notes = limited(text_field(raw, "notes"), "notes", "The notes", 2000, problems)
+    limit = money_field(raw.get("credit_limit"), "The credit limit", problems, "credit_limit")
+    if problems:
+        return None, problems
+    return CustomerFields(name, phone, email, notes, limit if with_limit else None), problems
+
+
+def opening_balance(raw: Mapping[str, Any], problems: Problems) -> Decimal:
+    return money_field(
+        raw.get("opening_balance"), "The opening balance", problems, "opening_balance"
+    )
+
+
+def add_customer(
+    session: Session,
+    fields: CustomerFields,
+    *,
+    user_id: uuid.UUID,
+    key: uuid.UUID,
+    opening: Decimal = Decimal("0.00"),
+) -> tuple[Customer, bool]:
+    """A new customer, committed; the idempotency key becomes its id, so the same form or POST
+    sent again answers with the customer it made (False: made before). An opening balance goes
+    through the ledger (a sale without items, within the credit limit); its refusal raises."""
+
+    def make() -> Customer:
+        [customer] = create_customers(session, [(fields, opening, key)], user_id=user_id)
+        return customer
+
+    customer, created = create_once(session, lambda: get_customer(session, key), make)
+    if created and opening > 0:
+        session.refresh(customer)  # the balance the ledger wrote
+    return customer, created
+
+
+def create_customers(
+    session: Session,
+    entries: list[tuple[CustomerFields, Decimal, uuid.UUID | None]],
+    *,
+    user_id: uuid.UUID,
+) -> list[Customer]:
+    """Many new customers (fields, opening balance, id or None) in one batch of inserts, then
+    every opening balance in one ledger call, so an import of thousands holds its locks
+    briefly. In the caller's transaction; refusals raise ledger errors naming the customer."""
+    customers = [
+        Customer(
+            business_id=session.info[TENANT_KEY],
+            id=customer_id or uuid.uuid4(),
+            name=fields.name,
+            phone=fields.phone,
+            email=fields.email,
+            notes=fields.notes,
+            credit_limit=fields.credit_limit or Decimal("0.00"),
+        )
+        for fields, _opening, customer_id in entries
+    ]
+    session.add_all(customers)
+    session.flush()
+    openings = [
+        (customer.id, opening)
+        for customer, (_fields, opening, _id) in zip(customers, entries, strict=True)
+        if opening > 0
+    ]
+    if openings:
+        ledger.record_opening_balances(session, openings, user_id=user_id)
+    return customers
+
+
+def edit_customer(session: Session, customer: Customer, fields: CustomerFields) -> Customer:
+    """Save the details (and, from an owner, the credit limit), committed. Only these columns
+    are written, never the balance, which the ledger keeps."""
+    with committed(session):
+        customer.name, customer.phone = fields.name, fields.phone
+        customer.email, customer.notes = fields.email, fields.notes
+        if fields.credit_limit is not None:
+            customer.credit_limit = fields.credit_limit
+    session.refresh(customer)
+    return customer
+
+
+def set_archived(session: Session, customer: Customer, *, archived: bool) -> None:
+    """Archive (cannot buy on credit, can still pay) or bring back a customer, committed."""
+    with committed(session):
+        customer.is_archived = archived

@@ -1,0 +1,43 @@
+"""What every form that records something shares: the idempotency key made when it is shown."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from flask_wtf import FlaskForm
+from wtforms import HiddenField
+
+from webapp.inputs import parse_uuid
+
+STALE_FORM = "This form was out of date; check it and send it again."
+
+
+class IdempotentForm(FlaskForm):
+    """A form whose hidden key, made when the form is first shown, names what it records: a
+    double click, a back-and-resubmit or a retried POST records once.
+
+    `key` is the key sent (None when the form is shown the first time, or was sent without a key
+    of ours); the form then carries a fresh one, and `validate()` refuses a sent form with
+    STALE_FORM among its `form_errors`."""
+
+    idempotency_key = HiddenField()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.key: uuid.UUID | None = parse_uuid(self.idempotency_key.data)
+        if self.key is None:
+            self.idempotency_key.data = str(uuid.uuid4())
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        valid: bool = super().validate(extra_validators)
+        if self.key is None and "idempotency_key" in self:  # (a form that edits drops it)
+            self.form_errors.append(STALE_FORM)
+            return False
+        return valid
+
+    def renew_key(self) -> None:
+        """Out of date after all (the key names something else): send it again with a new one."""
+        self.key = None
+        self.idempotency_key.data = str(uuid.uuid4())
+        self.form_errors.append(STALE_FORM)

@@ -1,0 +1,245 @@
+"""Products as the shop enters them: the rules for their fields, and every change of a product.
+
+One set of rules for the pages, the API and CSV imports. `product_fields` reads raw values and
+returns the cleaned values with a message per field. `add_product`, `edit_product`,
+`set_active` and `change_stock` are each one committed unit of work (a refusal has written
+nothing); `create_products` writes in the caller's transaction (an import's).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.orm import Session
+
+from webapp import ledger
+from webapp.db import (
+    LOCK_NOT_AVAILABLE,
+    TENANT_KEY,
+    committed,
+    constraint_name,
+    create_once,
+    sqlstate,
+)
+from webapp.inputs import Problems, limited, money_field, text_field, whole_number
+from webapp.models import Product, StockMovement
+from webapp.products.queries import get_product, product_with_sku
+
+MAX_STOCK = 1_000_000  # a new product's opening stock
+SKU_INDEX = "products_sku_key"  # the unique index on (business_id, lower(sku))
+NUMERIC_OUT_OF_RANGE = "22003"
+BUSY = "Someone is selling this product right now. Nothing was changed; try again."
+
+
+@dataclass(frozen=True)
+class ProductFields:
+    name: str
+    sku: str | None
+    price: Decimal
+    stock: int
+
+
+def product_fields(
+    raw: Mapping[str, Any], *, with_stock: bool = True
+) -> tuple[ProductFields | None, Problems]:
+    """Name (required), SKU, price (required), and the opening stock when `with_stock` (an
+    existing product's stock changes only through a restock or correction)."""
+    problems: Problems = {}
+    name = limited(text_field(raw, "name"), "name", "The name", 120, problems)
+    if not name and "name" not in problems:
+        problems["name"] = "Enter the product's name."
+    sku = limited(text_field(raw, "sku"), "sku", "The SKU", 64, problems)
+    raw_price = raw.get("price")
+    if raw_price is None or (isinstance(raw_price, str) and not raw_price.strip()):
+        problems["price"] = "Enter the price, such as 12.50."
+        price = Decimal("0.00")
+    else:
+        price = money_field(raw_price, "The price", problems, "price")
+    stock = 0
+    raw_stock = raw.get("stock")
+    if with_stock and raw_stock not in (None, ""):
+        number = whole_number(raw_stock)
+        if number is None:
+            problems["stock"] = "The stock is a whole number from 0 up."
+        elif number > MAX_STOCK:
+            problems["stock"] = f"The stock is at most {MAX_STOCK:,}."
+        else:
+            stock = number
+    if problems:
+        return None, problems
+    return ProductFields(name, sku or None, price, stock), problems
+
+
+def sku_taken(session: Session, sku: str | None, *, except_id: uuid.UUID | None = None) -> bool:
+    if not sku:
+        return False
+    statement = select(Product.id).where(func.lower(Product.sku) == sku.lower())
+    if except_id is not None:
+        statement = statement.where(Product.id != except_id)
+    return session.scalar(statement.limit(1)) is not None
+
+
+def sku_message(holder: Product) -> str:
+    return f"{holder.name} already has this SKU; each product needs its own."
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of a new product or an edit: the product, or what was wrong."""
+
+    product: Product | None = None
+    created: bool = False  # False for an edit, or a creation sent again with the same key
+    problems: Problems = field(default_factory=dict)  # "" names a problem of no one field
+    holder: Product | None = None  # the product that already has the SKU asked for
+
+
+def add_product(
+    session: Session, raw: Mapping[str, Any], *, user_id: uuid.UUID, key: uuid.UUID
+) -> Outcome:
+    """Create the product `raw` describes, with the idempotency key as its id, committed.
+
+    A key seen before answers with that product, unchanged (a double click, a till resending).
+    A SKU already used (ignoring case) is refused with the product that has it: the unique index
+    decides, so two requests racing for one SKU get that answer too, never an error."""
+    fields, problems = product_fields(raw)
+    if fields is None:
+        return Outcome(problems=problems)
+
+    def make() -> Product:
+        [product] = create_products(session, [(fields, key)], user_id=user_id)
+        return product
+
+    try:
+        product, created = create_once(session, lambda: get_product(session, key), make)
+    except DBAPIError as error:
+        return _refused(session, error, fields.sku)
+    return Outcome(product, created=created)
+
+
+def create_products(
+    session: Session,
+    entries: list[tuple[ProductFields, uuid.UUID | None]],
+    *,
+    user_id: uuid.UUID,
+    reason: str = "opening",
+) -> list[Product]:
+    """Many new products (fields, id or None) with their opening stock movements, in one batch
+    of inserts in the caller's transaction: the stock history always adds up to the stock."""
+    business_id = session.info[TENANT_KEY]
+    products = [
+        Product(
+            business_id=business_id,
+            id=product_id or uuid.uuid4(),
+            name=fields.name,
+            sku=fields.sku,
+            price=fields.price,
+            stock=fields.stock,
+        )
+        for fields, product_id in entries
+    ]
+    session.add_all(products)
+    session.flush()
+    session.add_all(
+        StockMovement(
+            business_id=business_id,
+            id=uuid.uuid4(),
+            product_id=product.id,
+            change=product.stock,
+            reason=reason,
+            resulting_stock=product.stock,
+            created_by=user_id,
+        )
+        for product in products
+        if product.stock
+    )
+    session.flush()
+    return products
+
+
+def edit_product(session: Session, product: Product, raw: Mapping[str, Any]) -> Outcome:
+    """Change the name, SKU and price, committed. The stock is never written here (a sale may
+    be changing it right now); past sales keep the price they were made at (order_items)."""
+    fields, problems = product_fields(raw, with_stock=False)
+    if fields is None:
+        return Outcome(problems=problems)
+    try:
+        _update(session, product, name=fields.name, sku=fields.sku, price=fields.price)
+    except DBAPIError as error:
+        return _refused(session, error, fields.sku, except_id=product.id)
+    return Outcome(get_product(session, product.id))
+
+
+def set_active(session: Session, product: Product, *, active: bool) -> str | None:
+    """Archive (no longer for sale) or bring back a product, committed; a message if busy."""
+    try:
+        _update(session, product, is_active=active)
+    except DBAPIError as error:
+        if sqlstate(error) != LOCK_NOT_AVAILABLE:
+            raise
+        return BUSY
+    return None
+
+
+class StockTooLarge(Exception):
+    """The change would take the stock past what the database can hold; nothing was written."""
+
+
+def change_stock(
+    session: Session,
+    product: Product,
+    *,
+    reason: str,
+    quantity: int,
+    note: str,
+    user_id: uuid.UUID,
+    key: uuid.UUID,
+) -> ledger.StockChange:
+    """A delivery (`quantity` added), damage (removed) or count (`quantity` is the stock
+    counted), through the ledger under the product's lock. Ledger refusals raise."""
+    counting = reason == "count_correction"
+    try:
+        return ledger.adjust_stock(
+            session,
+            product_id=product.id,
+            reason=reason,
+            idempotency_key=key,
+            user_id=user_id,
+            change=None if counting else quantity,
+            counted=quantity if counting else None,
+            note=note,
+        )
+    except DBAPIError as error:
+        if sqlstate(error) != NUMERIC_OUT_OF_RANGE:
+            raise
+        raise StockTooLarge from None
+
+
+def _update(session: Session, product: Product, **values: object) -> None:
+    with committed(session):
+        session.execute(
+            update(Product)
+            .where(Product.business_id == product.business_id, Product.id == product.id)
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+
+
+def _refused(
+    session: Session, error: DBAPIError, sku: str | None, *, except_id: uuid.UUID | None = None
+) -> Outcome:
+    """What to say about a write the database refused (rolled back): a SKU another product
+    has, or a sale holding the product longer than the lock timeout; anything else is raised."""
+    if isinstance(error, IntegrityError) and constraint_name(error) == SKU_INDEX:
+        holder = product_with_sku(session, sku, except_id=except_id)
+        if holder is None:  # it was archived away or renamed in the meantime: say it plainly
+            return Outcome(problems={"sku": "Another product already has this SKU."})
+        return Outcome(problems={"sku": sku_message(holder)}, holder=holder)
+    if sqlstate(error) == LOCK_NOT_AVAILABLE:
+        return Outcome(problems={"": BUSY})
+    raise error

@@ -1,0 +1,217 @@
+"""A business and its settings, and its API tokens: the rules the pages and the admin commands
+share, and every change of them. `update_settings`, `make_token` and `revoke_token` are each one
+committed unit of work; `create_business` and `issue_token` write in the caller's transaction
+(an admin command's)."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import available_timezones
+
+from babel.numbers import list_currencies
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from webapp.api.tokens import PREFIX, hash_token
+from webapp.db import create_once, unit_of_work
+from webapp.inputs import Problems, text_field, whole_number
+from webapp.models import ApiToken, Business
+from webapp.refusal import Refused
+
+SLUG_PATTERN = re.compile(r"^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$")
+MAX_CREDIT_DAYS = 365
+MAX_LOW_STOCK = 100_000
+
+TIMEZONE_KNOWN = text("SELECT EXISTS (SELECT FROM pg_timezone_names WHERE name = :name)")
+
+
+def business_settings_problems(
+    session: Session, currency: str, timezone: str, credit_days: int
+) -> dict[str, str]:
+    """What is wrong with a business's money and time settings, by field (empty: nothing)."""
+    problems = {}
+    if currency not in list_currencies():
+        problems["currency"] = f"{currency!r} is not a currency code (use three letters, like USD)."
+    # Both Python (to show dates) and PostgreSQL (to date sales) must know the zone.
+    if timezone not in available_timezones() or not session.scalar(
+        TIMEZONE_KNOWN, {"name": timezone}
+    ):
+        problems["timezone"] = f"{timezone!r} is not a time zone (use a name like Africa/Nairobi)."
+    if not 0 <= credit_days <= MAX_CREDIT_DAYS:
+        problems["credit_days"] = f"Credit days must be between 0 and {MAX_CREDIT_DAYS}."
+    return problems
+
+
+def create_business(
+    session: Session,
+    *,
+    slug: str,
+    name: str,
+    currency: str = "USD",
+    timezone: str = "UTC",
+    credit_days: int = 30,
+) -> Business:
+    slug, name, currency = slug.strip().lower(), name.strip(), currency.strip().upper()
+    if not SLUG_PATTERN.match(slug):
+        raise Refused(
+            "A shop code is 1 to 40 lowercase letters, digits and dashes, "
+            "not starting or ending with a dash.",
+            "slug",
+        )
+    if not 1 <= len(name) <= 120:
+        raise Refused("A business name is 1 to 120 characters.", "name")
+    for field, message in business_settings_problems(
+        session, currency, timezone, credit_days
+    ).items():
+        raise Refused(message, field)
+    if session.scalar(select(Business.id).where(Business.slug == slug)) is not None:
+        raise Refused(f"The shop code {slug!r} is taken.", "slug")
+    business = Business(
+        id=uuid.uuid4(),
+        slug=slug,
+        name=name,
+        currency=currency,
+        timezone=timezone,
+        credit_days=credit_days,
+    )
+    session.add(business)
+    session.flush()
+    return business
+
+
+def business_by_slug(session: Session, slug: str) -> Business:
+    business = session.scalar(select(Business).where(Business.slug == slug.strip().lower()))
+    if business is None:
+        raise Refused(f"There is no business with the shop code {slug!r}.")
+    return business
+
+
+@dataclass(frozen=True)
+class Settings:
+    """A business's settings as an owner entered them, checked by `read_settings`."""
+
+    name: str
+    address: str
+    phone: str
+    currency: str
+    timezone: str
+    credit_days: int
+    low_stock_threshold: int
+
+
+def read_settings(session: Session, raw: Mapping[str, Any]) -> tuple[Settings | None, Problems]:
+    """The settings form's values, checked, with a message per field."""
+    problems: Problems = {}
+    credit_days = whole_number(raw.get("credit_days"))
+    if credit_days is None:
+        problems["credit_days"] = f"Enter a whole number of days from 0 to {MAX_CREDIT_DAYS}."
+    low_stock = whole_number(raw.get("low_stock_threshold"))
+    if low_stock is None or low_stock > MAX_LOW_STOCK:
+        problems["low_stock_threshold"] = (
+            f"Enter a whole number of items from 0 to {MAX_LOW_STOCK}."
+        )
+    currency = (text_field(raw, "currency") or "").upper()
+    timezone = text_field(raw, "timezone") or ""
+    for field, message in business_settings_problems(
+        session, currency, timezone, 30 if credit_days is None else credit_days
+    ).items():
+        problems.setdefault(field, message)
+    if problems or credit_days is None or low_stock is None:
+        return None, problems
+    settings = Settings(
+        name=text_field(raw, "name") or "",
+        address=text_field(raw, "address") or "",
+        phone=text_field(raw, "phone") or "",
+        currency=currency,
+        timezone=timezone,
+        credit_days=credit_days,
+        low_stock_threshold=low_stock,
+    )
+    return settings, problems
+
+
+@unit_of_work
+def update_settings(session: Session, business: Business, settings: Settings) -> None:
+    """Save the settings; new credit days apply to sales from now on (due dates already set
+    stay)."""
+    business.name = settings.name
+    business.address = settings.address
+    business.phone = settings.phone
+    business.currency = settings.currency
+    business.timezone = settings.timezone
+    business.credit_days = settings.credit_days
+    business.low_stock_threshold = settings.low_stock_threshold
+
+
+def issue_token(
+    session: Session,
+    *,
+    business_id: uuid.UUID,
+    name: str,
+    created_by: uuid.UUID,
+    token_id: uuid.UUID | None = None,
+) -> tuple[ApiToken, str]:
+    """A new token for the business, in the caller's transaction; returned with the plain token
+    (shown once: only its hash is stored). `token_id`, when given, becomes its id."""
+    name = name.strip()
+    if not 1 <= len(name) <= 80:
+        raise Refused("A token name is 1 to 80 characters.", "name")
+    plain = PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken(
+        business_id=business_id,
+        id=token_id or uuid.uuid4(),
+        name=name,
+        token_hash=hash_token(plain),
+        created_by=created_by,
+    )
+    session.add(token)
+    session.flush()
+    return token, plain
+
+
+def find_token(session: Session, business_id: uuid.UUID, token_id: uuid.UUID) -> ApiToken | None:
+    return session.scalars(
+        select(ApiToken).where(ApiToken.business_id == business_id, ApiToken.id == token_id)
+    ).one_or_none()
+
+
+def make_token(
+    session: Session, *, business_id: uuid.UUID, name: str, created_by: uuid.UUID, key: uuid.UUID
+) -> tuple[ApiToken, str | None]:
+    """`issue_token` as one committed unit, the form's key as its id. The plain token is None
+    when this key made the token already (its value cannot be shown again), also when the same
+    form was sent twice at once and the other request made it."""
+    plain: list[str] = []
+
+    def make() -> ApiToken:
+        token, value = issue_token(
+            session, business_id=business_id, name=name, created_by=created_by, token_id=key
+        )
+        plain.append(value)
+        return token
+
+    token, created = create_once(session, lambda: find_token(session, business_id, key), make)
+    return token, plain[0] if created else None
+
+
+REVOKE = text(
+    """UPDATE api_tokens SET revoked_at = now()
+        WHERE business_id = :business_id AND id = :token_id AND revoked_at IS NULL
+    RETURNING name"""
+)
+
+
+@unit_of_work
+def revoke_token(session: Session, business_id: uuid.UUID, token_id: uuid.UUID) -> str | None:
+    """Revoke the token; it stops working at once. Its name, or None when it was revoked
+    already. Raises Refused for an unknown token (another business's, which RLS hides)."""
+    params = {"business_id": business_id, "token_id": token_id}
+    name: str | None = session.execute(REVOKE, params).scalar_one_or_none()
+    if name is None and find_token(session, business_id, token_id) is None:
+        raise Refused("There is no such token.")
+    return name
