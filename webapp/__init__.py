@@ -62,7 +62,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     if app.config.get("TRUSTED_PROXIES"):
         hops = int(app.config["TRUSTED_PROXIES"])
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
+        # Flask's documented way to wrap its WSGI app, which mypy sees as assigning a method.
+        proxied = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+        app.wsgi_app = proxied  # type: ignore[method-assign]
 
     app.before_request(errors.refuse_unreadable_input)  # first: CSRF protection reads the form
     csrf.init_app(app)

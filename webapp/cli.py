@@ -12,8 +12,9 @@ from functools import wraps
 from typing import Any
 
 import click
-from flask import Flask, current_app
+from flask import Flask
 from flask.cli import with_appcontext
+from flask.globals import app_ctx
 from sqlalchemy import func, select, text
 from werkzeug.serving import make_server
 
@@ -161,7 +162,7 @@ def print_demo_logins(logins: list[DemoLogin]) -> None:
 @click.option("--port", default=5000, show_default=True, type=int)
 @with_appcontext
 def serve_command(host: str, port: int) -> None:
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    app = app_ctx.app  # the application itself, not the proxy
     with get_db().admin_transaction() as session:
         if session.scalar(select(func.count()).select_from(Business)) == 0:
             click.echo("First run: loading demo data.")

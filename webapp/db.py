@@ -144,14 +144,16 @@ class Database:
 
 
 def get_db() -> Database:
-    return current_app.extensions[EXTENSION_KEY]
+    database: Database = current_app.extensions[EXTENSION_KEY]
+    return database
 
 
 def db_session() -> Session:
     """The request's session as the app role; the tenant is bound once the user is known."""
     if "db_session" not in g:
         g.db_session = get_db().sessions()
-    return g.db_session
+    session: Session = g.db_session
+    return session
 
 
 def bind_tenant(session: Session, business_id: uuid.UUID) -> None:
@@ -193,11 +195,11 @@ def unit_of_work(
 ) -> Callable[Concatenate[Session, P], T]:
     """A service function (its first argument the session) as one committed unit of work."""
 
-    @functools.wraps(change)
-    def run(session: Session, *args: P.args, **kwargs: P.kwargs) -> T:
+    def run(session: Session, /, *args: P.args, **kwargs: P.kwargs) -> T:
         with committed(session):
             return change(session, *args, **kwargs)
 
+    functools.update_wrapper(run, change)  # its name, docstring, and __wrapped__ (uncommitted)
     return run
 
 

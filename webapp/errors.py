@@ -43,6 +43,7 @@ def _wants_json() -> bool:
 def error_response(status: int, title: str | None = None, detail: str | None = None) -> Response:
     default_title, default_detail = MESSAGES.get(status, MESSAGES[500])
     title, detail = title or default_title, detail or default_detail
+    response: Response
     if _wants_json():
         response = jsonify({"error": title.lower(), "details": detail})
     else:

@@ -16,12 +16,12 @@ from webapp.ledger import PAYMENT_METHODS
 
 
 def _locale() -> str:
-    return current_app.config["LOCALE"]
+    return str(current_app.config["LOCALE"])
 
 
 def _business_setting(name: str, default: str) -> str:
     if current_user and current_user.is_authenticated:
-        return getattr(current_user.business, name)
+        return str(getattr(current_user.business, name))
     return default
 
 

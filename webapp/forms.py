@@ -6,11 +6,16 @@ import uuid
 from typing import Any
 
 from flask_wtf import FlaskForm
-from wtforms import HiddenField
+from wtforms import Field, HiddenField
 
 from webapp.inputs import parse_uuid
 
 STALE_FORM = "This form was out of date; check it and send it again."
+
+
+def add_error(field: Field, message: str) -> None:
+    """Show `message` next to the field (its errors are a tuple until the form is validated)."""
+    field.errors = [*field.errors, message]
 
 
 class IdempotentForm(FlaskForm):

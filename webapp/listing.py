@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 from flask import Flask, request
@@ -44,11 +44,14 @@ def page_url(number: int) -> str:
     return f"{request.path}?{urlencode([*args, ('page', number)])}"
 
 
+T = TypeVar("T")
+
+
 def init_app(app: Flask) -> None:
     app.add_template_global(page_url)
 
 
-def page_of(rows: list, page: Page) -> tuple[list, Page]:
+def page_of(rows: list[T], page: Page) -> tuple[list[T], Page]:
     """Fetch one row more than a page to know whether there is a next page; drop it here."""
     return rows[: page.size], Page(page.number, page.size, has_next=len(rows) > page.size)
 
@@ -121,4 +124,4 @@ def fetch_listing(
     rows = session.execute(rows_sql, {**params, "limit": page.size + 1, "offset": page.offset})
     totals = session.execute(totals_sql, params).one()
     shown, page = page_of(list(rows), page)
-    return Listing(shown, page, totals.count, totals.total)
+    return Listing(shown, page, totals._mapping["count"], totals.total)

@@ -51,7 +51,7 @@ def upgrade(admin_url: str, directory: Path = MIGRATIONS_DIR) -> list[str]:
                        applied_at timestamptz NOT NULL DEFAULT now())"""
             )
             rows = conn.execute("SELECT name, checksum FROM schema_migrations").fetchall()
-            applied = dict(rows)
+            applied: dict[str, str] = dict(rows)
             for migration in migrations:
                 if migration.name in applied:
                     if applied[migration.name] != migration.checksum:

@@ -41,7 +41,7 @@ class TenantRow(Base):
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
 
 
-class User(UserMixin, TenantRow):
+class User(UserMixin, TenantRow):  # type: ignore[misc]  # Flask-Login ships no types
     __tablename__ = "users"
 
     email: Mapped[str]

@@ -24,7 +24,8 @@ def init_app(app: Flask) -> None:
 
 
 def _hasher() -> PasswordHasher:
-    return current_app.extensions[EXTENSION_KEY]
+    hasher: PasswordHasher = current_app.extensions[EXTENSION_KEY]
+    return hasher
 
 
 def hash_password(password: str) -> str:

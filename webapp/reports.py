@@ -23,7 +23,8 @@ TODAY = text("SELECT (now() AT TIME ZONE timezone)::date FROM businesses")
 
 
 def business_today(session: Session) -> date:
-    return session.execute(TODAY).scalar_one()
+    today: date = session.execute(TODAY).scalar_one()
+    return today
 
 
 @dataclass(frozen=True)
@@ -336,7 +337,12 @@ def overdue(
         for row in rows
     ]
     return OverdueReport(
-        totals.as_of, customers, totals.count, totals.balance, totals.overdue_amount, _aging(totals)
+        totals.as_of,
+        customers,
+        totals._mapping["count"],
+        totals.balance,
+        totals.overdue_amount,
+        _aging(totals),
     )
 
 

@@ -24,7 +24,6 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
-@login_manager.user_loader
 def load_user(token: str) -> User | None:
     try:
         business_part, user_part, version_part = token.split(":")
@@ -41,6 +40,9 @@ def load_user(token: str) -> User | None:
     if user is None or not user.is_active or user.session_version != version:
         return None
     return user
+
+
+login_manager.user_loader(load_user)  # called, not used as a decorator: it has no types
 
 
 def require_login() -> Any:

@@ -10,6 +10,7 @@ from webapp.auth import bp, operations
 from webapp.auth.forms import ChangePasswordForm, LoginForm
 from webapp.db import db_session
 from webapp.extensions import limiter
+from webapp.forms import add_error
 from webapp.models import User
 from webapp.refusal import Refused
 
@@ -39,7 +40,7 @@ def _safe_next(target: str | None) -> str:
     key_func=_account_key,
     methods=["POST"],
 )
-def login() -> str | Response:
+def login() -> Response | tuple[str, int]:
     if current_user.is_authenticated:
         return redirect(url_for("dashboard.index"))
     form = LoginForm()
@@ -93,7 +94,7 @@ def change_password() -> str | Response | tuple[str, int]:
                 form.new_password.data or "",
             )
         except Refused as refusal:
-            form[refusal.field or "new_password"].errors.append(refusal.message)
+            add_error(form[refusal.field or "new_password"], refusal.message)
         else:
             login_user(user)
             flash("Your password was changed. You are signed out everywhere else.")

@@ -14,6 +14,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -32,6 +33,7 @@ from webapp.customers.forms import (
 from webapp.customers.queries import customer_or_404
 from webapp.db import db_session
 from webapp.formatting import money
+from webapp.forms import add_error
 from webapp.listing import requested_page
 from webapp.models import Customer
 
@@ -105,7 +107,9 @@ def over_limit_message(customer: Customer) -> str | None:
 def _sort_links(values: dict[str, object]) -> dict[str, str]:
     """The column headings' links: the same search, sorted by that column."""
     # Only the list's own filters are carried over (never names url_for would act on).
-    args = {key: request.args[key] for key in ("q", "archived") if request.args.get(key)}
+    args: dict[str, Any] = {
+        key: request.args[key] for key in ("q", "archived") if request.args.get(key)
+    }
     current = str(values["sort"])
     links = {}
     for column, toggles in NEXT_SORT.items():
@@ -162,7 +166,7 @@ def _read(form: CustomerForm) -> tuple[operations.CustomerFields | None, Decimal
         opening = operations.opening_balance(request.form, problems)
     valid = form.validate()  # the CSRF token and the form's key, and fresh error lists
     for name, message in problems.items():
-        getattr(form, name).errors.append(message)
+        add_error(form[name], message)
     return (fields if valid and not problems else None), opening
 
 
@@ -196,9 +200,10 @@ def new() -> tuple[str, int] | Response:
             db_session(), fields, user_id=current_user.id, key=form.key, opening=opening
         )
     except ledger.CreditLimitExceeded as refusal:
-        form.opening_balance.errors.append(
+        add_error(
+            form.opening_balance,
             f"The opening balance is more than the credit limit allows"
-            f" ({money(refusal.available_credit)}). Raise the credit limit or enter less."
+            f" ({money(refusal.available_credit)}). Raise the credit limit or enter less.",
         )
         return _form_page(form, status=409)
     except ledger.LedgerError:

@@ -35,7 +35,7 @@ RECENT = 20
 
 
 def _signer() -> Signer:
-    return Signer(current_app.secret_key, salt=SALT, digest_method=hashlib.sha256)
+    return Signer(str(current_app.secret_key), salt=SALT, digest_method=hashlib.sha256)
 
 
 def pack(kind: str, content: str) -> str:

@@ -1,8 +1,18 @@
 from __future__ import annotations
 
+from typing import TypedDict
+
 from flask_wtf import FlaskForm
 from wtforms import SelectChoice, SelectField, StringField
 from wtforms.validators import Optional
+
+
+class OverdueFilter(TypedDict):
+    """What the overdue list shows: `reports.overdue`'s filters."""
+
+    min_days: int
+    query: str
+    sort: str
 
 
 class OverdueFilterForm(FlaskForm):
@@ -26,7 +36,7 @@ class OverdueFilterForm(FlaskForm):
         default="days",
     )
 
-    def values(self) -> dict[str, object]:
+    def values(self) -> OverdueFilter:
         """What to list; anything not offered by the form falls back to its default."""
         min_days = int(self.min_days.data) if self.min_days.data in ("0", "30", "60", "90") else 0
         return {

@@ -23,7 +23,7 @@ def _report(*, paged: bool) -> tuple[OverdueFilterForm, reports.OverdueReport, P
     page = requested_page(PAGE_SIZE) if paged else None
     report = reports.overdue(
         db_session(),
-        **form.values(),  # type: ignore[arg-type]
+        **form.values(),
         limit=page.size + 1 if page else None,
         offset=page.offset if page else 0,
     )

@@ -12,6 +12,7 @@ from webapp.customers import queries as customer_queries
 from webapp.customers.chooser import chooser_page
 from webapp.db import db_session
 from webapp.formatting import local_date, money
+from webapp.forms import add_error
 from webapp.inputs import parse_amount, parse_uuid
 from webapp.listing import filter_values, requested_page
 from webapp.models import Customer
@@ -40,9 +41,9 @@ def new() -> str | Response | tuple[str, int]:
     amount = parse_amount(form.amount.data)
     order_id = parse_uuid(form.order_id.data) if form.order_id.data else None
     if form.amount.data and amount is None:
-        form.amount.errors.append("Enter an amount like 12.50.")
+        add_error(form.amount, "Enter an amount like 12.50.")
     if form.order_id.data and order_id is None:
-        form.order_id.errors.append("Choose a sale from the list.")
+        add_error(form.order_id, "Choose a sale from the list.")
     if not valid or amount is None or form.order_id.errors or form.key is None:
         return _payment_page(form, customer, status=400)
     try:
@@ -65,13 +66,13 @@ def _explain(refusal: ledger.LedgerError, form: PaymentForm, customer: Customer)
     """Put the refusal next to its field; return what belongs on top of the form."""
     match refusal:
         case ledger.PaymentExceedsBalance():
-            form.amount.errors.append(
-                f"That is more than {customer.name} owes ({money(refusal.balance)})."
+            add_error(
+                form.amount, f"That is more than {customer.name} owes ({money(refusal.balance)})."
             )
         case ledger.InvalidInput() if refusal.field in ("amount", "method", "note", "order_id"):
-            getattr(form, refusal.field).errors.append(refusal.message.capitalize() + ".")
+            add_error(form[refusal.field], refusal.message.capitalize() + ".")
         case ledger.NotFound() if refusal.entity == "sale":
-            form.order_id.errors.append("That sale was not found.")
+            add_error(form.order_id, "That sale was not found.")
         case ledger.NotFound():
             abort(404)
         case ledger.Busy():

@@ -12,6 +12,7 @@ from werkzeug.wrappers import Response
 from webapp import ledger
 from webapp.auth.access import owner_required
 from webapp.db import db_session
+from webapp.forms import add_error
 from webapp.inputs import whole_number
 from webapp.listing import requested_page
 from webapp.models import Product
@@ -145,7 +146,7 @@ def stock(product_id: uuid.UUID) -> Response | tuple[str, int]:
     reason, quantity = _stock_input(form)
     note = (form.note.data or "").strip()
     if len(note) > 500:
-        form.note.errors.append("The note is at most 500 characters.")
+        add_error(form.note, "The note is at most 500 characters.")
     if form.errors or quantity is None:
         return _stock_refused(product, form)
     try:
@@ -161,7 +162,7 @@ def stock(product_id: uuid.UUID) -> Response | tuple[str, int]:
     except ledger.LedgerError as refusal:
         return _stock_refused(product, form, _explain(refusal, form), status=409)
     except operations.StockTooLarge:
-        form.quantity.errors.append("That would make the stock larger than it can be.")
+        add_error(form.quantity, "That would make the stock larger than it can be.")
         return _stock_refused(product, form)
     if not change.created:
         flash(f"That was recorded already. Stock is now {change.resulting_stock}.", "success")
@@ -177,29 +178,27 @@ def _stock_input(form: StockForm) -> tuple[str, int | None]:
     what damage removes (negative), or the stock counted. None, with a message, if unusable."""
     reason = form.reason.data or ""
     if reason not in STOCK_CHOICES:
-        form.reason.errors.append("Choose why the stock changes.")
+        add_error(form.reason, "Choose why the stock changes.")
         return reason, None
     counting = reason == "count_correction"
     raw = (form.quantity.data or "").strip()
     if not raw:
-        form.quantity.errors.append(
-            "Enter the stock you counted." if counting else "Enter how many."
-        )
+        add_error(form.quantity, "Enter the stock you counted." if counting else "Enter how many.")
         return reason, None
     number = whole_number(raw)
     if number is None:
-        form.quantity.errors.append("Enter a whole number, such as 12.")
+        add_error(form.quantity, "Enter a whole number, such as 12.")
         return reason, None
     if counting:
         if number > MAX_COUNT:
-            form.quantity.errors.append(f"A count is at most {MAX_COUNT:,}.")
+            add_error(form.quantity, f"A count is at most {MAX_COUNT:,}.")
             return reason, None
         return reason, number
     if number == 0:
-        form.quantity.errors.append("Enter how many, from 1 up.")
+        add_error(form.quantity, "Enter how many, from 1 up.")
         return reason, None
     if number > MAX_CHANGE:
-        form.quantity.errors.append(f"At most {MAX_CHANGE:,} at a time.")
+        add_error(form.quantity, f"At most {MAX_CHANGE:,} at a time.")
         return reason, None
     return reason, -number if reason == "damage" else number
 
@@ -209,15 +208,16 @@ def _explain(refusal: ledger.LedgerError, form: StockForm) -> str | None:
     match refusal:
         case ledger.InsufficientStock():
             left = refusal.available
-            form.quantity.errors.append(
+            add_error(
+                form.quantity,
                 f"Only {left} in stock: that would take the stock below zero."
                 if left
-                else "None in stock: there is nothing to take away."
+                else "None in stock: there is nothing to take away.",
             )
         case ledger.InvalidInput() if refusal.field in ("change", "counted"):
-            form.quantity.errors.append(refusal.message.capitalize() + ".")
+            add_error(form.quantity, refusal.message.capitalize() + ".")
         case ledger.InvalidInput() if refusal.field in ("reason", "note"):
-            getattr(form, refusal.field).errors.append(refusal.message.capitalize() + ".")
+            add_error(form[refusal.field], refusal.message.capitalize() + ".")
         case ledger.NotFound():
             abort(404)
         case ledger.Busy():
@@ -242,5 +242,5 @@ def _show_problems(form: ProductForm | ProductEditForm, problems: dict[str, str]
         if field is None:
             top = message
         else:
-            field.errors = [*field.errors, message]
+            add_error(field, message)
     return top

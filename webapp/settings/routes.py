@@ -21,6 +21,7 @@ from werkzeug.wrappers import Response
 
 from webapp.auth.access import owner_required
 from webapp.db import db_session
+from webapp.forms import add_error
 from webapp.listing import page_of, requested_page
 from webapp.models import Business
 from webapp.refusal import Refused
@@ -60,7 +61,7 @@ def index() -> str | Response | tuple[str, int]:
         return _settings_page(form, status=400)
     settings, problems = operations.read_settings(session, request.form)
     for field, message in problems.items():
-        form[field].errors.append(message)
+        add_error(form[field], message)
     if settings is None:
         return _settings_page(form, status=400)
     operations.update_settings(session, business, settings)
@@ -140,7 +141,7 @@ def create_token() -> tuple[str, int]:
             key=form.key,
         )
     except Refused as refusal:
-        form.name.errors.append(refusal.message)
+        add_error(form.name, refusal.message)
         return _tokens_page(form, status=400)
     if plain is None:
         error = (

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from psycopg import errors as pg_errors
 from sqlalchemy import Row, func, select, text
@@ -159,7 +160,7 @@ LOCK_USER = text(
 
 def _lock(
     session: Session, business_id: uuid.UUID, actor_id: uuid.UUID, user_id: uuid.UUID
-) -> tuple[list[uuid.UUID], Row]:
+) -> tuple[list[uuid.UUID], Row[Any]]:
     """Lock the active owners (by id), then the user to change; check the actor still owns."""
     params = {"business_id": business_id}
     owners = list(session.scalars(LOCK_ACTIVE_OWNERS, params))
@@ -171,14 +172,14 @@ def _lock(
     return owners, user
 
 
-def _is_last_owner(owners: list[uuid.UUID], user: Row) -> bool:
-    return user.role == "owner" and user.is_active and owners == [user.id]
+def _is_last_owner(owners: list[uuid.UUID], user: Row[Any]) -> bool:
+    return bool(user.role == "owner" and user.is_active and owners == [user.id])
 
 
 def _update(
     session: Session, business_id: uuid.UUID, user_id: uuid.UUID, sets: str, **values: object
 ) -> int:
-    return session.execute(
+    version: int = session.execute(
         text(
             f"""UPDATE users SET {sets}
                  WHERE business_id = :business_id AND id = :user_id
@@ -186,6 +187,7 @@ def _update(
         ),
         {"business_id": business_id, "user_id": user_id, **values},
     ).scalar_one()
+    return version
 
 
 @unit_of_work

@@ -18,6 +18,7 @@ from werkzeug.wrappers import Response
 
 from webapp.auth.access import owner_required
 from webapp.db import db_session
+from webapp.forms import add_error
 from webapp.listing import page_of, requested_page
 from webapp.models import User
 from webapp.staff import bp, operations
@@ -74,7 +75,7 @@ def new() -> str | Response | tuple[str, int]:
         field = form[refusal.field] if refusal.field and refusal.field in form else None
         if field is None:
             return render_template("staff/new.html", form=form, error=refusal.message), 400
-        field.errors.append(refusal.message)
+        add_error(field, refusal.message)
         status = 409 if isinstance(refusal, operations.EmailTakenMeanwhile) else 400
         return render_template("staff/new.html", form=form), status
     flash(f"{user.name} was added as {user.role}. They sign in with {user.email}.")
@@ -135,10 +136,9 @@ def _change(
     except operations.StaffRefusal as refusal:
         user = _user_or_404(user_id)
         form = {"role": role_form, "password": password_form}.get(refusal.field or "")
-        error = refusal.message
+        error: str | None = refusal.message
         if form is not None and refusal.field:
-            field = form[refusal.field]
-            field.errors = [*field.errors, refusal.message]  # a tuple until validated
+            add_error(form[refusal.field], refusal.message)
             error = None
         return _detail_page(
             user, role_form=role_form, password_form=password_form, error=error, status=409
