@@ -1,7 +1,9 @@
-"""The migration runner: in order, once each, edits refused, concurrent runs take turns."""
+"""The migration runner: in order, once each, edits refused, concurrent runs take turns. Landed
+migrations keep their checksums."""
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 import threading
 from collections.abc import Callable
@@ -156,3 +158,27 @@ def test_stock_from_before_0004_becomes_each_products_first_history_line(
     )
     assert none not in {line[0] for line in lines}
     assert ledger_violations(urls.admin) == []
+
+
+def test_every_migration_is_listed_with_its_checksum() -> None:
+    """webapp/sql/migrations/checksums.txt lists every migration with the sha256 it landed with,
+    so editing a landed migration fails here (write a new migration instead), as it would fail
+    `db upgrade` in every shop that applied it.
+
+    A new migration needs its line: once the file is final, from webapp/sql/migrations run
+    `sha256sum 0006_what_it_does.sql >> checksums.txt` (one line per file: the sha256, two
+    spaces, the file name; `sha256sum -c checksums.txt` checks them all)."""
+    directory = migrate.MIGRATIONS_DIR
+    listed = {}
+    for line in (directory / "checksums.txt").read_text(encoding="utf-8").splitlines():
+        checksum, name = line.split()
+        assert name not in listed, f"{name} is listed twice"
+        listed[name] = checksum
+    present = {
+        path.name: hashlib.sha256(path.read_bytes()).hexdigest() for path in directory.glob("*.sql")
+    }
+    assert sorted(present) == sorted(listed), "every migration listed, every listed file there"
+    edited = [name for name in present if present[name] != listed[name]]
+    assert edited == [], f"landed migrations were edited: {edited}"
+    # The runner's checksum is the same one (the files are UTF-8 with LF line ends).
+    assert {m.name: m.checksum for m in migrate.discover()} == listed
