@@ -146,8 +146,8 @@ def sell(conn: psycopg.Connection, shop: Shop, customer: uuid.UUID, items: str) 
     with conn.pipeline():
         conn.execute("SELECT set_config('app.business_id', %s, true)", (str(shop.business_id),))
         conn.execute(
-            "SELECT order_id FROM process_purchase(%s, %s::jsonb, %s, %s)",
-            (customer, items, uuid.uuid4(), shop.user_id),
+            "SELECT order_id FROM process_purchase(%s, %s, %s::jsonb, %s, %s)",
+            (shop.business_id, customer, items, uuid.uuid4(), shop.user_id),
         )
         conn.commit()
 
@@ -160,6 +160,7 @@ SALE_SCRIPT = """\\set c :client_id * {customers} + random(0, {customers} - 1)
 BEGIN;
 SELECT set_config('app.business_id', :business, true);
 SELECT order_id FROM process_purchase(
+    :business,
     (SELECT id FROM bench_customers WHERE n = :c),
     jsonb_build_array(
         jsonb_build_object('product_id', (SELECT id FROM bench_products WHERE n = :p1),
@@ -173,6 +174,7 @@ HOT_SCRIPT = """\\set c :client_id * {customers} + random(0, {customers} - 1)
 BEGIN;
 SELECT set_config('app.business_id', :business, true);
 SELECT order_id FROM process_purchase(
+    :business,
     (SELECT id FROM bench_customers WHERE n = :c),
     jsonb_build_array(jsonb_build_object('product_id', CAST(:hot AS text), 'quantity', 1)),
     gen_random_uuid(), :user);

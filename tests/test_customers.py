@@ -350,7 +350,10 @@ def test_the_ledger_takes_one_opening_balance_per_customer_however_the_id_is_wri
         ]
     )
     with tenant_session(app, shop.business_id) as session, pytest.raises(DBAPIError) as refused:
-        session.execute(ledger.OPENING_BALANCES, {"entries": entries, "user_id": shop.owner_id})
+        session.execute(
+            ledger.OPENING_BALANCES,
+            {"business_id": shop.business_id, "entries": entries, "user_id": shop.owner_id},
+        )
     assert refused.value.orig.sqlstate == "SC004"  # type: ignore[union-attr]
     assert fetch(database.admin, "SELECT count(*) FROM orders") == [(0,)]
     assert ledger_violations(database.admin) == []

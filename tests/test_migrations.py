@@ -1,7 +1,9 @@
-"""The migration runner: in order, once each, edits refused, concurrent runs take turns."""
+"""The migration runner: in order, once each, edits refused, concurrent runs take turns; function
+files applied after them, and again whenever they change. Landed migrations keep their checksums."""
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 import threading
 from collections.abc import Callable
@@ -18,15 +20,37 @@ def _applied(admin_url: str) -> list[tuple[str, str]]:
         return conn.execute("SELECT name, checksum FROM schema_migrations ORDER BY name").fetchall()
 
 
+def _functions_applied(admin_url: str) -> dict[str, tuple[str, object]]:
+    with psycopg.connect(admin_url) as conn:
+        rows = conn.execute("SELECT name, checksum, applied_at FROM schema_functions").fetchall()
+    return {name: (checksum, applied_at) for name, checksum, applied_at in rows}
+
+
+def _everything() -> list[str]:
+    """What upgrade() applies to an empty database: the migrations, then every function file."""
+    return [m.name for m in migrate.discover()] + [
+        migrate.FUNCTIONS_PREFIX + f.name for f in migrate.discover_functions()
+    ]
+
+
+def _copy_sql(tmp_path: Path) -> Path:
+    """A copy of sql/ (migrations and functions); returns its migrations folder."""
+    shutil.copytree(migrate.SQL_DIR, tmp_path / "sql")
+    return tmp_path / "sql" / "migrations"
+
+
 def test_applies_every_migration_to_an_empty_database_then_nothing(
     fresh_database: Callable[[], embedded.DatabaseUrls],
 ) -> None:
     urls = fresh_database()
     names = [m.name for m in migrate.discover()]
     assert names and names == sorted(names)
+    functions = [f.name for f in migrate.discover_functions()]
+    assert functions and functions == sorted(functions)
 
-    assert migrate.upgrade(urls.admin) == names
+    assert migrate.upgrade(urls.admin) == _everything()
     assert [name for name, _ in _applied(urls.admin)] == names
+    assert sorted(_functions_applied(urls.admin)) == functions
     assert migrate.upgrade(urls.admin) == []  # a second run is a no-op
     with psycopg.connect(urls.admin) as conn:
         tables = {
@@ -102,7 +126,7 @@ def test_concurrent_upgrades_apply_each_migration_once(
 
     assert errors == []
     names = [m.name for m in migrate.discover()]
-    assert sorted(results, key=len) == [[], [], [], names]
+    assert sorted(results, key=len) == [[], [], [], _everything()]
     assert [name for name, _ in _applied(urls.admin)] == names
 
 
@@ -156,3 +180,75 @@ def test_stock_from_before_0004_becomes_each_products_first_history_line(
     )
     assert none not in {line[0] for line in lines}
     assert ledger_violations(urls.admin) == []
+
+
+def test_a_changed_function_file_is_applied_again_and_only_that_one(
+    fresh_database: Callable[[], embedded.DatabaseUrls], tmp_path: Path
+) -> None:
+    urls = fresh_database()
+    directory = _copy_sql(tmp_path)
+    functions = directory.parent / "functions"
+    assert migrate.upgrade(urls.admin, directory) == _everything()
+    first = _functions_applied(urls.admin)
+
+    changed = functions / "ledger_refuse.sql"
+    changed.write_text(
+        changed.read_text()
+        + "COMMENT ON FUNCTION ledger_refuse(text, text, jsonb) IS 'changed afterwards';\n"
+    )
+    assert migrate.upgrade(urls.admin, directory) == ["functions/ledger_refuse.sql"]
+    with psycopg.connect(urls.admin) as conn:
+        comment = conn.execute(
+            "SELECT obj_description('ledger_refuse(text, text, jsonb)'::regprocedure)"
+        ).fetchone()
+    assert comment == ("changed afterwards",)
+    now = _functions_applied(urls.admin)
+    checksum = hashlib.sha256(changed.read_text().encode()).hexdigest()
+    assert now.pop("ledger_refuse.sql")[0] == checksum != first.pop("ledger_refuse.sql")[0]
+    assert now == first  # the unchanged files were not applied again (same applied_at)
+
+    assert migrate.upgrade(urls.admin, directory) == []
+
+
+def test_a_failing_function_file_leaves_nothing_behind_and_is_tried_again(
+    fresh_database: Callable[[], embedded.DatabaseUrls], tmp_path: Path
+) -> None:
+    urls = fresh_database()
+    directory = _copy_sql(tmp_path)
+    migrate.upgrade(urls.admin, directory)
+    broken = directory.parent / "functions" / "zz_half.sql"
+    broken.write_text(
+        "CREATE OR REPLACE FUNCTION half_done() RETURNS int LANGUAGE sql AS $$ SELECT 1 $$;\n"
+        "SELECT no_such_function();\n"
+    )
+
+    for _ in range(2):  # not recorded as applied, so the next run tries it again
+        with pytest.raises(psycopg.errors.UndefinedFunction):
+            migrate.upgrade(urls.admin, directory)
+    with psycopg.connect(urls.admin) as conn:
+        assert conn.execute("SELECT to_regproc('half_done')").fetchone() == (None,)
+    assert "zz_half.sql" not in _functions_applied(urls.admin)
+
+
+def test_every_migration_is_listed_with_its_checksum() -> None:
+    """webapp/sql/migrations/checksums.txt lists every migration with the sha256 it landed with,
+    so editing a landed migration fails here (write a new migration instead), as it would fail
+    `db upgrade` in every shop that applied it.
+
+    A new migration needs its line: once the file is final, from webapp/sql/migrations run
+    `sha256sum 0006_what_it_does.sql >> checksums.txt` (one line per file: the sha256, two
+    spaces, the file name; `sha256sum -c checksums.txt` checks them all)."""
+    directory = migrate.MIGRATIONS_DIR
+    listed = {}
+    for line in (directory / "checksums.txt").read_text(encoding="utf-8").splitlines():
+        checksum, name = line.split()
+        assert name not in listed, f"{name} is listed twice"
+        listed[name] = checksum
+    present = {
+        path.name: hashlib.sha256(path.read_bytes()).hexdigest() for path in directory.glob("*.sql")
+    }
+    assert sorted(present) == sorted(listed), "every migration listed, every listed file there"
+    edited = [name for name in present if present[name] != listed[name]]
+    assert edited == [], f"landed migrations were edited: {edited}"
+    # The runner's checksum is the same one (the files are UTF-8 with LF line ends).
+    assert {m.name: m.checksum for m in migrate.discover()} == listed

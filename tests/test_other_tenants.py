@@ -32,6 +32,8 @@ from tests.routes import (
     seed,
     takes_id,
 )
+from webapp import ledger
+from webapp.db import get_db
 from webapp.embedded import DatabaseUrls
 from webapp.models import TENANT_TABLES
 
@@ -448,6 +450,15 @@ def _refusal(conn: psycopg.Connection, a: uuid.UUID, sql: str, params: tuple[obj
     return "accepted"
 
 
+PURCHASE = "SELECT * FROM process_purchase(%s, %s, %s::jsonb, %s, %s, %s)"
+PAYMENT = "SELECT * FROM record_payment(%s, %s, %s, 'cash', '', %s, %s, %s, %s)"
+STOCK = "SELECT * FROM adjust_stock(%s, %s, 5, 'delivery', '', %s, %s, NULL)"
+OPENING = (
+    "SELECT record_opening_balances(%s, jsonb_build_array(jsonb_build_object("
+    "'customer_id', %s::text, 'amount', %s::text)), %s)"
+)
+
+
 def test_the_ledger_functions_refuse_another_business_rows(
     as_a: psycopg.Connection,
     database: DatabaseUrls,
@@ -463,33 +474,39 @@ def test_the_ledger_functions_refuse_another_business_rows(
         return json.dumps([{"product_id": str(product), "quantity": 1}])
 
     key = str(uuid.uuid4())
-    purchase = "SELECT * FROM process_purchase(%s, %s::jsonb, %s, %s, %s)"
-    payment = "SELECT * FROM record_payment(%s, %s, 'cash', '', %s, %s, %s, %s)"
-    stock = "SELECT * FROM adjust_stock(%s, 5, 'delivery', '', %s, %s, NULL)"
-    opening = "SELECT record_opening_balances(jsonb_build_array(jsonb_build_object("
-    opening += "'customer_id', %s::text, 'amount', %s::text)), %s)"
     owner, b_owner = shop.owner_id, other_shop.owner_id
     one = Decimal("1.00")
+    # Every call names A, the business bound: the rows named are what is at stake here.
+    ours = shop.business_id
     calls = {
-        "sale to B's customer": (purchase, (b["customer"], items(a["product"]), key, owner, None)),
-        "sale of B's product": (purchase, (a["customer"], items(b["product"]), key, owner, None)),
-        "payment from B's customer": (payment, (b["customer"], one, key, owner, None, None)),
-        "payment to B's sale": (payment, (a["customer"], one, key, owner, b["sale"], None)),
-        "restock of B's product": (stock, (b["product"], key, owner)),
-        "opening balance of B's customer": (opening, (b["customer"], one, owner)),
+        "sale to B's customer": (
+            PURCHASE,
+            (ours, b["customer"], items(a["product"]), key, owner, None),
+        ),
+        "sale of B's product": (
+            PURCHASE,
+            (ours, a["customer"], items(b["product"]), key, owner, None),
+        ),
+        "payment from B's customer": (PAYMENT, (ours, b["customer"], one, key, owner, None, None)),
+        "payment to B's sale": (PAYMENT, (ours, a["customer"], one, key, owner, b["sale"], None)),
+        "restock of B's product": (STOCK, (ours, b["product"], key, owner)),
+        "opening balance of B's customer": (OPENING, (ours, b["customer"], one, owner)),
     }
     refused = {name: _refusal(as_a, shop.business_id, *call) for name, call in calls.items()}
     assert refused == dict.fromkeys(calls, "SC003")
 
     # A's own rows, but in the name of B's user or through B's token: refused too.
-    a_sale = (a["customer"], items(a["product"]), key)
+    a_sale = (ours, a["customer"], items(a["product"]), key)
     as_b = {
-        "sale by B's owner": (purchase, (*a_sale, b_owner, None)),
-        "sale through B's token": (purchase, (*a_sale, owner, b["token"])),
-        "payment by B's owner": (payment, (a["customer"], one, key, b_owner, None, None)),
-        "payment through B's token": (payment, (a["customer"], one, key, owner, None, b["token"])),
-        "restock by B's owner": (stock, (a["product"], key, b_owner)),
-        "opening balance by B's owner": (opening, (a["customer"], one, b_owner)),
+        "sale by B's owner": (PURCHASE, (*a_sale, b_owner, None)),
+        "sale through B's token": (PURCHASE, (*a_sale, owner, b["token"])),
+        "payment by B's owner": (PAYMENT, (ours, a["customer"], one, key, b_owner, None, None)),
+        "payment through B's token": (
+            PAYMENT,
+            (ours, a["customer"], one, key, owner, None, b["token"]),
+        ),
+        "restock by B's owner": (STOCK, (ours, a["product"], key, b_owner)),
+        "opening balance by B's owner": (OPENING, (ours, a["customer"], one, b_owner)),
     }
     refused = {name: _refusal(as_a, shop.business_id, *call) for name, call in as_b.items()}
     assert refused == dict.fromkeys(as_b, "SC004")
@@ -498,10 +515,132 @@ def test_the_ledger_functions_refuse_another_business_rows(
     ((b_key,),) = fetch(
         database.admin, "SELECT idempotency_key FROM orders WHERE id = %s", b["sale"]
     )
-    row = as_a.execute(purchase, (*a_sale[:2], b_key, owner, None)).fetchone()
+    row = as_a.execute(PURCHASE, (*a_sale[:3], b_key, owner, None)).fetchone()
     assert row[0] != b["sale"] and row[1] is True
     _fresh(as_a, shop.business_id)
 
     assert snapshot(database.admin, other_shop.business_id) == before
     assert snapshot(database.admin, shop.business_id) == a_before
     assert ledger_violations(database.admin) == []
+
+
+def _refusal_detail(
+    conn: psycopg.Connection, sql: str, params: tuple[object, ...]
+) -> tuple[str, dict[str, str]] | str:
+    """The SQLSTATE and JSON DETAIL of a refused call (in the transaction open now), or
+    "accepted"."""
+    try:
+        conn.execute(sql, params)
+    except psycopg.Error as error:
+        return error.sqlstate or "", json.loads(error.diag.message_detail or "{}")
+    return "accepted"
+
+
+def test_the_ledger_functions_refuse_a_business_other_than_the_bound_one(
+    as_a: psycopg.Connection,
+    database: DatabaseUrls,
+    shop: Shop,
+    other_shop: Shop,
+    tenants: tuple[Rows, Rows],
+) -> None:
+    """Each ledger function names its business first (p_business_id, by which a distributed
+    PostgreSQL routes the call), but the business bound to the transaction decides: with A
+    bound, naming B is refused with SC003 {"entity": "business"} before anything is read or
+    written, whether the rows are A's or B's; so is naming A with no business bound. The same
+    calls naming A with A bound go through, so the business is all that is refused."""
+    a, b = (rows.ids for rows in tenants)
+    ours, theirs = shop.business_id, other_shop.business_id
+    before = {ours: snapshot(database.admin, ours), theirs: snapshot(database.admin, theirs)}
+    owner, b_owner = shop.owner_id, other_shop.owner_id
+    one = Decimal("1.00")
+
+    def items(product: uuid.UUID) -> str:
+        return json.dumps([{"product_id": str(product), "quantity": 1}])
+
+    def calls(
+        business: uuid.UUID | None, rows: dict[str, uuid.UUID], user: uuid.UUID
+    ) -> dict[str, tuple[str, tuple[object, ...]]]:
+        key = str(uuid.uuid4())
+        return {
+            "process_purchase": (
+                PURCHASE,
+                (business, rows["customer"], items(rows["product"]), key, user, None),
+            ),
+            "record_payment": (PAYMENT, (business, rows["customer"], one, key, user, None, None)),
+            "adjust_stock": (STOCK, (business, rows["product"], key, user)),
+            "record_opening_balances": (OPENING, (business, rows["customer"], one, user)),
+        }
+
+    def attempt(
+        bound: uuid.UUID | None, named: dict[str, tuple[str, tuple[object, ...]]]
+    ) -> dict[str, object]:
+        found = {}
+        for name, (sql, params) in named.items():
+            as_a.rollback()  # a new transaction, which binds `bound` (or nothing)
+            if bound is not None:
+                as_a.execute("SELECT set_config('app.business_id', %s, true)", (str(bound),))
+            found[name] = _refusal_detail(as_a, sql, params)
+            as_a.rollback()  # what went through is not kept
+        _fresh(as_a, ours)
+        return found
+
+    def business(named: uuid.UUID | None) -> tuple[str, dict[str, str | None]]:
+        return "SC003", {"entity": "business", "id": str(named) if named else None}
+
+    functions = calls(ours, a, owner).keys()
+    # A bound, B named: on A's rows and on B's (in B's owner's name).
+    assert attempt(ours, calls(theirs, a, owner)) == dict.fromkeys(functions, business(theirs))
+    assert attempt(ours, calls(theirs, b, b_owner)) == dict.fromkeys(functions, business(theirs))
+    # No business named, or no business bound.
+    assert attempt(ours, calls(None, a, owner)) == dict.fromkeys(functions, business(None))
+    assert attempt(None, calls(ours, a, owner)) == dict.fromkeys(functions, business(ours))
+    # A bound and named: the same calls go through (and were rolled back).
+    assert attempt(ours, calls(ours, a, owner)) == dict.fromkeys(functions, "accepted")
+
+    assert snapshot(database.admin, ours) == before[ours]
+    assert snapshot(database.admin, theirs) == before[theirs]
+    assert ledger_violations(database.admin) == []
+
+
+def test_the_ledger_module_refuses_a_session_with_no_business_bound(
+    app: Flask, database: DatabaseUrls, shop: Shop, tenants: tuple[Rows, Rows]
+) -> None:
+    """webapp.ledger takes the business it passes from the session's bound tenant: with none, it
+    says so before any SQL is sent."""
+    a, _ = (rows.ids for rows in tenants)
+    before = snapshot(database.admin, shop.business_id)
+    calls = {
+        "purchase": lambda session: ledger.purchase(
+            session,
+            customer_id=a["customer"],
+            lines=[ledger.Line(a["product"], 1)],
+            idempotency_key=uuid.uuid4(),
+            user_id=shop.owner_id,
+        ),
+        "pay": lambda session: ledger.pay(
+            session,
+            customer_id=a["customer"],
+            amount=Decimal("1.00"),
+            method="cash",
+            note="",
+            idempotency_key=uuid.uuid4(),
+            user_id=shop.owner_id,
+        ),
+        "adjust_stock": lambda session: ledger.adjust_stock(
+            session,
+            product_id=a["product"],
+            reason="delivery",
+            idempotency_key=uuid.uuid4(),
+            user_id=shop.owner_id,
+            change=1,
+        ),
+        "record_opening_balances": lambda session: ledger.record_opening_balances(
+            session, [(a["customer"], Decimal("1.00"))], user_id=shop.owner_id
+        ),
+    }
+    for name, call in calls.items():
+        with app.app_context(), get_db().sessions() as session:
+            with pytest.raises(ledger.NoTenantBound, match="No business is bound"):
+                call(session)
+            assert not session.in_transaction(), name  # nothing was sent
+    assert snapshot(database.admin, shop.business_id) == before

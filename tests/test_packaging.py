@@ -81,6 +81,7 @@ def test_a_built_wheel_serves_the_sign_in_page(
 
     assert Path(out["package"]).is_relative_to(venv), out["package"]
     assert out["applied"][0].startswith("0001_")
+    assert any(name.startswith("functions/") for name in out["applied"])  # SQL functions ship too
     status, page = out["login"]
     assert status == 200
     assert 'name="password"' in page and "Sign in to your shop" in page

@@ -206,12 +206,17 @@ def test_the_ledger_names_its_business_even_when_the_owner_calls_it(
             "SELECT set_config('app.business_id', %s, true)", (str(other_shop.business_id),)
         )
         conn.execute(
-            "SELECT process_purchase(%s, %s::jsonb, gen_random_uuid(), %s)",
-            (theirs, f'[{{"product_id": "{their_product}", "quantity": 1}}]', other_shop.clerk_id),
+            "SELECT process_purchase(%s, %s, %s::jsonb, gen_random_uuid(), %s)",
+            (
+                other_shop.business_id,
+                theirs,
+                f'[{{"product_id": "{their_product}", "quantity": 1}}]',
+                other_shop.clerk_id,
+            ),
         )
         conn.execute(
-            "SELECT record_payment(%s, 20, 'cash', '', gen_random_uuid(), %s)",
-            (theirs, other_shop.clerk_id),
+            "SELECT record_payment(%s, %s, 20, 'cash', '', gen_random_uuid(), %s)",
+            (other_shop.business_id, theirs, other_shop.clerk_id),
         )
     assert fetch(
         database.admin, "SELECT owed FROM open_dues WHERE business_id = %s", shop.business_id

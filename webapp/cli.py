@@ -46,12 +46,26 @@ def db_group() -> None:
     pass
 
 
-@db_group.command("upgrade", help="Apply pending migrations from sql/migrations.")
+@db_group.command(
+    "upgrade",
+    help="Apply pending migrations from sql/migrations, then the changed files of sql/functions.",
+)
 @with_appcontext
 @friendly_errors
 def db_upgrade() -> None:
     applied = migrate.upgrade(get_db().admin_url or "")
-    click.echo(f"Applied {', '.join(applied)}." if applied else "The schema is up to date.")
+    migrations = [name for name in applied if not name.startswith(migrate.FUNCTIONS_PREFIX)]
+    functions = [
+        name.removeprefix(migrate.FUNCTIONS_PREFIX)
+        for name in applied
+        if name.startswith(migrate.FUNCTIONS_PREFIX)
+    ]
+    if migrations:
+        click.echo(f"Applied migrations {', '.join(migrations)}.")
+    if functions:
+        click.echo(f"Applied new or changed functions {', '.join(functions)}.")
+    if not applied:
+        click.echo("The schema is up to date.")
 
 
 @click.command("create-business", help="Create a business (a shop) that staff can sign in to.")

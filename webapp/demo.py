@@ -142,10 +142,12 @@ SET_TENANT = text("SELECT set_config('app.business_id', :business_id, true)")
 PAYING_HABITS = (Decimal("1"), Decimal("0.5"), Decimal("0.3"), Decimal("0"))
 
 PURCHASE = text(
-    "SELECT order_id FROM process_purchase(:customer_id, CAST(:items AS jsonb), :key, :user_id)"
+    """SELECT order_id
+         FROM process_purchase(:business_id, :customer_id, CAST(:items AS jsonb), :key, :user_id)"""
 )
 PAYMENT = text(
-    "SELECT payment_id FROM record_payment(:customer_id, :amount, :method, '', :key, :user_id)"
+    """SELECT payment_id
+         FROM record_payment(:business_id, :customer_id, :amount, :method, '', :key, :user_id)"""
 )
 BALANCE = text("SELECT balance FROM customers WHERE id = :customer_id")
 BACKDATE_SALE = text(
@@ -280,6 +282,7 @@ def _sales_history(session: Session, business: Business, rng: random.Random) -> 
                 for product in rng.sample(products, rng.randint(1, 3))
             ]
             params = {
+                "business_id": business.id,
                 "customer_id": rng.choice(customers),
                 "items": json.dumps(lines),
                 "key": uuid.uuid4(),
@@ -295,6 +298,7 @@ def _sales_history(session: Session, business: Business, rng: random.Random) -> 
                 continue
             amount = (balance * share).quantize(Decimal("0.01"))
             params = {
+                "business_id": business.id,
                 "customer_id": customer,
                 "amount": max(amount, Decimal("0.01")),
                 "method": rng.choice(("cash", "cash", "mobile_money", "card", "bank_transfer")),

@@ -3,6 +3,11 @@
 Each refusal has its own SQLSTATE and a JSON DETAIL with its facts; nothing here ever reads a
 message string. Every call is its own transaction: committed on success, rolled back on any
 refusal, and retried a bounded number of times on a deadlock or serialization failure.
+
+Each function takes the business as its first argument: the tenant bound to the session
+(`session.info[TENANT_KEY]`), which the database checks against the one bound to the
+transaction. A session with no tenant bound is refused here, before any SQL (`NoTenantBound`).
+The functions' definitions are in webapp/sql/functions/<name>.sql.
 """
 
 from __future__ import annotations
@@ -14,16 +19,34 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+import psycopg
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from webapp.db import LOCK_NOT_AVAILABLE, UNIQUE_VIOLATION, sqlstate
+from webapp.db import LOCK_NOT_AVAILABLE, TENANT_KEY, UNIQUE_VIOLATION, sqlstate
 
 # Serialization failure and deadlock; and a unique violation, which only two tills racing on
 # one idempotency key can cause: run again, the key is then found and answered properly.
 RETRYABLE = frozenset({"40001", "40P01", UNIQUE_VIOLATION})
 ATTEMPTS = 3
+CENT = Decimal("0.01")
+
+
+class NoTenantBound(RuntimeError):
+    """A ledger call on a session with no business bound: a mistake in the caller, not a
+    refusal a person could act on."""
+
+
+def _business_id(session: Session) -> uuid.UUID:
+    """The tenant bound to the session: the ledger functions' first argument."""
+    business_id = session.info.get(TENANT_KEY)
+    if business_id is None:
+        raise NoTenantBound(
+            "No business is bound to this session (session.info[TENANT_KEY]); "
+            "bind one (webapp.db.bind_tenant) before calling the ledger."
+        )
+    return uuid.UUID(str(business_id))
 
 
 class LedgerError(Exception):
@@ -54,7 +77,7 @@ class CreditLimitExceeded(LedgerError):
 
     @property
     def available_credit(self) -> Decimal:
-        return Decimal(str(self.detail["available_credit"])).quantize(Decimal("0.01"))
+        return Decimal(str(self.detail["available_credit"])).quantize(CENT)
 
 
 class NotFound(LedgerError):
@@ -91,7 +114,7 @@ class PaymentExceedsBalance(LedgerError):
 
     @property
     def balance(self) -> Decimal:
-        return Decimal(str(self.detail["balance"])).quantize(Decimal("0.01"))
+        return Decimal(str(self.detail["balance"])).quantize(CENT)
 
 
 class CustomerArchived(LedgerError):
@@ -127,12 +150,13 @@ def _refusal(error: DBAPIError) -> LedgerError | None:
     cls = REFUSALS.get(sqlstate(error) or "")
     if cls is None:
         return None
-    diag = error.orig.diag  # type: ignore[union-attr]
+    # A refusal's SQLSTATE comes only from psycopg, whose errors carry their diagnostics.
+    diag = error.orig.diag if isinstance(error.orig, psycopg.Error) else None
     try:
-        detail = json.loads(diag.message_detail or "{}")
+        detail = json.loads(getattr(diag, "message_detail", None) or "{}")
     except ValueError:
         detail = {}
-    return cls(diag.message_primary or cls.__name__, detail)
+    return cls(getattr(diag, "message_primary", None) or cls.__name__, detail)
 
 
 def _call(session: Session, sql: Any, params: dict[str, Any]) -> Any:
@@ -173,8 +197,8 @@ class Sale:
 
 PURCHASE = text(
     """SELECT order_id, created, total, balance_after, due_on
-         FROM process_purchase(:customer_id, CAST(:items AS jsonb), :idempotency_key,
-                               :user_id, :api_token_id)"""
+         FROM process_purchase(:business_id, :customer_id, CAST(:items AS jsonb),
+                               :idempotency_key, :user_id, :api_token_id)"""
 )
 
 
@@ -187,7 +211,8 @@ def purchase(
     user_id: uuid.UUID,
     api_token_id: uuid.UUID | None = None,
 ) -> Sale:
-    """Record a sale on the customer's account (see sql/migrations/0002_process_purchase.sql)."""
+    """Record a sale on the customer's account (see webapp/sql/functions/process_purchase.sql)."""
+    business_id = _business_id(session)
     try:
         items = json.dumps([line.as_json() for line in lines], allow_nan=False)
     except ValueError:  # NaN or infinity, which JSON (and so the ledger) cannot take
@@ -198,6 +223,7 @@ def purchase(
         session,
         PURCHASE,
         {
+            "business_id": business_id,
             "customer_id": customer_id,
             "items": items,
             "idempotency_key": idempotency_key,
@@ -228,19 +254,14 @@ class Receipt:
     payment_id: uuid.UUID
     created: bool  # False when the idempotency key named a payment already recorded
     balance_after: Decimal
-    allocations: list[Allocation]
+    allocations: list[Allocation]  # in the order applied: the named sale first, then oldest due
 
 
+# The allocations as text: read here with Decimal amounts, never through a float.
 PAYMENT = text(
-    """SELECT payment_id, created, balance_after
-         FROM record_payment(:customer_id, :amount, :method, :note, :idempotency_key,
-                             :user_id, :order_id, :api_token_id)"""
-)
-ALLOCATIONS = text(
-    """SELECT a.order_id, a.amount
-         FROM payment_allocations a JOIN orders o ON o.id = a.order_id
-        WHERE a.payment_id = :payment_id
-        ORDER BY o.due_on, o.created_at, o.id"""
+    """SELECT payment_id, created, balance_after, CAST(allocations AS text) AS allocations
+         FROM record_payment(:business_id, :customer_id, :amount, :method, :note,
+                             :idempotency_key, :user_id, :order_id, :api_token_id)"""
 )
 
 
@@ -256,11 +277,14 @@ def pay(
     order_id: uuid.UUID | None = None,
     api_token_id: uuid.UUID | None = None,
 ) -> Receipt:
-    """Record a payment (see sql/migrations/0003_record_payment.sql) and how it was applied."""
+    """Record a payment and how it was applied, in one call and one transaction (see
+    webapp/sql/functions/record_payment.sql)."""
+    business_id = _business_id(session)
     row = _call(
         session,
         PAYMENT,
         {
+            "business_id": business_id,
             "customer_id": customer_id,
             "amount": amount,
             "method": method,
@@ -272,10 +296,9 @@ def pay(
         },
     )
     allocations = [
-        Allocation(order, share)
-        for order, share in session.execute(ALLOCATIONS, {"payment_id": row.payment_id})
+        Allocation(uuid.UUID(share["order_id"]), Decimal(str(share["amount"])).quantize(CENT))
+        for share in json.loads(row.allocations, parse_float=Decimal)
     ]
-    session.commit()
     return Receipt(row.payment_id, row.created, row.balance_after, allocations)
 
 
@@ -295,8 +318,8 @@ STOCK_REASONS = {
 
 ADJUST_STOCK = text(
     """SELECT movement_id, created, change, resulting_stock
-         FROM adjust_stock(:product_id, :change, :reason, :note, :idempotency_key, :user_id,
-                           :counted)"""
+         FROM adjust_stock(:business_id, :product_id, :change, :reason, :note,
+                           :idempotency_key, :user_id, :counted)"""
 )
 
 
@@ -311,12 +334,14 @@ def adjust_stock(
     counted: int | None = None,
     note: str = "",
 ) -> StockChange:
-    """Restock or correct one product's stock (see sql/migrations/0004_stock_and_imports.sql):
+    """Restock or correct one product's stock (see webapp/sql/functions/adjust_stock.sql):
     either by `change`, or, for a count correction, to the `counted` stock."""
+    business_id = _business_id(session)
     row = _call(
         session,
         ADJUST_STOCK,
         {
+            "business_id": business_id,
             "product_id": product_id,
             "change": change,
             "reason": reason,
@@ -329,18 +354,23 @@ def adjust_stock(
     return StockChange(row.movement_id, row.created, row.change, row.resulting_stock)
 
 
-OPENING_BALANCES = text("SELECT record_opening_balances(CAST(:entries AS jsonb), :user_id)")
+OPENING_BALANCES = text(
+    "SELECT record_opening_balances(:business_id, CAST(:entries AS jsonb), :user_id)"
+)
 
 
 def record_opening_balances(
     session: Session, entries: list[tuple[uuid.UUID, Decimal]], *, user_id: uuid.UUID
 ) -> None:
     """Inside the caller's transaction (a new customer, an import): what customers owed before
-    ShopCredit, each as a sale without items made today. A refusal raises (its detail names the
+    ShopCredit, each as a sale without items made today (see
+    webapp/sql/functions/record_opening_balances.sql). A refusal raises (its detail names the
     customer); the caller rolls back."""
+    business_id = _business_id(session)
     payload = json.dumps([{"customer_id": str(c), "amount": str(a)} for c, a in entries])
+    params = {"business_id": business_id, "entries": payload, "user_id": user_id}
     try:
-        session.execute(OPENING_BALANCES, {"entries": payload, "user_id": user_id})
+        session.execute(OPENING_BALANCES, params)
     except DBAPIError as error:
         refusal = _refusal(error)
         if refusal is not None:

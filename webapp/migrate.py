@@ -1,8 +1,19 @@
-"""Applies sql/migrations/NNNN_*.sql in order, each once, each in its own transaction.
+"""Applies sql/migrations/NNNN_*.sql in order, each once, then sql/functions/*.sql whenever changed.
 
-Forward-only: an applied file is never run again, and an applied file that was edited since is
-refused by name (write a new migration instead). An advisory lock makes concurrent runs (two
-app servers starting at once) take turns.
+Migrations are forward-only: an applied file is never run again, and an applied file that was
+edited since is refused by name (write a new migration instead). Tables, types and data changes
+live there.
+
+Each SQL function's current definition lives in its own file, sql/functions/<name>.sql
+(`CREATE OR REPLACE FUNCTION`, with its grants). After the migrations, every function file whose
+sha256 differs from the one recorded in `schema_functions` (or that was never applied) is run
+again, like Flyway's repeatable migrations: change a function by editing its file. They run in
+file-name order, after every migration, so a function file may rely on every table and type but
+a migration never on a function file. Changing a function's arguments or result takes a
+migration that drops the old one as well, since CREATE OR REPLACE cannot.
+
+Every file runs in its own transaction. An advisory lock makes concurrent runs (two app
+servers starting at once) take turns.
 """
 
 from __future__ import annotations
@@ -13,7 +24,11 @@ from pathlib import Path
 
 import psycopg
 
-MIGRATIONS_DIR = Path(__file__).resolve().parent / "sql" / "migrations"
+SQL_DIR = Path(__file__).resolve().parent / "sql"
+MIGRATIONS_DIR = SQL_DIR / "migrations"
+FUNCTIONS_DIR = SQL_DIR / "functions"
+# How upgrade() names a function file it applied, to tell it from a migration.
+FUNCTIONS_PREFIX = "functions/"
 # Any fixed 64-bit number; it only has to be the same in every process that migrates.
 ADVISORY_LOCK_ID = 0x5C0DE_C4ED17
 
@@ -24,6 +39,8 @@ class MigrationError(RuntimeError):
 
 @dataclass(frozen=True)
 class Migration:
+    """One SQL file: a versioned migration or a function file."""
+
     name: str
     sql: str
 
@@ -37,36 +54,93 @@ def discover(directory: Path = MIGRATIONS_DIR) -> list[Migration]:
     return [Migration(path.name, path.read_text(encoding="utf-8")) for path in files]
 
 
-def upgrade(admin_url: str, directory: Path = MIGRATIONS_DIR) -> list[str]:
-    """Apply pending migrations; return the names applied (empty when up to date)."""
+def discover_functions(directory: Path = FUNCTIONS_DIR) -> list[Migration]:
+    """The function files, in the order they are applied (by name)."""
+    files = sorted(directory.glob("*.sql"))
+    return [Migration(path.name, path.read_text(encoding="utf-8")) for path in files]
+
+
+def upgrade(
+    admin_url: str, directory: Path = MIGRATIONS_DIR, functions: Path | None = None
+) -> list[str]:
+    """Apply pending migrations, then every function file that changed; return what was applied,
+    in order: migration file names (`0005_ledger_signatures.sql`), then function files as
+    `functions/<name>.sql`. Empty when everything was up to date.
+
+    `functions` is the folder of function files; by default the `functions` folder beside
+    `directory`, and none when there is no such folder (a test's copy of the migrations alone).
+    """
     migrations = discover(directory)
+    if functions is None:
+        functions = directory.parent / "functions"
+        function_files = discover_functions(functions) if functions.is_dir() else []
+    elif functions.is_dir():
+        function_files = discover_functions(functions)
+    else:
+        raise MigrationError(f"There is no folder of function files at {functions}.")
     applied_now: list[str] = []
     with psycopg.connect(admin_url, autocommit=True) as conn:
         conn.execute("SELECT pg_advisory_lock(%s)", (ADVISORY_LOCK_ID,))
         try:
-            conn.execute(
-                """CREATE TABLE IF NOT EXISTS schema_migrations (
-                       name text PRIMARY KEY,
-                       checksum text NOT NULL,
-                       applied_at timestamptz NOT NULL DEFAULT now())"""
-            )
-            rows = conn.execute("SELECT name, checksum FROM schema_migrations").fetchall()
-            applied: dict[str, str] = dict(rows)
-            for migration in migrations:
-                if migration.name in applied:
-                    if applied[migration.name] != migration.checksum:
-                        raise MigrationError(
-                            f"Migration {migration.name} was edited after it was applied; "
-                            "applied migrations are never changed, add a new one instead."
-                        )
-                    continue
-                with conn.transaction():
-                    conn.execute(migration.sql)
-                    conn.execute(
-                        "INSERT INTO schema_migrations (name, checksum) VALUES (%s, %s)",
-                        (migration.name, migration.checksum),
-                    )
-                applied_now.append(migration.name)
+            applied_now += _apply_migrations(conn, migrations)
+            applied_now += [
+                FUNCTIONS_PREFIX + name for name in _apply_functions(conn, function_files)
+            ]
         finally:
             conn.execute("SELECT pg_advisory_unlock(%s)", (ADVISORY_LOCK_ID,))
+    return applied_now
+
+
+def _apply_migrations(conn: psycopg.Connection, migrations: list[Migration]) -> list[str]:
+    conn.execute(
+        """CREATE TABLE IF NOT EXISTS schema_migrations (
+               name text PRIMARY KEY,
+               checksum text NOT NULL,
+               applied_at timestamptz NOT NULL DEFAULT now())"""
+    )
+    applied: dict[str, str] = dict(
+        conn.execute("SELECT name, checksum FROM schema_migrations").fetchall()
+    )
+    applied_now = []
+    for migration in migrations:
+        if migration.name in applied:
+            if applied[migration.name] != migration.checksum:
+                raise MigrationError(
+                    f"Migration {migration.name} was edited after it was applied; "
+                    "applied migrations are never changed, add a new one instead."
+                )
+            continue
+        with conn.transaction():
+            conn.execute(migration.sql)
+            conn.execute(
+                "INSERT INTO schema_migrations (name, checksum) VALUES (%s, %s)",
+                (migration.name, migration.checksum),
+            )
+        applied_now.append(migration.name)
+    return applied_now
+
+
+def _apply_functions(conn: psycopg.Connection, files: list[Migration]) -> list[str]:
+    conn.execute(
+        """CREATE TABLE IF NOT EXISTS schema_functions (
+               name text PRIMARY KEY,
+               checksum text NOT NULL,
+               applied_at timestamptz NOT NULL DEFAULT now())"""
+    )
+    applied: dict[str, str] = dict(
+        conn.execute("SELECT name, checksum FROM schema_functions").fetchall()
+    )
+    applied_now = []
+    for file in files:
+        if applied.get(file.name) == file.checksum:
+            continue
+        with conn.transaction():
+            conn.execute(file.sql)
+            conn.execute(
+                """INSERT INTO schema_functions (name, checksum) VALUES (%s, %s)
+                   ON CONFLICT (name) DO UPDATE
+                   SET checksum = excluded.checksum, applied_at = now()""",
+                (file.name, file.checksum),
+            )
+        applied_now.append(file.name)
     return applied_now

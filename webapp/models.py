@@ -1,4 +1,5 @@
-"""One mapped class per table (the schema itself lives in sql/migrations)."""
+"""One mapped class per table (the schema itself lives in sql/migrations, the SQL functions in
+sql/functions)."""
 
 from __future__ import annotations
 

@@ -1,0 +1,18 @@
+-- api_token_lookup(token hash): API tokens are looked up before a tenant is known, so this is
+-- the second narrow window through row-level security (SECURITY DEFINER). It answers only for
+-- the hash of a token that is not revoked and whose maker is still active (no rows otherwise,
+-- never an error).
+
+CREATE OR REPLACE FUNCTION api_token_lookup(p_token_hash text)
+RETURNS TABLE (business_id uuid, token_id uuid, created_by uuid)
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT t.business_id, t.id, t.created_by
+    FROM public.api_tokens t
+    JOIN public.users u ON u.business_id = t.business_id AND u.id = t.created_by
+    WHERE t.token_hash = p_token_hash AND t.revoked_at IS NULL AND u.is_active
+$$;
+
+REVOKE ALL ON FUNCTION api_token_lookup(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION api_token_lookup(text) TO shopcredit_app;

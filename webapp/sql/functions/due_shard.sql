@@ -1,0 +1,10 @@
+-- due_shard(customer_id): the shard (0-31) of a customer's rows in open_dues, so that tills
+-- selling to different customers on one due date (almost) never wait on the same row.
+-- Never refuses.
+
+CREATE OR REPLACE FUNCTION due_shard(p_customer_id uuid) RETURNS smallint
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT (hashtext(p_customer_id::text) & 31)::smallint $$;
+
+REVOKE ALL ON FUNCTION due_shard(uuid) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION due_shard(uuid) TO shopcredit_app;

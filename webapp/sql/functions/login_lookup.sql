@@ -1,0 +1,21 @@
+-- login_lookup(shop code, email): sign-in happens before a tenant is known, so this is the one
+-- narrow window through row-level security (SECURITY DEFINER). It answers only for an exact
+-- shop code and email (no rows otherwise, never an error), and returns only what checking a
+-- password needs.
+
+CREATE OR REPLACE FUNCTION login_lookup(p_business_slug text, p_email text)
+RETURNS TABLE (business_id uuid, user_id uuid, password_hash text, is_active boolean)
+LANGUAGE sql STABLE SECURITY DEFINER
+-- pg_temp last and every table named with its schema: no temporary table of the caller's can
+-- stand in for ours.
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT u.business_id, u.id, u.password_hash, u.is_active
+    FROM public.businesses b
+    JOIN public.users u ON u.business_id = b.id
+    WHERE b.slug = lower(btrim(p_business_slug))
+      AND lower(u.email) = lower(btrim(p_email))
+$$;
+
+REVOKE ALL ON FUNCTION login_lookup(text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION login_lookup(text, text) TO shopcredit_app;

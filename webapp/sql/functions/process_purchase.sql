@@ -1,0 +1,251 @@
+-- process_purchase(business, customer, items, idempotency key, user, API token): one sale of
+-- several products on a customer's account, all or nothing.
+--
+-- The business is the one bound to the transaction (app.business_id): that binding is the
+-- authority. p_business_id must name the same business (a distributed PostgreSQL, Citus, routes
+-- each call by it); any other, or none bound, is refused before anything is read. Every
+-- statement names the business: row-level security isolates the app role, and these words also
+-- hold when the owner (who bypasses it) calls the function, as the demo loader does.
+-- Lock order, the same in every transaction that writes the ledger: the customer row first,
+-- then the product rows in one statement ordered by id, then (by writing it) the one
+-- open_dues row of the sale's due date and the customer's shard.
+--
+-- Refusals carry their own SQLSTATE and, in DETAIL, a JSON object with the facts a person needs:
+--   SC001 insufficient stock       {"product_id", "name", "available", "requested"}
+--   SC002 credit limit exceeded    {"available_credit", "total"}
+--   SC003 not found                {"entity": "business"|"customer"|"product", "id"}
+--                                  (business: p_business_id is not the bound business)
+--   SC004 invalid input            {"field", "line"}   (line: 1-based, when one line is at fault)
+--   SC006 customer archived        {"customer_id"}
+--   SC007 idempotency key reused   {"order_id"}        (the key belongs to another customer's sale)
+
+CREATE OR REPLACE FUNCTION process_purchase(
+    p_business_id     uuid,
+    p_customer_id     uuid,
+    p_items           jsonb,
+    p_idempotency_key uuid,
+    p_user_id         uuid,
+    p_api_token_id    uuid DEFAULT NULL,
+    OUT order_id      uuid,
+    OUT created       boolean,  -- false: the key named a sale already recorded, returned as it was
+    OUT total         numeric,
+    OUT balance_after numeric,
+    OUT due_on        date
+)
+LANGUAGE plpgsql
+-- Every statement here has the same shape on every call: plan it once per connection instead
+-- of once per sale.
+SET plan_cache_mode = force_generic_plan
+AS $$
+DECLARE
+    v_business uuid := current_business_id();
+    -- Scalars, not records: a plan that reads a record's field is made again whenever the
+    -- record is assigned, which would replan the statements below on every sale.
+    v_bad_line   bigint;
+    v_bad_field  text;
+    v_ids        uuid[];
+    v_qtys       integer[];
+    v_lines      purchase_line[];
+    v_existing   orders;
+    v_balance    numeric;
+    v_limit      numeric;
+    v_archived   boolean;
+    v_missing    uuid;
+    v_short_id   uuid;
+    v_short_name text;
+    v_available  integer;
+    v_requested  integer;
+    v_total      numeric;
+BEGIN
+    -- 0. The business named is the one bound to this transaction (the bound one decides).
+    IF v_business IS NULL OR p_business_id IS DISTINCT FROM v_business THEN
+        PERFORM ledger_refuse('SC003', 'business not found',
+                              jsonb_build_object('entity', 'business', 'id', p_business_id));
+    END IF;
+
+    -- 1. Input, checked before anything is read or written.
+    IF p_customer_id IS NULL THEN
+        PERFORM ledger_refuse('SC004', 'choose a customer', '{"field": "customer_id"}');
+    END IF;
+    IF p_idempotency_key IS NULL THEN
+        PERFORM ledger_refuse('SC004', 'an idempotency key is required',
+                              '{"field": "idempotency_key"}');
+    END IF;
+    IF p_items IS NULL OR jsonb_typeof(p_items) <> 'array' OR jsonb_array_length(p_items) = 0 THEN
+        PERFORM ledger_refuse('SC004', 'add at least one item', '{"field": "items"}');
+    END IF;
+    IF jsonb_array_length(p_items) > 500 THEN
+        PERFORM ledger_refuse('SC004', 'a sale has at most 500 lines', '{"field": "items"}');
+    END IF;
+    -- The first line at fault, if any. CASE tests its branches in order, so no value is cast
+    -- before it is known to be castable.
+    SELECT e.line, e.field INTO v_bad_line, v_bad_field
+      FROM (SELECT line,
+                   CASE
+                       WHEN jsonb_typeof(item) <> 'object'
+                            OR jsonb_typeof(item -> 'product_id') IS DISTINCT FROM 'string'
+                            OR NOT (item ->> 'product_id')
+                                   ~* '^[0-9a-f]{8}(-?[0-9a-f]{4}){3}-?[0-9a-f]{12}$'
+                           THEN 'product_id'
+                       WHEN jsonb_typeof(item -> 'quantity') IS DISTINCT FROM 'number'
+                           THEN 'quantity'
+                       WHEN (item ->> 'quantity')::numeric NOT BETWEEN 1 AND 100000
+                            OR (item ->> 'quantity')::numeric % 1 <> 0
+                           THEN 'quantity'
+                   END AS field
+              FROM jsonb_array_elements(p_items) WITH ORDINALITY AS x(item, line)) e
+     WHERE e.field IS NOT NULL
+     ORDER BY e.line
+     LIMIT 1;
+    IF FOUND THEN
+        PERFORM ledger_refuse('SC004',
+                              CASE v_bad_field
+                                  WHEN 'product_id' THEN 'choose a product'
+                                  ELSE 'the quantity must be a whole number from 1 to 100000'
+                              END,
+                              jsonb_build_object('field', v_bad_field, 'line', v_bad_line));
+    END IF;
+
+    -- Lines of one product become one line, in product id order (the lock order).
+    SELECT array_agg(m.product_id ORDER BY m.product_id),
+           array_agg(m.quantity ORDER BY m.product_id)
+      INTO v_ids, v_qtys
+      FROM (SELECT (item ->> 'product_id')::uuid AS product_id,
+                   sum((item ->> 'quantity')::numeric) AS quantity
+              FROM jsonb_array_elements(p_items) AS x(item)
+             GROUP BY 1) m;
+    IF 100000 < ANY (v_qtys) THEN
+        PERFORM ledger_refuse('SC004', 'the quantity must be a whole number from 1 to 100000',
+                              '{"field": "quantity"}');
+    END IF;
+
+    -- 2. A key seen before: that sale again, and nothing changes.
+    SELECT * INTO v_existing FROM orders o
+     WHERE o.business_id = v_business AND o.idempotency_key = p_idempotency_key;
+    IF v_existing.id IS NULL THEN
+        -- 3. Locks: the customer (then, below, every product in one statement, ordered by id).
+        SELECT c.balance, c.credit_limit, c.is_archived INTO v_balance, v_limit, v_archived
+          FROM customers c WHERE c.business_id = v_business AND c.id = p_customer_id
+           FOR NO KEY UPDATE;
+        IF NOT FOUND THEN
+            PERFORM ledger_refuse('SC003', 'customer not found',
+                                  jsonb_build_object('entity', 'customer', 'id', p_customer_id));
+        END IF;
+        -- The key again, under the customer's lock: another till may have just committed this
+        -- very sale while we waited for that lock.
+        SELECT * INTO v_existing FROM orders o
+         WHERE o.business_id = v_business AND o.idempotency_key = p_idempotency_key;
+    END IF;
+    IF v_existing.id IS NOT NULL THEN
+        IF v_existing.customer_id <> p_customer_id THEN
+            PERFORM ledger_refuse('SC007', 'this idempotency key belongs to another sale',
+                                  jsonb_build_object('order_id', v_existing.id));
+        END IF;
+        SELECT v_existing.id, false, v_existing.total, v_existing.balance_after,
+               v_existing.due_on
+          INTO order_id, created, total, balance_after, due_on;
+        RETURN;
+    END IF;
+
+    IF v_archived THEN
+        PERFORM ledger_refuse('SC006', 'this customer is archived and cannot buy on credit',
+                              jsonb_build_object('customer_id', p_customer_id));
+    END IF;
+
+    SELECT array_agg(ROW(p.id, p.name, l.quantity, p.price, p.stock, p.is_active)::purchase_line
+                     ORDER BY p.id)
+      INTO v_lines
+      FROM (SELECT p.id, p.name, p.price, p.stock, p.is_active
+              FROM products p
+             WHERE p.business_id = v_business AND p.id = ANY (v_ids)
+             ORDER BY p.id
+               FOR NO KEY UPDATE) p
+      JOIN unnest(v_ids, v_qtys) AS l(product_id, quantity) ON l.product_id = p.id;
+
+    -- 4. On the rows we now hold: every product sold here, enough of each, the total.
+    SELECT (SELECT i FROM unnest(v_ids) i
+             WHERE NOT EXISTS (SELECT FROM unnest(v_lines) l
+                                WHERE l.product_id = i AND l.is_active)
+             ORDER BY i LIMIT 1),
+           short.product_id, short.name, short.stock, short.quantity,
+           (SELECT sum(l.unit_price * l.quantity) FROM unnest(v_lines) l)
+      INTO v_missing, v_short_id, v_short_name, v_available, v_requested, v_total
+      FROM (SELECT) one
+      LEFT JOIN LATERAL (SELECT * FROM unnest(v_lines) l WHERE l.stock < l.quantity
+                          ORDER BY l.product_id LIMIT 1) short ON true;
+    IF v_missing IS NOT NULL THEN
+        PERFORM ledger_refuse('SC003', 'product not found',
+                              jsonb_build_object('entity', 'product', 'id', v_missing));
+    END IF;
+    IF v_short_id IS NOT NULL THEN
+        PERFORM ledger_refuse('SC001', 'insufficient stock',
+                              jsonb_build_object('product_id', v_short_id, 'name', v_short_name,
+                                                 'available', v_available,
+                                                 'requested', v_requested));
+    END IF;
+    IF v_total <= 0 THEN
+        PERFORM ledger_refuse('SC004', 'a sale must come to more than zero', '{"field": "items"}');
+    END IF;
+    IF v_balance + v_total > v_limit THEN
+        PERFORM ledger_refuse('SC002', 'credit limit exceeded',
+                              jsonb_build_object('available_credit', greatest(v_limit - v_balance, 0),
+                                                 'total', v_total));
+    END IF;
+
+    -- 5. Write, in one statement: the order (due in the business's credit days, counted from
+    -- today in its timezone), its lines at today's prices, stock and its history, the balance,
+    -- and what the business is owed on that due date.
+    -- Every part hangs off the new order, so an unknown or inactive user, or an unknown token,
+    -- writes nothing.
+    WITH new_order AS (
+        INSERT INTO orders (business_id, customer_id, total, due_on, created_by, api_token_id,
+                            idempotency_key, balance_after)
+        SELECT v_business, p_customer_id, v_total,
+               (now() AT TIME ZONE b.timezone)::date + b.credit_days,
+               u.id, p_api_token_id, p_idempotency_key, v_balance + v_total
+          FROM businesses b
+          JOIN users u ON u.business_id = b.id AND u.id = p_user_id AND u.is_active
+         WHERE b.id = v_business
+           AND (p_api_token_id IS NULL
+                OR EXISTS (SELECT FROM api_tokens t
+                            WHERE t.business_id = v_business AND t.id = p_api_token_id))
+        RETURNING id, orders.due_on
+    ), items AS (
+        INSERT INTO order_items (business_id, order_id, product_id, quantity, unit_price)
+        SELECT v_business, o.id, l.product_id, l.quantity, l.unit_price
+          FROM new_order o, unnest(v_lines) l
+    ), stock AS (
+        UPDATE products p SET stock = p.stock - l.quantity
+          FROM new_order o, unnest(v_lines) l
+         WHERE p.business_id = v_business AND p.id = l.product_id
+    ), movements AS (
+        INSERT INTO stock_movements (business_id, product_id, change, reason, resulting_stock,
+                                     order_id, created_by)
+        SELECT v_business, l.product_id, -l.quantity, 'sale', l.stock - l.quantity, o.id,
+               p_user_id
+          FROM new_order o, unnest(v_lines) l
+    ), balance AS (
+        UPDATE customers c
+           SET balance = c.balance + v_total,
+               oldest_open_due_on = least(c.oldest_open_due_on, o.due_on)
+          FROM new_order o
+         WHERE c.business_id = v_business AND c.id = p_customer_id
+    ), dues AS (
+        INSERT INTO open_dues AS d (business_id, due_on, shard, owed)
+        SELECT v_business, o.due_on, due_shard(p_customer_id), v_total FROM new_order o
+        ON CONFLICT ON CONSTRAINT open_dues_pkey DO UPDATE SET owed = d.owed + excluded.owed
+    )
+    SELECT o.id, o.due_on INTO order_id, due_on FROM new_order o;
+    IF order_id IS NULL THEN
+        PERFORM ledger_refuse('SC004', 'unknown or inactive user, or unknown API token',
+                              '{"field": "user_id"}');
+    END IF;
+    created := true;
+    total := v_total;
+    balance_after := v_balance + v_total;
+END
+$$;
+
+REVOKE ALL ON FUNCTION process_purchase(uuid, uuid, jsonb, uuid, uuid, uuid) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION process_purchase(uuid, uuid, jsonb, uuid, uuid, uuid)
+    TO shopcredit_app;

@@ -1,0 +1,234 @@
+-- record_payment(business, customer, amount, method, note, idempotency key, user, sale, API
+-- token): money a customer paid, applied to their open sales, all or nothing. Returns the
+-- payment, whether this call recorded it, the balance after it, and its allocations: a JSON
+-- array of {"order_id", "amount"} by the sales' due date, date made and id (as the receipt
+-- lists them). A key seen before returns that payment as recorded, its allocations alike.
+--
+-- The business is the one bound to the transaction (app.business_id): that binding is the
+-- authority. p_business_id must name the same business (a distributed PostgreSQL, Citus, routes
+-- each call by it); any other, or none bound, is refused before anything is read. Every
+-- statement names the business, as in process_purchase.
+-- Locks the customer (the global order: customer first; a sale then takes its products), then
+-- the open_dues rows of the customer's open sales' due dates in date order, then updates the
+-- customer's own sales (which only payments change, and only under the customer's lock). The
+-- amount goes to the sale named, if any, and the rest to open sales oldest due date first (then
+-- oldest made).
+--
+-- Refusals, as for sales, with a JSON DETAIL:
+--   SC003 not found                {"entity": "business"|"customer"|"sale", "id"}
+--                                  (business: p_business_id is not the bound business)
+--   SC004 invalid input            {"field", "reason"}
+--   SC005 payment exceeds balance  {"balance"}
+--   SC007 idempotency key reused   {"payment_id"}   (the key belongs to another customer's payment)
+
+CREATE OR REPLACE FUNCTION record_payment(
+    p_business_id     uuid,
+    p_customer_id     uuid,
+    p_amount          numeric,
+    p_method          text,
+    p_note            text,
+    p_idempotency_key uuid,
+    p_user_id         uuid,
+    p_order_id        uuid DEFAULT NULL,
+    p_api_token_id    uuid DEFAULT NULL,
+    OUT payment_id    uuid,
+    OUT created       boolean,  -- false: the key named a payment already recorded
+    OUT balance_after numeric,
+    OUT allocations   jsonb     -- [{"order_id", "amount"}], by due date, date made, id
+)
+LANGUAGE plpgsql
+SET plan_cache_mode = force_generic_plan
+AS $$
+DECLARE
+    v_business  uuid := current_business_id();
+    v_existing  payments;
+    v_balance   numeric;
+    v_named     orders;
+    v_allocated numeric;
+    v_dues_rows bigint;
+    v_due_dates bigint;
+BEGIN
+    -- 0. The business named is the one bound to this transaction (the bound one decides).
+    IF v_business IS NULL OR p_business_id IS DISTINCT FROM v_business THEN
+        PERFORM ledger_refuse('SC003', 'business not found',
+                              jsonb_build_object('entity', 'business', 'id', p_business_id));
+    END IF;
+
+    -- 1. Input.
+    IF p_customer_id IS NULL THEN
+        PERFORM ledger_refuse('SC004', 'choose a customer', '{"field": "customer_id"}');
+    END IF;
+    IF p_amount IS NULL OR p_amount <= 0 THEN
+        PERFORM ledger_refuse('SC004', 'the amount must be more than zero', '{"field": "amount"}');
+    END IF;
+    IF p_amount <> round(p_amount, 2) THEN
+        PERFORM ledger_refuse('SC004', 'the amount can have at most two decimals',
+                              '{"field": "amount"}');
+    END IF;
+    IF p_amount > 9999999999.99 THEN
+        PERFORM ledger_refuse('SC004', 'the amount is too large', '{"field": "amount"}');
+    END IF;
+    IF p_method IS NULL
+       OR p_method NOT IN ('cash', 'card', 'bank_transfer', 'mobile_money', 'other') THEN
+        PERFORM ledger_refuse('SC004', 'choose how it was paid', '{"field": "method"}');
+    END IF;
+    IF length(coalesce(p_note, '')) > 500 THEN
+        PERFORM ledger_refuse('SC004', 'the note can be at most 500 characters',
+                              '{"field": "note"}');
+    END IF;
+    IF p_idempotency_key IS NULL THEN
+        PERFORM ledger_refuse('SC004', 'an idempotency key is required',
+                              '{"field": "idempotency_key"}');
+    END IF;
+
+    -- 2. A key seen before: that payment again, and nothing changes.
+    SELECT * INTO v_existing FROM payments p
+     WHERE p.business_id = v_business AND p.idempotency_key = p_idempotency_key;
+    IF v_existing.id IS NULL THEN
+        -- 3. The one lock a payment takes.
+        SELECT c.balance INTO v_balance FROM customers c
+         WHERE c.business_id = v_business AND c.id = p_customer_id
+           FOR NO KEY UPDATE;
+        IF NOT FOUND THEN
+            PERFORM ledger_refuse('SC003', 'customer not found',
+                                  jsonb_build_object('entity', 'customer', 'id', p_customer_id));
+        END IF;
+        -- The key again, under the customer's lock: another till may have just committed this
+        -- very payment while we waited for that lock.
+        SELECT * INTO v_existing FROM payments p
+         WHERE p.business_id = v_business AND p.idempotency_key = p_idempotency_key;
+    END IF;
+    IF v_existing.id IS NOT NULL THEN
+        IF v_existing.customer_id <> p_customer_id THEN
+            PERFORM ledger_refuse('SC007', 'this idempotency key belongs to another payment',
+                                  jsonb_build_object('payment_id', v_existing.id));
+        END IF;
+        SELECT v_existing.id, false, v_existing.balance_after,
+               coalesce(jsonb_agg(jsonb_build_object('order_id', a.order_id, 'amount', a.amount)
+                                  ORDER BY o.due_on, o.created_at, o.id),
+                        '[]')
+          INTO payment_id, created, balance_after, allocations
+          FROM payment_allocations a
+          JOIN orders o ON o.business_id = a.business_id AND o.id = a.order_id
+         WHERE a.business_id = v_business AND a.payment_id = v_existing.id;
+        RETURN;
+    END IF;
+
+    -- 4. Never more than is owed, and a named sale must be this customer's and still open.
+    IF p_amount > v_balance THEN
+        PERFORM ledger_refuse('SC005', 'payment exceeds balance',
+                              jsonb_build_object('balance', v_balance));
+    END IF;
+    IF p_order_id IS NOT NULL THEN
+        SELECT * INTO v_named FROM orders o
+         WHERE o.business_id = v_business AND o.id = p_order_id;
+        IF NOT FOUND THEN
+            PERFORM ledger_refuse('SC003', 'sale not found',
+                                  jsonb_build_object('entity', 'sale', 'id', p_order_id));
+        END IF;
+        IF v_named.customer_id <> p_customer_id THEN
+            PERFORM ledger_refuse('SC004', 'that sale belongs to another customer',
+                                  '{"field": "order_id", "reason": "other_customer"}');
+        END IF;
+        IF v_named.paid >= v_named.total THEN
+            PERFORM ledger_refuse('SC004', 'that sale is already paid',
+                                  '{"field": "order_id", "reason": "already_paid"}');
+        END IF;
+    END IF;
+
+    -- Then the rows of what the business is owed on those sales' due dates, in date order:
+    -- another payment of a customer in the same shard takes them in the same order, and a sale
+    -- takes only one such row, last.
+    PERFORM 1
+       FROM open_dues d
+      WHERE d.business_id = v_business AND d.shard = due_shard(p_customer_id)
+        AND d.due_on IN (SELECT o.due_on FROM orders o
+                          WHERE o.business_id = v_business AND o.customer_id = p_customer_id
+                            AND o.paid < o.total)
+      ORDER BY d.due_on
+        FOR NO KEY UPDATE;
+
+    -- 5. Write, in one statement: the payment, how it was applied, the sales, the balance,
+    -- and what the business is owed on those due dates.
+    WITH new_payment AS (
+        INSERT INTO payments (business_id, customer_id, amount, method, note, created_by,
+                              api_token_id, idempotency_key, balance_after)
+        SELECT v_business, p_customer_id, p_amount, p_method, coalesce(p_note, ''), u.id,
+               p_api_token_id, p_idempotency_key, v_balance - p_amount
+          FROM users u
+         WHERE u.business_id = v_business AND u.id = p_user_id AND u.is_active
+           AND (p_api_token_id IS NULL
+                OR EXISTS (SELECT FROM api_tokens t
+                            WHERE t.business_id = v_business AND t.id = p_api_token_id))
+        RETURNING id
+    ), open_sales AS (
+        -- In the order a payment is applied: the named sale first, then oldest due first.
+        SELECT o.id, o.due_on, o.total - o.paid AS owed,
+               sum(o.total - o.paid) OVER applied - (o.total - o.paid) AS owed_before,
+               row_number() OVER (ORDER BY o.due_on, o.created_at, o.id) AS listed
+          FROM orders o
+         WHERE o.business_id = v_business AND o.customer_id = p_customer_id
+           AND o.paid < o.total
+        WINDOW applied AS (ORDER BY o.id IS DISTINCT FROM p_order_id, o.due_on, o.created_at,
+                                    o.id)
+    ), shares AS (
+        SELECT s.id AS order_id, s.due_on, s.listed,
+               least(s.owed, p_amount - s.owed_before) AS amount
+          FROM open_sales s
+         WHERE s.owed_before < p_amount
+    ), new_allocations AS (
+        INSERT INTO payment_allocations (business_id, payment_id, order_id, amount)
+        SELECT v_business, p.id, s.order_id, s.amount FROM new_payment p, shares s
+        RETURNING order_id, amount
+    ), paid AS (
+        UPDATE orders o SET paid = o.paid + s.amount
+          FROM shares s, new_payment p
+         WHERE o.business_id = v_business AND o.id = s.order_id
+    ), balance AS (
+        UPDATE customers c
+           SET balance = c.balance - p_amount,
+               oldest_open_due_on = (SELECT min(s.due_on)
+                                       FROM open_sales s
+                                       LEFT JOIN shares sh ON sh.order_id = s.id
+                                      WHERE s.owed > coalesce(sh.amount, 0))
+          FROM new_payment p
+         WHERE c.business_id = v_business AND c.id = p_customer_id
+    ), dues AS (
+        UPDATE open_dues d SET owed = d.owed - s.amount
+          FROM (SELECT due_on, sum(amount) AS amount FROM shares GROUP BY due_on) s,
+               new_payment p
+         WHERE d.business_id = v_business AND d.due_on = s.due_on
+           AND d.shard = due_shard(p_customer_id)
+        RETURNING 1
+    )
+    SELECT (SELECT id FROM new_payment), (SELECT sum(a.amount) FROM new_allocations a),
+           (SELECT jsonb_agg(jsonb_build_object('order_id', a.order_id, 'amount', a.amount)
+                             ORDER BY s.listed)
+              FROM new_allocations a JOIN shares s ON s.order_id = a.order_id),
+           (SELECT count(*) FROM dues), (SELECT count(DISTINCT due_on) FROM shares)
+      INTO payment_id, v_allocated, allocations, v_dues_rows, v_due_dates;
+    IF payment_id IS NULL THEN
+        PERFORM ledger_refuse('SC004', 'unknown or inactive user, or unknown API token',
+                              '{"field": "user_id"}');
+    END IF;
+    -- The balance is the sum of what open sales still owe, so this can only fail if that
+    -- invariant was already broken; then refuse rather than record a payment half applied.
+    IF v_allocated IS DISTINCT FROM p_amount THEN
+        RAISE EXCEPTION 'payment of % could be applied only as far as %', p_amount, v_allocated
+            USING ERRCODE = 'XX000';
+    END IF;
+    -- Likewise, every due date paid must have had its amount owed kept: else the figures had
+    -- drifted (see rebuild_due_summaries), and this payment would hide it.
+    IF v_dues_rows <> v_due_dates THEN
+        RAISE EXCEPTION 'amounts owed per due date are out of step; run rebuild_due_summaries'
+            USING ERRCODE = 'XX000';
+    END IF;
+    created := true;
+    balance_after := v_balance - p_amount;
+END
+$$;
+
+REVOKE ALL ON FUNCTION record_payment(uuid, uuid, numeric, text, text, uuid, uuid, uuid, uuid)
+    FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION record_payment(uuid, uuid, numeric, text, text, uuid, uuid, uuid, uuid)
+    TO shopcredit_app;
