@@ -93,6 +93,7 @@ def test_refusals(
         "error": "insufficient stock",
         "product_id": rice,
         "available": 5,
+        "lines": [{"product_id": rice, "requested": 6, "available": 5}],
     }
 
     fetch(database.admin, "UPDATE customers SET credit_limit = 10 RETURNING id")
@@ -253,3 +254,108 @@ def test_the_token_is_stored_hashed(app: Flask, shop: Shop, database: DatabaseUr
     token = api_auth(app, shop.slug)["Authorization"].removeprefix("Bearer ")
     stored = fetch(database.admin, "SELECT token_hash FROM api_tokens")[0][0]
     assert token not in stored and len(stored) == 64
+
+
+def test_a_refusal_for_stock_names_every_short_line(
+    api: tuple[FlaskClient, dict[str, str]],
+    stock: dict[str, uuid.UUID],
+    database: DatabaseUrls,
+) -> None:
+    client, auth = api
+    rice, oil = str(stock["rice"]), str(stock["oil"])
+    items = [
+        {"product_id": oil, "quantity": 6},
+        {"product_id": rice, "quantity": 4},
+        {"product_id": rice, "quantity": 3},
+    ]
+    refused = client.post("/api/purchase", json=_body(stock, items=items), headers=auth)
+    assert refused.status_code == 409
+    assert refused.get_json() == {
+        "error": "insufficient stock",
+        "product_id": oil,
+        "available": 5,
+        "lines": [
+            {"product_id": oil, "requested": 6, "available": 5},
+            {"product_id": rice, "requested": 7, "available": 5},
+        ],
+    }
+    assert _orders(database) == 0
+
+
+def test_a_sale_can_be_read_back_with_its_lines_in_the_order_sent(
+    api: tuple[FlaskClient, dict[str, str]],
+    stock: dict[str, uuid.UUID],
+    shop: Shop,
+    other_shop: Shop,
+    app: Flask,
+) -> None:
+    client, auth = api
+    rice, oil = str(stock["rice"]), str(stock["oil"])
+    items = [{"product_id": rice, "quantity": 1}, {"product_id": oil, "quantity": 2}]
+    made = client.post("/api/purchase", json=_body(stock, items=items), headers=auth).get_json()
+
+    sale = client.get(f"/api/sales/{made['order_id']}", headers=auth)
+    assert sale.status_code == 200
+    body = sale.get_json()
+    assert body["lines"] == [
+        {"product_id": rice, "name": "Rice", "quantity": 1, "unit_price": "9.50",
+         "line_total": "9.50"},
+        {"product_id": oil, "name": "Oil", "quantity": 2, "unit_price": "3.25",
+         "line_total": "6.50"},
+    ]  # fmt: skip
+    assert (body["id"], body["customer_id"]) == (made["order_id"], str(stock["customer"]))
+    assert (body["total"], body["paid"], body["note"]) == ("16.00", "0.00", "")
+    assert body["due_on"] == made["due_on"] and body["created_at"]
+
+    other = api_auth(app, other_shop.slug)
+    assert client.get(f"/api/sales/{made['order_id']}", headers=other).status_code == 404
+    assert client.get(f"/api/sales/{uuid.uuid4()}", headers=auth).status_code == 404
+    assert client.get("/api/sales/not-an-id", headers=auth).status_code == 404
+
+
+def test_a_quick_entry_is_an_amount_and_a_note(
+    api: tuple[FlaskClient, dict[str, str]],
+    stock: dict[str, uuid.UUID],
+    database: DatabaseUrls,
+) -> None:
+    client, auth = api
+    body = {"customer_id": str(stock["customer"]), "amount": "60.00", "note": "goods, 3 Dec"}
+    made = client.post("/api/purchase", json=body, headers=auth)
+    assert made.status_code == 201
+    assert made.get_json()["total"] == "60.00" and made.get_json()["balance"] == "60.00"
+    sale = client.get(f"/api/sales/{made.get_json()['order_id']}", headers=auth).get_json()
+    assert (sale["lines"], sale["note"], sale["total"]) == ([], "goods, 3 Dec", "60.00")
+
+    over = client.post("/api/purchase", json={**body, "amount": "40.01"}, headers=auth)
+    assert over.status_code == 409
+    assert over.get_json() == {"error": "credit limit exceeded", "available_credit": "40.00"}
+    assert _orders(database) == 1
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"amount": "5.00", "note": "goods"}, "items"),  # items and an amount: never both
+        ({"items": None, "amount": "5.00"}, "note"),
+        ({"items": None, "amount": "5.00", "note": " "}, "note"),
+        ({"items": None, "amount": "5.00", "note": "x" * 201}, "note"),
+        ({"items": None, "amount": 5, "note": "goods"}, "amount"),
+        ({"items": None, "amount": "five", "note": "goods"}, "amount"),
+        ({"items": None, "amount": "0", "note": "goods"}, "amount"),
+        ({"items": None, "amount": "1.005", "note": "goods"}, "amount"),
+    ],
+)
+def test_a_quick_entry_without_what_it_needs_is_a_400(
+    api: tuple[FlaskClient, dict[str, str]],
+    stock: dict[str, uuid.UUID],
+    database: DatabaseUrls,
+    changes: dict[str, object],
+    field: str,
+) -> None:
+    client, auth = api
+    body = {key: value for key, value in _body(stock, **changes).items() if value is not None}
+    refused = client.post("/api/purchase", json=body, headers=auth)
+    assert refused.status_code == 400, refused.get_json()
+    details = refused.get_json()["details"]
+    assert field in details or details.get("field") == field, details
+    assert _orders(database) == 0

@@ -605,3 +605,26 @@ def test_another_business_customer_is_not_found(
         assert "Not Yours" not in response.get_data(as_text=True)
     assert _customers(database.admin) == before
     assert _names(owner_client.get("/customers?q=Not&archived=y")) == []
+
+
+def test_a_customer_added_from_the_sale_form_goes_back_to_it_chosen(
+    clerk_client: FlaskClient, database: DatabaseUrls
+) -> None:
+    page = clerk_client.get("/customers/new?then=sale").get_data(as_text=True)
+    assert 'action="/customers/new?then=sale"' in page
+    key = re.search(r'name="idempotency_key" type="hidden" value="([^"]+)"', page)
+    assert key
+    response = clerk_client.post(
+        "/customers/new?then=sale",
+        data={
+            "csrf_token": csrf_token(clerk_client, "/customers/new"),
+            "idempotency_key": key.group(1),
+            "name": "Walk-in Wanjiru",
+        },
+    )
+    [(customer,)] = fetch(database.admin, "SELECT id FROM customers")
+    assert response.headers["Location"] == f"/sales/new?customer={customer}"
+    # Anything else than the one word is ignored: never a way to send someone elsewhere.
+    assert 'action="/customers/new"' in clerk_client.get(
+        "/customers/new?then=https://evil.example"
+    ).get_data(as_text=True)

@@ -252,3 +252,55 @@ def test_every_migration_is_listed_with_its_checksum() -> None:
     assert edited == [], f"landed migrations were edited: {edited}"
     # The runner's checksum is the same one (the files are UTF-8 with LF line ends).
     assert {m.name: m.checksum for m in migrate.discover()} == listed
+
+
+def test_lines_sold_before_0007_keep_the_order_their_receipts_showed(
+    fresh_database: Callable[[], embedded.DatabaseUrls], tmp_path: Path
+) -> None:
+    """Sales made before 0007 kept no order of entry; their receipts listed the lines by product
+    name, so that is the order 0007 gives them."""
+    urls = fresh_database()
+    for path in sorted(migrate.MIGRATIONS_DIR.glob("000[1-5]_*.sql")):
+        shutil.copy(path, tmp_path / path.name)
+    migrate.upgrade(urls.admin, tmp_path)
+    with psycopg.connect(urls.admin) as conn:
+        business = conn.execute(
+            "INSERT INTO businesses (slug, name) VALUES ('old-shop', 'Old Shop') RETURNING id"
+        ).fetchone()[0]
+        owner = conn.execute(
+            "INSERT INTO users (business_id, email, name, password_hash, role) "
+            "VALUES (%s, 'o@old.test', 'Owner', 'x', 'owner') RETURNING id",
+            (business,),
+        ).fetchone()[0]
+        customer = conn.execute(
+            "INSERT INTO customers (business_id, name, credit_limit, balance) "
+            "VALUES (%s, 'Ada', 100, 6) RETURNING id",
+            (business,),
+        ).fetchone()[0]
+        order = conn.execute(
+            "INSERT INTO orders (business_id, customer_id, total, due_on, created_by, "
+            "idempotency_key, balance_after) "
+            "VALUES (%s, %s, 6, current_date, %s, gen_random_uuid(), 6) RETURNING id",
+            (business, customer, owner),
+        ).fetchone()[0]
+        for name in ("Salt", "Beans", "Rice"):
+            product = conn.execute(
+                "INSERT INTO products (business_id, name, price, stock) "
+                "VALUES (%s, %s, 2, 0) RETURNING id",
+                (business, name),
+            ).fetchone()[0]
+            conn.execute(
+                "INSERT INTO order_items (business_id, order_id, product_id, quantity, "
+                "unit_price) VALUES (%s, %s, %s, 1, 2)",
+                (business, order, product),
+            )
+
+    migrate.upgrade(urls.admin)
+    with psycopg.connect(urls.admin) as conn:
+        lines = conn.execute(
+            "SELECT p.name, i.line_no FROM order_items i JOIN products p ON p.id = i.product_id "
+            "ORDER BY i.line_no"
+        ).fetchall()
+        note = conn.execute("SELECT note FROM orders").fetchall()
+    assert lines == [("Beans", 1), ("Rice", 2), ("Salt", 3)]
+    assert note == [("",)]

@@ -410,8 +410,8 @@ def form_bodies(draw: st.DrawFn, endpoint: str, path: str, world: World) -> Mult
         line = st.one_of(good, good, good, odd)
         for product, quantity in draw(st.lists(line, max_size=7)):
             data += [("product", product), ("quantity", quantity)]
-        if draw(st.integers(0, 9)) == 0:
-            data.append(("more_rows", "1"))
+        if draw(st.integers(0, 9)) == 0:  # Find (the sale form's other step), with any text
+            data += [("action", "find"), ("find", draw(VALUES))]
     for name in form.files if form else ():
         kind = "products" if "/products" in path else "customers"
         content = draw(

@@ -299,3 +299,111 @@ def test_an_unknown_user_writes_nothing(app: Flask, database: DatabaseUrls, shop
             user_id=uuid.uuid4(),
         )
     assert _snapshot(database) == before
+
+
+def test_every_short_line_is_named_at_once_in_the_order_entered(
+    app: Flask, database: DatabaseUrls, shop: Shop
+) -> None:
+    customer = add_customer(database.admin, shop.business_id, credit_limit="1000.00")
+    salt = add_product(database.admin, shop.business_id, "Salt", price="1.00", stock=1)
+    rice = add_product(database.admin, shop.business_id, "Rice", price="1.00", stock=10)
+    oil = add_product(database.admin, shop.business_id, "Oil", price="1.00", stock=2)
+    before = _snapshot(database)
+
+    with pytest.raises(ledger.InsufficientStock) as refused:
+        # Oil is entered first and twice (2 + 1 = 3 > 2); rice has enough; salt is short.
+        _sell(app, shop, customer, [(oil, 2), (rice, 5), (salt, 4), (oil, 1)])
+
+    assert refused.value.product_id == oil and refused.value.available == 2
+    assert refused.value.lines == [
+        ledger.ShortLine(oil, requested=3, available=2),
+        ledger.ShortLine(salt, requested=4, available=1),
+    ]
+    assert _snapshot(database) == before
+
+
+def test_lines_keep_the_order_they_were_entered_in(
+    app: Flask, database: DatabaseUrls, shop: Shop
+) -> None:
+    customer = add_customer(database.admin, shop.business_id, credit_limit="1000.00")
+    names = ["Zucchini", "Apples", "Milk"]
+    ids = [add_product(database.admin, shop.business_id, n, price="1.00") for n in names]
+
+    # Milk is entered again at the end: its line keeps the place it was first entered at.
+    sale = _sell(app, shop, customer, [(ids[0], 1), (ids[1], 2), (ids[2], 1), (ids[2], 2)])
+
+    rows = fetch(
+        database.admin,
+        "SELECT p.name, i.quantity, i.line_no FROM order_items i "
+        "JOIN products p ON p.id = i.product_id WHERE i.order_id = %s ORDER BY i.line_no",
+        sale.order_id,
+    )
+    assert rows == [("Zucchini", 1, 1), ("Apples", 2, 2), ("Milk", 3, 3)]
+
+
+def _quick(
+    app: Flask, shop: Shop, customer: uuid.UUID, amount: str, note: str, **more: object
+) -> ledger.Sale:
+    with tenant_session(app, shop.business_id) as session:
+        return ledger.purchase(
+            session,
+            customer_id=customer,
+            lines=more.pop("lines", []),  # type: ignore[arg-type]
+            idempotency_key=uuid.uuid4(),
+            user_id=shop.clerk_id,
+            amount=Decimal(amount),
+            note=note,
+        )
+
+
+def test_a_quick_entry_is_an_amount_with_a_note_within_the_limit(
+    app: Flask, database: DatabaseUrls, shop: Shop
+) -> None:
+    customer = add_customer(database.admin, shop.business_id, credit_limit="100.00")
+
+    sale = _quick(app, shop, customer, "60.00", "  goods, 3 December ")
+
+    assert sale.created and sale.total == Decimal("60.00") and sale.balance_after == Decimal("60")
+    assert fetch(
+        database.admin,
+        "SELECT total, note, is_opening_balance FROM orders WHERE id = %s",
+        sale.order_id,
+    ) == [(Decimal("60.00"), "goods, 3 December", False)]
+    assert fetch(database.admin, "SELECT count(*) FROM order_items") == [(0,)]
+    assert ledger_violations(database.admin) == []
+
+    before = _snapshot(database)
+    with pytest.raises(ledger.CreditLimitExceeded) as refused:
+        _quick(app, shop, customer, "40.01", "more goods")
+    assert refused.value.available_credit == Decimal("40.00")
+    assert _snapshot(database) == before
+
+
+@pytest.mark.parametrize(
+    ("amount", "note", "lines", "field"),
+    [
+        ("10.00", "", False, "note"),
+        ("10.00", "   ", False, "note"),
+        ("10.00", "x" * 201, False, "note"),
+        ("0", "goods", False, "amount"),
+        ("-5", "goods", False, "amount"),
+        ("1.005", "goods", False, "amount"),
+        ("10.00", "goods", True, "items"),
+    ],
+)
+def test_a_quick_entry_is_refused_without_a_note_a_good_amount_or_with_items(
+    app: Flask,
+    database: DatabaseUrls,
+    shop: Shop,
+    amount: str,
+    note: str,
+    lines: bool,
+    field: str,
+) -> None:
+    customer = add_customer(database.admin, shop.business_id, credit_limit="100.00")
+    rice = add_product(database.admin, shop.business_id, "Rice", price="1.00")
+    before = _snapshot(database)
+    with pytest.raises(ledger.InvalidInput) as refused:
+        _quick(app, shop, customer, amount, note, lines=[ledger.Line(rice, 1)] if lines else [])
+    assert refused.value.field == field
+    assert _snapshot(database) == before

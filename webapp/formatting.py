@@ -8,7 +8,7 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime
-from babel.numbers import format_currency
+from babel.numbers import format_currency, get_currency_precision
 from flask import Flask, current_app
 from flask_login import current_user
 
@@ -37,6 +37,24 @@ def _format_money(amount: str, currency: str, locale: str) -> str:
     """Babel's formatting is most of what a page of many prices costs (the sale form lists the
     whole catalog); its result depends on these three alone, and shops repeat their prices."""
     return format_currency(Decimal(amount), currency, locale=locale)
+
+
+def money_format(currency: str | None = None) -> dict[str, str | int]:
+    """How `money` writes amounts in this shop, for a page's script to write them the same way:
+    what comes before and after the number, the grouping and decimal marks, and the decimals.
+    Read off Babel's own output for 1234, so the two can never disagree."""
+    currency = currency or _business_setting("currency", "USD")
+    digits = get_currency_precision(currency)
+    sample = money(Decimal(1234), currency)
+    one, two, four = sample.index("1"), sample.index("2"), sample.index("4")
+    rest = sample[four + 1 :]
+    return {
+        "prefix": sample[:one],
+        "group": sample[one + 1 : two],
+        "decimal": rest[0] if digits else "",
+        "digits": digits,
+        "suffix": rest[1 + digits :] if digits else rest,
+    }
 
 
 def local_datetime(moment: datetime | None) -> str:

@@ -71,6 +71,21 @@ class InsufficientStock(LedgerError):
     def available(self) -> int:
         return int(self.detail["available"])
 
+    @property
+    def lines(self) -> list[ShortLine]:
+        """Every short line, in the order entered (the first is the one named above)."""
+        return [
+            ShortLine(uuid.UUID(line["product_id"]), int(line["requested"]), int(line["available"]))
+            for line in self.detail.get("lines", [])
+        ]
+
+
+@dataclass(frozen=True)
+class ShortLine:
+    product_id: uuid.UUID
+    requested: int  # all of the sale's lines of this product together
+    available: int
+
 
 class CreditLimitExceeded(LedgerError):
     sqlstate = "SC002"
@@ -107,6 +122,11 @@ class InvalidInput(LedgerError):
     @property
     def line(self) -> int | None:
         return self.detail.get("line")
+
+    @property
+    def lines(self) -> list[tuple[int, str]]:
+        """Every line at fault, (1-based line, message), when lines were at fault."""
+        return [(int(bad["line"]), str(bad["message"])) for bad in self.detail.get("lines", [])]
 
 
 class PaymentExceedsBalance(LedgerError):
@@ -198,7 +218,7 @@ class Sale:
 PURCHASE = text(
     """SELECT order_id, created, total, balance_after, due_on
          FROM process_purchase(:business_id, :customer_id, CAST(:items AS jsonb),
-                               :idempotency_key, :user_id, :api_token_id)"""
+                               :idempotency_key, :user_id, :api_token_id, :amount, :note)"""
 )
 
 
@@ -210,8 +230,12 @@ def purchase(
     idempotency_key: uuid.UUID,
     user_id: uuid.UUID,
     api_token_id: uuid.UUID | None = None,
+    amount: Decimal | None = None,
+    note: str = "",
 ) -> Sale:
-    """Record a sale on the customer's account (see webapp/sql/functions/process_purchase.sql)."""
+    """Record a sale on the customer's account (see webapp/sql/functions/process_purchase.sql):
+    `lines` in the order entered, or, for a quick entry, no lines and an `amount` with a
+    `note` saying what it was for."""
     business_id = _business_id(session)
     try:
         items = json.dumps([line.as_json() for line in lines], allow_nan=False)
@@ -229,6 +253,8 @@ def purchase(
             "idempotency_key": idempotency_key,
             "user_id": user_id,
             "api_token_id": api_token_id,
+            "amount": amount,
+            "note": note,
         },
     )
     return Sale(row.order_id, row.created, row.total, row.balance_after, row.due_on)

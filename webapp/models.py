@@ -129,10 +129,11 @@ class Order(TenantRow):
     idempotency_key: Mapped[uuid.UUID]
     balance_after: Mapped[Decimal] = mapped_column(Money)  # what the customer owed after it
     is_opening_balance: Mapped[bool] = mapped_column(default=False)  # carried over, no items
+    note: Mapped[str] = mapped_column(default="")  # what a quick entry (no items) was for
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
     customer: Mapped[Customer] = relationship(viewonly=True)
-    items: Mapped[list[OrderItem]] = relationship(viewonly=True)
+    items: Mapped[list[OrderItem]] = relationship(viewonly=True, order_by="OrderItem.line_no")
 
 
 class OrderItem(TenantRow):
@@ -148,6 +149,7 @@ class OrderItem(TenantRow):
     product_id: Mapped[uuid.UUID]
     quantity: Mapped[int]
     unit_price: Mapped[Decimal] = mapped_column(Money)
+    line_no: Mapped[int]  # 1, 2, … as entered
 
     product: Mapped[Product] = relationship(viewonly=True)
 

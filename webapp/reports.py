@@ -63,6 +63,7 @@ class StatementLine:
     id: uuid.UUID
     due_on: date | None  # a sale's due date
     method: str | None  # how a payment was made
+    note: str | None  # what a sale without items was for
     charge: Decimal  # what a sale added
     payment: Decimal  # what a payment took off
     balance: Decimal  # running balance after this line
@@ -98,10 +99,10 @@ _MOVEMENTS = """
         SELECT o.created_at AS at,
                CASE WHEN o.is_opening_balance THEN 'carried_over' ELSE 'sale' END AS kind,
                o.id, o.total AS amount, o.due_on,
-               NULL AS method
+               NULL AS method, o.note
           FROM orders o WHERE o.customer_id = :customer_id
         UNION ALL
-        SELECT p.created_at, 'payment', p.id, -p.amount, NULL, p.method
+        SELECT p.created_at, 'payment', p.id, -p.amount, NULL, p.method, NULL
           FROM payments p WHERE p.customer_id = :customer_id
     )
 """
@@ -111,7 +112,8 @@ OPENING = text(
 )
 LINES = text(
     _MOVEMENTS
-    + """SELECT m.at, m.kind, m.id, m.amount, m.due_on, m.method FROM movements m, bounds
+    + """SELECT m.at, m.kind, m.id, m.amount, m.due_on, m.method, m.note
+           FROM movements m, bounds
           WHERE m.at >= bounds.starts AND m.at < bounds.ends
           ORDER BY m.at, m.kind DESC, m.id"""
 )
@@ -126,10 +128,12 @@ def statement(
     balance = session.execute(OPENING, params).scalar_one()
     opening = balance
     lines = []
-    for at, kind, row_id, amount, due_on, method in session.execute(LINES, params):
+    for at, kind, row_id, amount, due_on, method, note in session.execute(LINES, params):
         balance += amount
         charge, payment = (amount, ZERO) if amount > 0 else (ZERO, -amount)
-        lines.append(StatementLine(at, kind, row_id, due_on, method, charge, payment, balance))
+        lines.append(
+            StatementLine(at, kind, row_id, due_on, method, note, charge, payment, balance)
+        )
     return Statement(date_from, date_to, opening, lines)
 
 

@@ -156,6 +156,14 @@ def refusal_error(refusal: ledger.LedgerError) -> ApiError:
                     "error": "insufficient stock",
                     "product_id": str(refusal.product_id),
                     "available": refusal.available,
+                    "lines": [
+                        {
+                            "product_id": str(line.product_id),
+                            "requested": line.requested,
+                            "available": line.available,
+                        }
+                        for line in refusal.lines
+                    ],
                 },
             )
         case ledger.CreditLimitExceeded():

@@ -1,4 +1,5 @@
-"""POST /api/purchase, POST /api/payments, GET /api/customers/<id>, GET /api/overdue."""
+"""POST /api/purchase, GET /api/sales/<id>, POST /api/payments, GET /api/customers/<id>,
+GET /api/overdue."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from webapp.api.common import (
 from webapp.customers.queries import get_customer
 from webapp.db import db_session
 from webapp.inputs import parse_amount, parse_uuid
+from webapp.sales.queries import get_receipt
 
 
 @bp.post("/purchase")
@@ -29,11 +31,22 @@ def purchase() -> Response:
     customer_id = parse_uuid(body.get("customer_id"))
     if customer_id is None:
         problems["customer_id"] = "a customer id (UUID) is required"
-    items = body.get("items")
-    if not isinstance(items, list) or not items:
-        problems["items"] = "a non-empty list of {product_id, quantity} is required"
+    items, amount, note = body.get("items"), None, body.get("note", "")
+    if "amount" in body:  # a quick entry: an amount and what it was for, no items
+        amount = parse_amount(body["amount"]) if isinstance(body["amount"], str) else None
+        if amount is None:
+            problems["amount"] = 'an amount such as "12.50" (a string) is required'
+        if items is not None:
+            problems["items"] = "send either items or an amount, not both"
+        if not isinstance(note, str) or not 1 <= len(note.strip()) <= 200:
+            problems["note"] = "what the amount is for, 1 to 200 characters, is required"
+        items = []
+    elif not isinstance(items, list) or not items:
+        problems["items"] = "a non-empty list of {product_id, quantity} (or an amount) is required"
     elif not all(isinstance(item, dict) for item in items):
         problems["items"] = "each item is an object {product_id, quantity}"
+    if not isinstance(note, str):
+        problems["note"] = "must be text"
     key = idempotency_key_of(body)
     if key is None:
         problems["idempotency_key"] = "must be a UUID when given"
@@ -47,6 +60,8 @@ def purchase() -> Response:
         idempotency_key=key,
         user_id=g.token.user_id,
         api_token_id=g.token.token_id,
+        amount=amount,
+        note=note if isinstance(note, str) else "",
     )
     return json_response(
         201 if sale.created else 200,
@@ -57,6 +72,37 @@ def purchase() -> Response:
             "balance": money(sale.balance_after),
             "due_on": sale.due_on.isoformat(),
         },
+    )
+
+
+@bp.get("/sales/<sale_id>")
+def sale(sale_id: str) -> Response:
+    """A sale as recorded: its lines in the order entered (none for a quick entry)."""
+    parsed = parse_uuid(sale_id)
+    found = get_receipt(db_session(), parsed) if parsed else None
+    if found is None:
+        raise ApiError(404, {"error": "sale not found"})
+    order = found.order
+    return jsonify(
+        {
+            "id": str(order.id),
+            "customer_id": str(order.customer_id),
+            "lines": [
+                {
+                    "product_id": str(item.product_id),
+                    "name": item.product.name,
+                    "quantity": item.quantity,
+                    "unit_price": money(item.unit_price),
+                    "line_total": money(item.line_total),
+                }
+                for item in found.items
+            ],
+            "note": order.note,
+            "total": money(order.total),
+            "paid": money(order.paid),
+            "due_on": order.due_on.isoformat(),
+            "created_at": order.created_at.isoformat(),
+        }
     )
 
 

@@ -181,10 +181,17 @@ def _form_page(
         "customers/form.html",
         form=form,
         customer=customer,
+        then=_then(),
         error=error,
         over_limit=over_limit_message(customer) if customer else None,
     )
     return page, status
+
+
+def _then() -> str | None:
+    """Where a new customer goes once added: "sale" (the sale form, from its chooser) or, by
+    default, their page. One fixed word, never a URL."""
+    return "sale" if request.args.get("then") == "sale" else None
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -213,6 +220,8 @@ def new() -> tuple[str, int] | Response:
         flash(f"{customer.name} was added.", "success")
     else:  # the same form sent again, or twice at once
         flash("This customer was saved already; here they are.", "success")
+    if _then() == "sale":
+        return redirect(url_for("sales.new", customer=customer.id))
     return redirect(url_for("customers.detail", customer_id=customer.id))
 
 

@@ -1,4 +1,4 @@
-"""The sale form: its fixed fields, and the draft of item rows the clerk entered."""
+"""The sale form: its fixed fields, and the draft of lines the clerk has entered so far."""
 
 from __future__ import annotations
 
@@ -15,78 +15,89 @@ from webapp import ledger
 from webapp.forms import IdempotentForm
 from webapp.inputs import parse_uuid, whole_number
 
-EMPTY_ROWS = 5  # item rows a sale form offers without JavaScript; "More rows" adds as many again
 MAX_LINES = 500  # the most lines one sale may have: process_purchase refuses more, as SC004
 
 
 class SaleForm(IdempotentForm):
-    """The sale's fixed fields; its item rows are the repeated `product`/`quantity` inputs."""
+    """The sale's fixed fields; its lines are the repeated `product`/`quantity` inputs."""
 
     customer_id = HiddenField()
 
 
 @dataclass
-class ItemRow:
-    product_id: str = ""
+class Line:
+    """One line as entered: the product's id and the quantity as typed."""
+
+    product_id: str
     quantity: str = "1"
     error: str | None = None
+
+    @property
+    def product(self) -> uuid.UUID | None:
+        return parse_uuid(self.product_id)
 
 
 @dataclass
 class SaleDraft:
-    """What the clerk entered, as it is shown again next to any refusal."""
+    """The lines entered, in order, and what is wrong with them, as the form shows them again.
+    Adding a product already on the draft adds one to its line."""
 
-    rows: list[ItemRow]
+    lines: list[Line] = field(default_factory=list)
     error: str | None = None
-    # The form row of each line sent to the ledger, in order (rows with a product chosen).
-    sent: list[int] = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.sent = [index for index, row in enumerate(self.rows) if row.product_id]
 
     @classmethod
     def from_request(cls) -> SaleDraft:
         products = request.form.getlist("product")
         quantities = request.form.getlist("quantity")
-        rows = [
-            ItemRow(product.strip(), quantity.strip())
-            for product, quantity in zip(products, quantities, strict=False)
-        ]
-        return cls(rows)
+        return cls(
+            [
+                Line(product.strip(), quantity.strip())
+                for product, quantity in zip(products, quantities, strict=False)
+                if product.strip()
+            ]
+        )
 
     @property
     def too_long(self) -> bool:
-        return len(self.sent) > MAX_LINES
+        return len(self.lines) > MAX_LINES
 
-    def padded(self, extra: int = 0) -> list[ItemRow]:
-        wanted = min(max(len(self.rows), EMPTY_ROWS) + extra, MAX_LINES)
-        return self.rows + [ItemRow() for _ in range(wanted - len(self.rows))]
+    def add(self, product_id: uuid.UUID) -> None:
+        for line in self.lines:
+            if line.product == product_id:
+                number = whole_number(line.quantity)
+                line.quantity = str(number + 1) if number is not None else line.quantity
+                return
+        self.lines.append(Line(str(product_id)))
 
-    def lines(self) -> list[ledger.Line]:
-        """Rows with a product chosen; a quantity that is not a plain number goes as typed, so
-        the ledger refuses it with its one message."""
-        lines = []
-        for index in self.sent:
-            row = self.rows[index]
-            number = whole_number(row.quantity)
-            lines.append(ledger.Line(row.product_id, row.quantity if number is None else number))
-        return lines
+    def remove(self, index: int) -> None:
+        if 0 <= index < len(self.lines):
+            del self.lines[index]
+
+    def for_ledger(self) -> list[ledger.Line]:
+        """The lines in order; a quantity that is not a plain number goes as typed, so the
+        ledger refuses it with its one message, naming the line."""
+        return [
+            ledger.Line(
+                line.product_id,
+                number if (number := whole_number(line.quantity)) is not None else line.quantity,
+            )
+            for line in self.lines
+        ]
 
     def fault(self, line: int | None, product_id: uuid.UUID | None, message: str) -> None:
-        """Put the message next to the row at fault (by the ledger's 1-based line, or by the
-        product), or on the form when none is."""
+        """Put the message next to the line at fault (the ledger's 1-based line, or the
+        product's line), or on the form when no line is."""
         index = None
-        if line is not None and 1 <= line <= len(self.sent):
-            index = self.sent[line - 1]
+        if line is not None and 1 <= line <= len(self.lines):
+            index = line - 1
         elif product_id is not None:
             index = next(
-                (i for i, row in enumerate(self.rows) if parse_uuid(row.product_id) == product_id),
-                None,
+                (i for i, each in enumerate(self.lines) if each.product == product_id), None
             )
         if index is None:
             self.error = message
         else:
-            self.rows[index].error = message
+            self.lines[index].error = message
 
 
 class SalesFilterForm(FlaskForm):

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
 
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session, selectinload
@@ -12,9 +15,11 @@ from webapp.listing import ListFilter, Listing, Page, fetch_listing, filter_clau
 from webapp.models import Order, OrderItem, Product, User
 
 
-def sellable_products(session: Session) -> list[Product]:
-    statement = select(Product).where(Product.is_active.is_(True)).order_by(Product.name)
-    return list(session.scalars(statement))
+def products_by_id(session: Session, ids: list[uuid.UUID]) -> dict[uuid.UUID, Product]:
+    """The products a sale form's lines name (row-level security keeps them to this shop)."""
+    if not ids:
+        return {}
+    return {p.id: p for p in session.scalars(select(Product).where(Product.id.in_(ids)))}
 
 
 @dataclass(frozen=True)
@@ -35,8 +40,7 @@ def get_receipt(session: Session, order_id: uuid.UUID) -> Receipt | None:
     clerk = session.scalar(
         select(User.name).where(User.business_id == order.business_id, User.id == order.created_by)
     )
-    items = sorted(order.items, key=lambda item: item.product.name)
-    return Receipt(order, clerk or "", items)
+    return Receipt(order, clerk or "", list(order.items))  # in the order entered
 
 
 _SALES_FROM = f"""
@@ -58,3 +62,54 @@ SALES_TOTALS = text(f"SELECT count(*) AS count, coalesce(sum(o.total), 0) AS tot
 
 def list_sales(session: Session, filters: ListFilter, page: Page) -> Listing:
     return fetch_listing(session, SALES_PAGE, SALES_TOTALS, filters.params(), page)
+
+
+# A sale this clerk recorded for this customer in the last ten minutes with exactly the same
+# lines (product and quantity, lines of one product added up) — or, for a quick entry, the same
+# amount and note — under another idempotency key: Back and Record sale again, most likely.
+RECENT_TWIN = text(
+    """SELECT o.id, o.created_at
+         FROM orders o
+        WHERE o.customer_id = :customer_id AND o.created_by = :user_id
+          AND o.created_at > now() - interval '10 minutes'
+          AND o.idempotency_key <> :key
+          AND NOT o.is_opening_balance
+          AND o.note = :note
+          AND (CAST(:amount AS numeric) IS NULL OR o.total = :amount)
+          AND (SELECT coalesce(jsonb_object_agg(i.product_id, i.quantity), '{}')
+                 FROM order_items i
+                WHERE i.business_id = o.business_id AND i.order_id = o.id)
+              = CAST(:items AS jsonb)
+        ORDER BY o.created_at DESC
+        LIMIT 1"""
+)
+
+
+@dataclass(frozen=True)
+class Twin:
+    order_id: uuid.UUID
+    created_at: datetime
+
+
+def recent_twin(
+    session: Session,
+    *,
+    customer_id: uuid.UUID,
+    user_id: uuid.UUID,
+    key: uuid.UUID,
+    quantities: dict[uuid.UUID, int],
+    amount: Decimal | None,
+    note: str,
+) -> Twin | None:
+    row = session.execute(
+        RECENT_TWIN,
+        {
+            "customer_id": customer_id,
+            "user_id": user_id,
+            "key": key,
+            "note": note.strip(),
+            "amount": amount,
+            "items": json.dumps({str(product): qty for product, qty in quantities.items()}),
+        },
+    ).one_or_none()
+    return Twin(row.id, row.created_at) if row else None

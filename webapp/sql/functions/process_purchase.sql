@@ -1,5 +1,6 @@
--- process_purchase(business, customer, items, idempotency key, user, API token): one sale of
--- several products on a customer's account, all or nothing.
+-- process_purchase(business, customer, items, idempotency key, user, API token, amount, note):
+-- one sale on a customer's account, all or nothing: several products (items, in the order
+-- entered), or a quick entry (an amount with a note, no items), never both.
 --
 -- The business is the one bound to the transaction (app.business_id): that binding is the
 -- authority. p_business_id must name the same business (a distributed PostgreSQL, Citus, routes
@@ -11,11 +12,15 @@
 -- open_dues row of the sale's due date and the customer's shard.
 --
 -- Refusals carry their own SQLSTATE and, in DETAIL, a JSON object with the facts a person needs:
---   SC001 insufficient stock       {"product_id", "name", "available", "requested"}
+--   SC001 insufficient stock       {"product_id", "name", "available", "requested", "lines"}
+--                                  (the first short line as sent; "lines": every short line,
+--                                   [{"product_id", "name", "requested", "available"}] in order)
 --   SC002 credit limit exceeded    {"available_credit", "total"}
 --   SC003 not found                {"entity": "business"|"customer"|"product", "id"}
 --                                  (business: p_business_id is not the bound business)
---   SC004 invalid input            {"field", "line"}   (line: 1-based, when one line is at fault)
+--   SC004 invalid input            {"field", "line", "lines"}  (line: 1-based, the first line at
+--                                  fault; lines: every one, [{"line", "field", "message"}];
+--                                  field: items, product_id, quantity, amount or note)
 --   SC006 customer archived        {"customer_id"}
 --   SC007 idempotency key reused   {"order_id"}        (the key belongs to another customer's sale)
 
@@ -26,6 +31,8 @@ CREATE OR REPLACE FUNCTION process_purchase(
     p_idempotency_key uuid,
     p_user_id         uuid,
     p_api_token_id    uuid DEFAULT NULL,
+    p_amount          numeric DEFAULT NULL,  -- a quick entry's amount (then no items)
+    p_note            text DEFAULT NULL,     -- required with an amount; at most 200 characters
     OUT order_id      uuid,
     OUT created       boolean,  -- false: the key named a sale already recorded, returned as it was
     OUT total         numeric,
@@ -43,18 +50,20 @@ DECLARE
     -- record is assigned, which would replan the statements below on every sale.
     v_bad_line   bigint;
     v_bad_field  text;
+    v_bad_lines  jsonb;
+    v_bad_message text;
     v_ids        uuid[];
     v_qtys       integer[];
+    v_nos        integer[];
+    v_quick      boolean := p_amount IS NOT NULL;
+    v_note       text := btrim(coalesce(p_note, ''));
+    v_short      jsonb;
     v_lines      purchase_line[];
     v_existing   orders;
     v_balance    numeric;
     v_limit      numeric;
     v_archived   boolean;
     v_missing    uuid;
-    v_short_id   uuid;
-    v_short_name text;
-    v_available  integer;
-    v_requested  integer;
     v_total      numeric;
 BEGIN
     -- 0. The business named is the one bound to this transaction (the bound one decides).
@@ -71,52 +80,90 @@ BEGIN
         PERFORM ledger_refuse('SC004', 'an idempotency key is required',
                               '{"field": "idempotency_key"}');
     END IF;
-    IF p_items IS NULL OR jsonb_typeof(p_items) <> 'array' OR jsonb_array_length(p_items) = 0 THEN
-        PERFORM ledger_refuse('SC004', 'add at least one item', '{"field": "items"}');
+    IF length(v_note) > 200 THEN
+        PERFORM ledger_refuse('SC004', 'the note can be at most 200 characters',
+                              '{"field": "note"}');
     END IF;
-    IF jsonb_array_length(p_items) > 500 THEN
-        PERFORM ledger_refuse('SC004', 'a sale has at most 500 lines', '{"field": "items"}');
-    END IF;
-    -- The first line at fault, if any. CASE tests its branches in order, so no value is cast
-    -- before it is known to be castable.
-    SELECT e.line, e.field INTO v_bad_line, v_bad_field
-      FROM (SELECT line,
-                   CASE
-                       WHEN jsonb_typeof(item) <> 'object'
-                            OR jsonb_typeof(item -> 'product_id') IS DISTINCT FROM 'string'
-                            OR NOT (item ->> 'product_id')
-                                   ~* '^[0-9a-f]{8}(-?[0-9a-f]{4}){3}-?[0-9a-f]{12}$'
-                           THEN 'product_id'
-                       WHEN jsonb_typeof(item -> 'quantity') IS DISTINCT FROM 'number'
-                           THEN 'quantity'
-                       WHEN (item ->> 'quantity')::numeric NOT BETWEEN 1 AND 100000
-                            OR (item ->> 'quantity')::numeric % 1 <> 0
-                           THEN 'quantity'
-                   END AS field
-              FROM jsonb_array_elements(p_items) WITH ORDINALITY AS x(item, line)) e
-     WHERE e.field IS NOT NULL
-     ORDER BY e.line
-     LIMIT 1;
-    IF FOUND THEN
-        PERFORM ledger_refuse('SC004',
-                              CASE v_bad_field
-                                  WHEN 'product_id' THEN 'choose a product'
-                                  ELSE 'the quantity must be a whole number from 1 to 100000'
-                              END,
-                              jsonb_build_object('field', v_bad_field, 'line', v_bad_line));
-    END IF;
+    IF v_quick THEN
+        -- A quick entry: the amount is the sale; the note says what it was for.
+        IF p_items IS NOT NULL AND p_items <> '[]'::jsonb THEN
+            PERFORM ledger_refuse('SC004', 'a sale is either items or an amount, not both',
+                                  '{"field": "items"}');
+        END IF;
+        IF p_amount <= 0 THEN
+            PERFORM ledger_refuse('SC004', 'the amount must be more than zero',
+                                  '{"field": "amount"}');
+        END IF;
+        IF p_amount <> round(p_amount, 2) THEN
+            PERFORM ledger_refuse('SC004', 'the amount can have at most two decimals',
+                                  '{"field": "amount"}');
+        END IF;
+        IF p_amount > 9999999999.99 THEN
+            PERFORM ledger_refuse('SC004', 'the amount is too large', '{"field": "amount"}');
+        END IF;
+        IF v_note = '' THEN
+            PERFORM ledger_refuse('SC004', 'say what the amount is for in the note',
+                                  '{"field": "note"}');
+        END IF;
+    ELSE
+        IF p_items IS NULL OR jsonb_typeof(p_items) <> 'array'
+           OR jsonb_array_length(p_items) = 0 THEN
+            PERFORM ledger_refuse('SC004', 'add at least one item', '{"field": "items"}');
+        END IF;
+        IF jsonb_array_length(p_items) > 500 THEN
+            PERFORM ledger_refuse('SC004', 'a sale has at most 500 lines', '{"field": "items"}');
+        END IF;
+        -- Every line at fault, if any: the first is named, and all are listed with their
+        -- messages. CASE tests its branches in order, so no value is cast before it is known
+        -- to be castable.
+        SELECT min(e.line), (array_agg(e.field ORDER BY e.line))[1],
+               (array_agg(e.message ORDER BY e.line))[1],
+               jsonb_agg(jsonb_build_object('line', e.line, 'field', e.field,
+                                            'message', e.message) ORDER BY e.line)
+          INTO v_bad_line, v_bad_field, v_bad_message, v_bad_lines
+          FROM (SELECT f.line, f.field,
+                       CASE f.field
+                           WHEN 'product_id' THEN 'choose a product'
+                           ELSE 'the quantity must be a whole number from 1 to 100000'
+                       END AS message
+                  FROM (SELECT line,
+                               CASE
+                                   WHEN jsonb_typeof(item) <> 'object'
+                                        OR jsonb_typeof(item -> 'product_id')
+                                           IS DISTINCT FROM 'string'
+                                        OR NOT (item ->> 'product_id')
+                                               ~* '^[0-9a-f]{8}(-?[0-9a-f]{4}){3}-?[0-9a-f]{12}$'
+                                       THEN 'product_id'
+                                   WHEN jsonb_typeof(item -> 'quantity') IS DISTINCT FROM 'number'
+                                       THEN 'quantity'
+                                   WHEN (item ->> 'quantity')::numeric NOT BETWEEN 1 AND 100000
+                                        OR (item ->> 'quantity')::numeric % 1 <> 0
+                                       THEN 'quantity'
+                               END AS field
+                          FROM jsonb_array_elements(p_items) WITH ORDINALITY AS x(item, line)) f
+                 WHERE f.field IS NOT NULL) e;
+        IF v_bad_line IS NOT NULL THEN
+            PERFORM ledger_refuse('SC004', v_bad_message,
+                                  jsonb_build_object('field', v_bad_field, 'line', v_bad_line,
+                                                     'lines', v_bad_lines));
+        END IF;
 
-    -- Lines of one product become one line, in product id order (the lock order).
-    SELECT array_agg(m.product_id ORDER BY m.product_id),
-           array_agg(m.quantity ORDER BY m.product_id)
-      INTO v_ids, v_qtys
-      FROM (SELECT (item ->> 'product_id')::uuid AS product_id,
-                   sum((item ->> 'quantity')::numeric) AS quantity
-              FROM jsonb_array_elements(p_items) AS x(item)
-             GROUP BY 1) m;
-    IF 100000 < ANY (v_qtys) THEN
-        PERFORM ledger_refuse('SC004', 'the quantity must be a whole number from 1 to 100000',
-                              '{"field": "quantity"}');
+        -- Lines of one product become one line, in product id order (the lock order), keeping
+        -- the place the product was first entered at.
+        SELECT array_agg(m.product_id ORDER BY m.product_id),
+               array_agg(m.quantity ORDER BY m.product_id),
+               array_agg(m.line_no ORDER BY m.product_id)
+          INTO v_ids, v_qtys, v_nos
+          FROM (SELECT (item ->> 'product_id')::uuid AS product_id,
+                       sum((item ->> 'quantity')::numeric) AS quantity,
+                       min(line) AS line_no
+                  FROM jsonb_array_elements(p_items) WITH ORDINALITY AS x(item, line)
+                 GROUP BY 1) m;
+        IF 100000 < ANY (v_qtys) THEN
+            PERFORM ledger_refuse('SC004',
+                                  'the quantity must be a whole number from 1 to 100000',
+                                  '{"field": "quantity"}');
+        END IF;
     END IF;
 
     -- 2. A key seen before: that sale again, and nothing changes.
@@ -152,36 +199,42 @@ BEGIN
                               jsonb_build_object('customer_id', p_customer_id));
     END IF;
 
-    SELECT array_agg(ROW(p.id, p.name, l.quantity, p.price, p.stock, p.is_active)::purchase_line
-                     ORDER BY p.id)
-      INTO v_lines
-      FROM (SELECT p.id, p.name, p.price, p.stock, p.is_active
-              FROM products p
-             WHERE p.business_id = v_business AND p.id = ANY (v_ids)
-             ORDER BY p.id
-               FOR NO KEY UPDATE) p
-      JOIN unnest(v_ids, v_qtys) AS l(product_id, quantity) ON l.product_id = p.id;
+    IF v_quick THEN
+        v_total := p_amount;
+    ELSE
+        SELECT array_agg(ROW(p.id, p.name, l.quantity, p.price, p.stock, p.is_active,
+                             l.line_no)::purchase_line
+                         ORDER BY p.id)
+          INTO v_lines
+          FROM (SELECT p.id, p.name, p.price, p.stock, p.is_active
+                  FROM products p
+                 WHERE p.business_id = v_business AND p.id = ANY (v_ids)
+                 ORDER BY p.id
+                   FOR NO KEY UPDATE) p
+          JOIN unnest(v_ids, v_qtys, v_nos) AS l(product_id, quantity, line_no)
+            ON l.product_id = p.id;
 
-    -- 4. On the rows we now hold: every product sold here, enough of each, the total.
-    SELECT (SELECT i FROM unnest(v_ids) i
-             WHERE NOT EXISTS (SELECT FROM unnest(v_lines) l
-                                WHERE l.product_id = i AND l.is_active)
-             ORDER BY i LIMIT 1),
-           short.product_id, short.name, short.stock, short.quantity,
-           (SELECT sum(l.unit_price * l.quantity) FROM unnest(v_lines) l)
-      INTO v_missing, v_short_id, v_short_name, v_available, v_requested, v_total
-      FROM (SELECT) one
-      LEFT JOIN LATERAL (SELECT * FROM unnest(v_lines) l WHERE l.stock < l.quantity
-                          ORDER BY l.product_id LIMIT 1) short ON true;
-    IF v_missing IS NOT NULL THEN
-        PERFORM ledger_refuse('SC003', 'product not found',
-                              jsonb_build_object('entity', 'product', 'id', v_missing));
-    END IF;
-    IF v_short_id IS NOT NULL THEN
-        PERFORM ledger_refuse('SC001', 'insufficient stock',
-                              jsonb_build_object('product_id', v_short_id, 'name', v_short_name,
-                                                 'available', v_available,
-                                                 'requested', v_requested));
+        -- 4. On the rows we now hold: every product sold here, enough of each (every short
+        -- line is named at once, in the order entered), the total.
+        SELECT (SELECT i FROM unnest(v_ids) i
+                 WHERE NOT EXISTS (SELECT FROM unnest(v_lines) l
+                                    WHERE l.product_id = i AND l.is_active)
+                 ORDER BY i LIMIT 1),
+               (SELECT jsonb_agg(jsonb_build_object('product_id', l.product_id, 'name', l.name,
+                                                    'requested', l.quantity,
+                                                    'available', l.stock)
+                                 ORDER BY l.line_no)
+                  FROM unnest(v_lines) l WHERE l.stock < l.quantity),
+               (SELECT sum(l.unit_price * l.quantity) FROM unnest(v_lines) l)
+          INTO v_missing, v_short, v_total;
+        IF v_missing IS NOT NULL THEN
+            PERFORM ledger_refuse('SC003', 'product not found',
+                                  jsonb_build_object('entity', 'product', 'id', v_missing));
+        END IF;
+        IF v_short IS NOT NULL THEN
+            PERFORM ledger_refuse('SC001', 'insufficient stock',
+                                  (v_short -> 0) || jsonb_build_object('lines', v_short));
+        END IF;
     END IF;
     IF v_total <= 0 THEN
         PERFORM ledger_refuse('SC004', 'a sale must come to more than zero', '{"field": "items"}');
@@ -199,10 +252,10 @@ BEGIN
     -- writes nothing.
     WITH new_order AS (
         INSERT INTO orders (business_id, customer_id, total, due_on, created_by, api_token_id,
-                            idempotency_key, balance_after)
+                            idempotency_key, balance_after, note)
         SELECT v_business, p_customer_id, v_total,
                (now() AT TIME ZONE b.timezone)::date + b.credit_days,
-               u.id, p_api_token_id, p_idempotency_key, v_balance + v_total
+               u.id, p_api_token_id, p_idempotency_key, v_balance + v_total, v_note
           FROM businesses b
           JOIN users u ON u.business_id = b.id AND u.id = p_user_id AND u.is_active
          WHERE b.id = v_business
@@ -211,8 +264,9 @@ BEGIN
                             WHERE t.business_id = v_business AND t.id = p_api_token_id))
         RETURNING id, orders.due_on
     ), items AS (
-        INSERT INTO order_items (business_id, order_id, product_id, quantity, unit_price)
-        SELECT v_business, o.id, l.product_id, l.quantity, l.unit_price
+        INSERT INTO order_items (business_id, order_id, product_id, quantity, unit_price,
+                                 line_no)
+        SELECT v_business, o.id, l.product_id, l.quantity, l.unit_price, l.line_no
           FROM new_order o, unnest(v_lines) l
     ), stock AS (
         UPDATE products p SET stock = p.stock - l.quantity
@@ -246,6 +300,7 @@ BEGIN
 END
 $$;
 
-REVOKE ALL ON FUNCTION process_purchase(uuid, uuid, jsonb, uuid, uuid, uuid) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION process_purchase(uuid, uuid, jsonb, uuid, uuid, uuid)
+REVOKE ALL ON FUNCTION process_purchase(uuid, uuid, jsonb, uuid, uuid, uuid, numeric, text)
+    FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION process_purchase(uuid, uuid, jsonb, uuid, uuid, uuid, numeric, text)
     TO shopcredit_app;

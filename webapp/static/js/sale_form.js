@@ -1,81 +1,273 @@
-// Conveniences for the sale form; it works without them (rows come from the server).
-// Adds item rows in place, shows line totals and the running total, warns before the
-// credit limit, and stops a second click from sending the form twice.
+// The sale form in the page: find products as you type (or scan a barcode: it types the code
+// and Enter), add and remove lines, − / + quantities, live totals written as the server writes
+// money, stock and credit warnings. Without this script every step is a POST of the form.
 (function () {
   const form = document.querySelector("[data-sale-form]");
   if (!form) return;
+  document.documentElement.classList.add("js");
 
-  const rowsBody = form.querySelector("[data-rows]");
+  const find = form.querySelector("#find");
+  const options = form.querySelector("[data-find-options]");
+  const findError = form.querySelector("[data-find-error]");
+  const rows = form.querySelector("[data-rows]");
+  const template = document.getElementById("line-template");
   const totalOutput = form.querySelector("[data-total]");
   const creditWarning = form.querySelector("[data-credit-warning]");
-  const available = parseFloat(form.dataset.available);
-  const currency = new Intl.NumberFormat(undefined, {
-    style: "currency",
-    currency: form.dataset.currency,
-  });
+  const empty = form.querySelector("[data-empty]");
+  const lookupUrl = form.dataset.lookup;
+  const availableCents = Math.round(parseFloat(form.dataset.available) * 100);
+  const fmt = form.dataset;
+  const digits = parseInt(fmt.moneyDigits, 10);
 
-  function lineTotal(row) {
-    const option = row.querySelector("select").selectedOptions[0];
-    const quantity = row.querySelector("input.qty").value.trim();
-    if (!option || !option.dataset.price || !/^\d{1,6}$/.test(quantity)) return null;
-    // Cents as integers, so the sum matches the server's to the cent.
-    return Math.round(parseFloat(option.dataset.price) * 100) * parseInt(quantity, 10);
+  // Money as the server writes it (formatting.money_format): cents in, text out.
+  function money(cents) {
+    const negative = cents < 0;
+    const scaled = Math.round(Math.abs(cents) / Math.pow(10, 2 - digits));
+    const text = String(scaled).padStart(digits + 1, "0");
+    const whole = text.slice(0, text.length - digits).replace(/\B(?=(\d{3})+(?!\d))/g, fmt.moneyGroup);
+    const cents_ = digits ? fmt.moneyDecimal + text.slice(text.length - digits) : "";
+    return (negative ? "-" : "") + fmt.moneyPrefix + whole + cents_ + fmt.moneySuffix;
+  }
+
+  function priceCents(row) {
+    return row.dataset.price === "" ? null : Math.round(parseFloat(row.dataset.price) * 100);
+  }
+
+  function quantityOf(row) {
+    const value = row.querySelector("input.qty").value.trim();
+    return /^\d{1,6}$/.test(value) ? parseInt(value, 10) : null;
   }
 
   function refresh() {
     let cents = 0;
-    let any = false;
-    rowsBody.querySelectorAll("tr").forEach((row) => {
-      const value = lineTotal(row);
-      row.querySelector("[data-line-total]").textContent =
-        value === null ? "" : currency.format(value / 100);
-      if (value !== null) {
-        cents += value;
-        any = true;
+    const lines = rows.querySelectorAll("[data-line]");
+    lines.forEach((row, index) => {
+      const price = priceCents(row);
+      const quantity = quantityOf(row);
+      const total = price !== null && quantity !== null ? price * quantity : null;
+      row.querySelector("[data-line-total]").textContent = total === null ? "" : money(total);
+      if (total !== null) cents += total;
+      // More than the stock shown: say so before the sale is sent.
+      const stock = row.dataset.stock === "" ? null : parseInt(row.dataset.stock, 10);
+      let short = row.querySelector("[data-short]");
+      const isShort = stock !== null && quantity !== null && quantity > stock;
+      if (isShort && !short && !row.querySelector(".error:not([data-short])")) {
+        short = document.createElement("small");
+        short.className = "error";
+        short.dataset.short = "";
+        row.querySelector(".line-name").appendChild(short);
       }
+      if (short) {
+        if (isShort) short.textContent = stock > 0 ? `Only ${stock} in stock.` : "Out of stock.";
+        else short.remove();
+      }
+      row.querySelector("[data-remove]").value = String(index);
     });
-    totalOutput.textContent = any ? currency.format(cents / 100) : "—";
-    creditWarning.hidden = !(any && cents > Math.round(available * 100));
+    totalOutput.textContent = lines.length ? money(cents) : "—";
+    creditWarning.hidden = !(lines.length && cents > availableCents);
+    empty.hidden = lines.length > 0;
   }
 
-  function addRow() {
-    const rows = rowsBody.querySelectorAll("tr");
-    const copy = rows[rows.length - 1].cloneNode(true);
-    const number = rows.length + 1;
-    copy.classList.remove("has-error");
-    copy.querySelectorAll(".error").forEach((el) => el.remove());
-    copy.querySelectorAll("[aria-describedby]").forEach((el) => el.removeAttribute("aria-describedby"));
-    const select = copy.querySelector("select");
-    const input = copy.querySelector("input.qty");
-    select.value = "";
-    input.value = "1";
-    select.id = `product-${number}`;
-    input.id = `quantity-${number}`;
-    copy.querySelectorAll("label").forEach((label) => {
-      label.htmlFor = label.htmlFor.startsWith("product") ? select.id : input.id;
-      label.textContent = label.textContent.replace(/\d+$/, String(number));
-    });
-    rowsBody.appendChild(copy);
-    select.focus();
+  function addLine(product) {
+    const existing = rows.querySelector(`[data-line][data-product="${product.id}"]`);
+    if (existing) {
+      const input = existing.querySelector("input.qty");
+      input.value = String((quantityOf(existing) || 0) + 1);
+    } else {
+      const row = template.content.firstElementChild.cloneNode(true);
+      const number = rows.querySelectorAll("[data-line]").length;
+      row.dataset.product = product.id;
+      row.dataset.price = product.price;
+      row.dataset.stock = String(product.stock);
+      row.querySelector("input[name=product]").value = product.id;
+      row.querySelector("[data-name]").textContent = product.name;
+      row.querySelector("[data-price-text]").textContent = product.price_text;
+      const input = row.querySelector("input.qty");
+      input.id = `quantity-new-${number}-${Date.now()}`;
+      row.querySelector("label").htmlFor = input.id;
+      row.querySelector("label").textContent = `Quantity of ${product.name}`;
+      row.querySelector("[data-remove]").setAttribute("aria-label", `Remove ${product.name}`);
+      row.querySelectorAll("[data-step]").forEach((button) => {
+        const what = button.dataset.step === "1" ? "One more" : "One fewer";
+        button.setAttribute("aria-label", `${what} ${product.name}`);
+      });
+      rows.appendChild(row);
+    }
     refresh();
   }
 
-  form.querySelector("[data-more-rows]").addEventListener("click", (event) => {
-    event.preventDefault();
-    addRow();
+  function say(message) {
+    findError.textContent = message || "";
+    findError.hidden = !message;
+    if (message) find.setAttribute("aria-invalid", "true");
+    else find.removeAttribute("aria-invalid");
+  }
+
+  async function lookup(params) {
+    const response = await fetch(`${lookupUrl}?${new URLSearchParams(params)}`, {
+      headers: { Accept: "application/json" },
+      credentials: "same-origin",
+    });
+    if (!response.ok) throw new Error(String(response.status));
+    return (await response.json()).products;
+  }
+
+  // Suggestions as you type: up to 10, best first; arrows and Enter, or a tap, add one.
+  let shown = [];
+  let active = -1;
+  let typed = 0;
+
+  function closeOptions() {
+    shown = [];
+    active = -1;
+    options.hidden = true;
+    options.replaceChildren();
+    find.setAttribute("aria-expanded", "false");
+    find.removeAttribute("aria-activedescendant");
+  }
+
+  function showOptions(products) {
+    shown = products;
+    active = -1;
+    options.replaceChildren(
+      ...products.map((product, index) => {
+        const item = document.createElement("li");
+        item.id = `find-option-${index}`;
+        item.setAttribute("role", "option");
+        item.className = "find-option";
+        const name = document.createElement("span");
+        name.className = "match-name";
+        name.textContent = product.name + (product.sku ? ` · ${product.sku}` : "");
+        const facts = document.createElement("span");
+        facts.className = "match-facts";
+        facts.textContent = `${product.price_text} · ${
+          product.stock > 0 ? `${product.stock} in stock` : "out of stock"
+        }`;
+        if (product.stock <= 0) item.classList.add("out-of-stock");
+        item.append(name, facts);
+        item.addEventListener("mousedown", (event) => event.preventDefault());
+        item.addEventListener("click", () => choose(index));
+        return item;
+      }),
+    );
+    options.hidden = products.length === 0;
+    find.setAttribute("aria-expanded", String(products.length > 0));
+  }
+
+  function highlight(index) {
+    active = index;
+    options.querySelectorAll("[role=option]").forEach((item, i) => {
+      item.setAttribute("aria-selected", String(i === index));
+    });
+    if (index >= 0) find.setAttribute("aria-activedescendant", `find-option-${index}`);
+  }
+
+  function choose(index) {
+    addLine(shown[index]);
+    find.value = "";
+    closeOptions();
+    say("");
+    find.focus();
+  }
+
+  find.addEventListener("input", () => {
+    const text = find.value.trim();
+    const mine = ++typed;
+    say("");
+    if (!text) return closeOptions();
+    setTimeout(async () => {
+      if (mine !== typed) return; // typed on meanwhile
+      try {
+        const products = await lookup({ q: text });
+        if (mine === typed) showOptions(products);
+      } catch (error) {
+        closeOptions();
+      }
+    }, 120);
   });
-  form.addEventListener("input", refresh);
-  form.addEventListener("change", refresh);
+
+  // Enter: the highlighted suggestion, else the exact barcode or SKU (what a scanner sends).
+  // Codes are looked up one after another, so lines come in the order scanned.
+  let queue = Promise.resolve();
+  find.addEventListener("keydown", (event) => {
+    if (event.key === "ArrowDown" && shown.length) {
+      event.preventDefault();
+      highlight(Math.min(active + 1, shown.length - 1));
+    } else if (event.key === "ArrowUp" && shown.length) {
+      event.preventDefault();
+      highlight(Math.max(active - 1, 0));
+    } else if (event.key === "Escape") {
+      closeOptions();
+    } else if (event.key === "Enter") {
+      event.preventDefault();
+      if (active >= 0) return choose(active);
+      const code = find.value.trim();
+      typed++; // no suggestions for what is being looked up now
+      find.value = "";
+      closeOptions();
+      if (!code) return;
+      queue = queue.then(async () => {
+        try {
+          const [product] = await lookup({ code });
+          if (product) {
+            addLine(product);
+            say("");
+          } else {
+            say(`No product has the barcode or SKU “${code}”. Type part of its name to find it.`);
+          }
+        } catch (error) {
+          find.value = code;
+          form.requestSubmit(form.querySelector("button[value=find]"));
+        }
+      });
+    }
+  });
+  find.addEventListener("blur", () => setTimeout(closeOptions, 150));
+
+  rows.addEventListener("click", (event) => {
+    const step = event.target.closest("[data-step]");
+    const remove = event.target.closest("[data-remove]");
+    if (step) {
+      const row = step.closest("[data-line]");
+      const input = row.querySelector("input.qty");
+      input.value = String(Math.max(1, (quantityOf(row) || 1) + parseInt(step.dataset.step, 10)));
+      refresh();
+    } else if (remove) {
+      event.preventDefault();
+      remove.closest("[data-line]").remove();
+      refresh();
+      find.focus();
+    }
+  });
+  rows.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && event.target.matches("input.qty")) {
+      event.preventDefault(); // back to the search field for the next product
+      refresh();
+      find.focus();
+    }
+  });
+  form.addEventListener("input", (event) => {
+    if (event.target.matches("input.qty")) refresh();
+  });
   form.addEventListener("submit", (event) => {
-    if (event.submitter && event.submitter.hasAttribute("data-submit")) {
-      // The idempotency key already makes a resend harmless; this just avoids the wait.
-      event.submitter.disabled = true;
+    const submitter = event.submitter;
+    if (submitter && submitter.hasAttribute("data-submit")) {
+      // The idempotency key already makes a resend harmless; this just avoids the wait. A
+      // disabled button is not sent, so its action goes as a field.
       const marker = document.createElement("input");
       marker.type = "hidden";
-      marker.name = "record";
-      marker.value = "1";
+      marker.name = "action";
+      marker.value = "record";
       form.appendChild(marker);
+      setTimeout(() => (submitter.disabled = true), 0);
     }
+  });
+  // Back to this page from the browser's cache: the form as it was left, ready to send again
+  // (the server asks before recording the same sale twice).
+  window.addEventListener("pageshow", (event) => {
+    if (!event.persisted) return;
+    form.querySelectorAll("[data-submit]").forEach((button) => (button.disabled = false));
+    form.querySelectorAll("input[type=hidden][name=action]").forEach((marker) => marker.remove());
   });
   refresh();
 })();
