@@ -128,12 +128,14 @@ def add_product(
     price: str = "10.00",
     stock: int = 100,
     active: bool = True,
+    sku: str | None = None,
+    barcode: str | None = None,
 ) -> uuid.UUID:
     with psycopg.connect(admin_url) as conn:
         product_id = conn.execute(
-            "INSERT INTO products (business_id, name, price, stock, is_active) "
-            "VALUES (%s, %s, %s, %s, %s) RETURNING id",
-            (business_id, name, Decimal(price), stock, active),
+            "INSERT INTO products (business_id, name, price, stock, is_active, sku, barcode) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING id",
+            (business_id, name, Decimal(price), stock, active, sku, barcode),
         ).fetchone()[0]
         record_opening_stock(conn, business_id, product_id, stock)
         return product_id

@@ -127,7 +127,9 @@ def seed(
 ) -> Rows:
     """A customer with a sale of a product and a payment, an API token and an import."""
     customer = add_customer(admin_url, shop.business_id, customer_name, phone=phone)
-    product = add_product(admin_url, shop.business_id, product_name, price="4.00", stock=50)
+    product = add_product(
+        admin_url, shop.business_id, product_name, price="4.00", stock=50, barcode="5012345678900"
+    )
     sale = sell(app, shop, customer, product, 3)
     payment = pay(app, shop, customer, "5.00").payment_id
     auth = api_auth(app, shop.slug)

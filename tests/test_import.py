@@ -358,6 +358,7 @@ def test_a_sku_taken_during_the_import_rolls_everything_back(
     fetch(database.admin, "UPDATE products SET sku = 'T-1' WHERE id = %s RETURNING id", existing)
     # The SKU check does not see it (as if it were added between the check and the insert).
     monkeypatch.setattr(csvfile, "_existing_skus", lambda _session, _skus: {})
+    monkeypatch.setattr(csvfile, "codes_held", lambda _session, _codes: {})
     content = "name,sku,price,stock\nRice,R-1,9.50,5\nTea,t-1,1.00,3\nSalt,S-1,0.50,1\n"
     response = preview_and_import(owner_client, "products", content)
     assert response.status_code == 409

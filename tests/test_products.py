@@ -300,9 +300,10 @@ def test_the_list_finds_products_by_name_or_sku(
         "Cooking oil",
         "Rice 5 kg",
     ]
+    # Best first: names starting with what was typed, then the rest (tests/test_search.py).
     assert _names(clerk_client.get("/products?q=RICE").get_data(as_text=True)) == [
-        "Brown rice",
         "Rice 5 kg",
+        "Brown rice",
     ]
     assert _names(clerk_client.get("/products?q=oil-1").get_data(as_text=True)) == ["Cooking oil"]
     # % and _ are taken literally, not as patterns.

@@ -25,8 +25,8 @@ def two_shops_with_data(app: Flask, database: DatabaseUrls, shop: Shop, other_sh
                 (s.business_id, f"Customer of {s.slug}"),
             ).fetchone()[0]
             product = conn.execute(
-                "INSERT INTO products (business_id, name, price, stock) "
-                "VALUES (%s, %s, 5, 9) RETURNING id",
+                "INSERT INTO products (business_id, name, price, stock, barcode) "
+                "VALUES (%s, %s, 5, 9, '5012345678900') RETURNING id",
                 (s.business_id, f"Product of {s.slug}"),
             ).fetchone()[0]
             order = conn.execute(
@@ -108,6 +108,7 @@ def test_a_bound_tenant_sees_only_its_own_rows(
         "users": 2,
         "customers": 1,
         "products": 1,
+        "product_codes": 1,
         "api_tokens": 1,
         "orders": 1,
         "order_items": 1,

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 from flask import Flask, request
-from sqlalchemy import Row, TextClause
+from sqlalchemy import TextClause
 from sqlalchemy.orm import Session
 
 from webapp.inputs import parse_uuid
@@ -107,10 +107,11 @@ def filter_clause(alias: str) -> str:
 
 @dataclass(frozen=True)
 class Listing:
-    rows: list[Row[Any]]
+    rows: list[Any]  # rows of a query, or what a search made of them
     page: Page
     count: int  # of everything the filter matches, not only this page
     total: Decimal
+    capped: bool = False  # count and total stopped at a cap: there may be more
 
 
 def fetch_listing(

@@ -91,10 +91,31 @@ class Product(TenantRow):
 
     name: Mapped[str]
     sku: Mapped[str | None]
+    barcode: Mapped[str | None]
     price: Mapped[Decimal] = mapped_column(Money)
     stock: Mapped[int] = mapped_column(default=0)
     is_active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    # name_key and search_key are computed by PostgreSQL for the search (migration 0006) and
+    # read only there: not mapped.
+
+
+class ProductCode(Base):
+    """One code (SKU or barcode, as `product_code()` writes it) of one product: the key
+    (business_id, code) makes each code one product's. Written only by the products_codes
+    trigger; the app reads it."""
+
+    __tablename__ = "product_codes"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["business_id", "product_id"], ["products.business_id", "products.id"]
+        ),
+    )
+
+    business_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(primary_key=True)
+    product_id: Mapped[uuid.UUID]
+    kind: Mapped[str]
 
 
 class ApiToken(TenantRow):
@@ -232,6 +253,7 @@ TENANT_TABLES = (
     "users",
     "customers",
     "products",
+    "product_codes",
     "api_tokens",
     "orders",
     "order_items",

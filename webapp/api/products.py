@@ -1,12 +1,14 @@
-"""GET /api/products (a page of products), POST /api/products (add one), GET /api/products/<id>.
+"""GET /api/products (a page of products: all, a search, or the one product with a code), POST
+/api/products (add one), GET /api/products/<id>.
 
 A POST checks what it is sent with the rules of the product form (`products.operations`). Products
 have no idempotency-key column: a POST's idempotency_key becomes the new product's id instead,
 so the same POST sent again (a till that lost the answer) answers 200 with the product it made
 rather than adding a second one (what is sent the second time is not compared or applied). A
 till that sends no key is still kept from a duplicate when the product has a SKU: the second
-POST is refused with 409 and the id of the product that has the SKU. Only a token whose maker
-is (still) an owner may add products, as only owners add them on the pages.
+POST is refused with 409 and the id of the product that has the SKU. A barcode (or SKU) that
+is another product's barcode or SKU is refused the same way. Only a token whose maker is (still)
+an owner may add products, as only owners add them on the pages.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ def product_json(product: Any) -> dict[str, Any]:
         "id": str(product.id),
         "name": product.name,
         "sku": product.sku,
+        "barcode": product.barcode,
         "price": money(product.price),
         "stock": product.stock,
         "is_active": product.is_active,
@@ -48,18 +51,26 @@ def product_json(product: Any) -> dict[str, Any]:
 
 @bp.get("/products")
 def list_products() -> Response:
-    """?q= (name or SKU), low_stock (at or below the shop's threshold, products for sale),
-    include_archived, page (from 1), limit (1 to 200). Sorted by name."""
+    """?q= (the search of `queries.search_products`: name, SKU or barcode, best matches first;
+    without it, all by name), or ?code= (the one product whose barcode or SKU is exactly this,
+    or none: a scanner's lookup), low_stock (at or below the shop's threshold, products for
+    sale), include_archived, page (from 1), limit (1 to 200)."""
     problems: dict[str, str] = {}
     page = page_args(problems)
     low_stock = flag_arg("low_stock", problems)
     include_archived = flag_arg("include_archived", problems)
+    code = request.args.get("code")
+    if code is not None and "q" in request.args:
+        problems["code"] = "send either q or code, not both"
+    elif code is not None and not 0 < len(code.strip()) <= queries.MAX_CODE:
+        problems["code"] = f"a SKU or barcode of 1 to {queries.MAX_CODE} characters"
     if problems:
         raise invalid(problems)
     listing = queries.list_products(
         db_session(),
         page,
-        query=request.args.get("q", "").strip()[:100],
+        query=request.args.get("q", ""),
+        code=code,
         low_stock=low_stock,
         include_archived=include_archived,
     )
@@ -68,7 +79,7 @@ def list_products() -> Response:
 
 @bp.post("/products")
 def create_product() -> Response:
-    """name (required), sku, price (required), stock (opening, default 0); optional
+    """name (required), sku, barcode, price (required), stock (opening, default 0); optional
     idempotency_key (UUID)."""
     body = json_object()
     require_owner("only an owner's token may add products")
@@ -78,11 +89,12 @@ def create_product() -> Response:
 
     outcome = operations.add_product(db_session(), body, user_id=g.token.user_id, key=key)
     if outcome.holder is not None:
+        field = outcome.taken or "sku"
         raise ApiError(
             409,
             {
-                "error": "sku already used",
-                "details": {"sku": outcome.problems.get("sku", "")},
+                "error": f"{field} already used",
+                "details": {field: outcome.problems.get(field, "")},
                 "product_id": str(outcome.holder.id),
             },
         )

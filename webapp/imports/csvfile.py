@@ -24,6 +24,7 @@ from webapp.customers.operations import CustomerFields, customer_fields, opening
 from webapp.formatting import money
 from webapp.models import Product
 from webapp.products.operations import ProductFields, product_fields
+from webapp.products.queries import codes_held, normalized_codes
 
 if TYPE_CHECKING:
     from _csv import Reader
@@ -111,7 +112,13 @@ PRODUCTS = Kind(
         _column(
             "sku",
             "Your code for it (optional); each product's must differ.",
-            "code|product code|item code|barcode",
+            "code|product code|item code",
+        ),
+        _column(
+            "barcode",
+            "The number under the bars on the pack (optional); not another product's barcode "
+            "or SKU.",
+            "bar code|ean|upc|gtin|ean13|ean 13",
         ),
         _column(
             "price",
@@ -126,10 +133,10 @@ PRODUCTS = Kind(
         ),
     ),
     (
-        ("name", "sku", "price", "stock"),
-        ("Rice 5 kg", "RICE-5", "9.50", "40"),
-        ("Cooking oil 1 l", "OIL-1", "3.90", "24"),
-        ("Matches (box of 10)", "", "1.20", "0"),
+        ("name", "sku", "barcode", "price", "stock"),
+        ("Rice 5 kg", "RICE-5", "5012345678900", "9.50", "40"),
+        ("Cooking oil 1 l", "OIL-1", "", "3.90", "24"),
+        ("Matches (box of 10)", "", "", "1.20", "0"),
     ),
 )
 KINDS = {kind.name: kind for kind in (CUSTOMERS, PRODUCTS)}
@@ -332,7 +339,13 @@ def _check_products(session: Session, upload: Upload) -> None:
         if sku:
             first_row.setdefault(sku, row.number)
     taken = _existing_skus(session, list(first_row))
-    for row in upload.rows:
+    codes = _row_codes(session, upload.rows)
+    held = codes_held(session, list({code for row_codes in codes for _, code in row_codes}))
+    code_rows: dict[str, int] = {}  # each code (as compared) → the first row that has it
+    for row, row_codes in zip(upload.rows, codes, strict=True):
+        for _, code in row_codes:
+            code_rows.setdefault(code, row.number)
+    for row, row_codes in zip(upload.rows, codes, strict=True):
         fields, problems = product_fields(row.values)
         row.problems = {**problems, **row.problems}
         sku = row.values.get("sku", "")
@@ -346,8 +359,36 @@ def _check_products(session: Session, upload: Upload) -> None:
                     f"The SKU {sku} is also on row {first_row[sku.lower()]} of this file; "
                     "each product needs its own SKU."
                 )
+        for column, code in row_codes:
+            if column in row.problems:
+                continue
+            written = row.values.get(column, "")
+            if code in held:
+                row.problems[column] = f"“{held[code]}” already has the code {written}."
+            elif code_rows[code] != row.number:
+                row.problems[column] = (
+                    f"The code {written} is also on row {code_rows[code]} of this file; "
+                    "each product needs its own SKU and barcode."
+                )
         if not row.problems:
             row.product = fields
+
+
+def _row_codes(session: Session, rows: list[Row]) -> list[list[tuple[str, str]]]:
+    """Each row's SKU and barcode as codes are compared (`product_code()`, asked of the
+    database in one query: one home for the rule), barcode first; a row whose SKU and barcode
+    are one code has it once."""
+    written = sorted({row.values.get(c, "") for row in rows for c in ("barcode", "sku")} - {""})
+    compared = normalized_codes(session, written)
+    found: list[list[tuple[str, str]]] = []
+    for row in rows:
+        row_codes: dict[str, str] = {}
+        for column in ("barcode", "sku"):
+            code = compared.get(row.values.get(column, ""))
+            if code is not None:
+                row_codes.setdefault(code, column)
+        found.append([(column, code) for code, column in row_codes.items()])
+    return found
 
 
 def _existing_skus(session: Session, skus: list[str]) -> dict[str, str]:

@@ -15,7 +15,8 @@ from webapp.db import LOCK_NOT_AVAILABLE, TENANT_KEY, committed, constraint_name
 from webapp.formatting import money
 from webapp.imports import csvfile
 from webapp.models import Import
-from webapp.products.operations import SKU_INDEX, create_products, sku_taken
+from webapp.products.operations import CODES_KEY, SKU_INDEX, create_products, sku_taken
+from webapp.products.queries import product_with_code
 
 # An import waits up to 30 s (SET LOCAL below) for the same preview confirmed a moment earlier
 # (a double click) to finish, then answers with that import; tills keep their shorter limit.
@@ -99,6 +100,9 @@ def _write_rows(session: Session, found: csvfile.Upload, user_id: uuid.UUID) -> 
         row = next((row for row, row_id in rows if str(row_id) == named), found.rows[0])
         raise RowRefused(row, "opening_balance", _refusal_message(refusal)) from None
     except IntegrityError as error:
+        if constraint_name(error) == CODES_KEY:
+            session.rollback()  # a code of the file was taken meanwhile: find which, to say so
+            _code_taken(session, found)
         if constraint_name(error) != SKU_INDEX:
             raise
         session.rollback()  # a SKU of the file was taken meanwhile: find which, to say so
@@ -107,6 +111,18 @@ def _write_rows(session: Session, found: csvfile.Upload, user_id: uuid.UUID) -> 
             raise
         message = f"A product with the SKU {taken.values.get('sku', '')} was added meanwhile."
         raise RowRefused(taken, "sku", message) from None
+
+
+def _code_taken(session: Session, found: csvfile.Upload) -> None:
+    """Raise RowRefused for the first row with a barcode or SKU another product now has;
+    return when there is none (the caller raises the database's error)."""
+    for row in found.rows:
+        for column in ("barcode", "sku"):
+            holder = product_with_code(session, row.values.get(column))
+            if holder is not None:
+                written = row.values.get(column, "")
+                message = f"“{holder.name}” was given the code {written} meanwhile."
+                raise RowRefused(row, column, message) from None
 
 
 def _refusal_message(refusal: ledger.LedgerError) -> str:

@@ -14,11 +14,15 @@ STOCK_CHOICES = {
 }
 
 
+# A scanner types the code and presses Enter: no autocomplete, no spellcheck getting in the way.
+BARCODE_INPUT = {"autocomplete": "off", "maxlength": 64, "spellcheck": "false"}
+
+
 class ProductsFilterForm(FlaskForm):
     class Meta:
         csrf = False  # a GET search form: it changes nothing
 
-    q = StringField("Name or SKU", validators=[Optional()])
+    q = StringField("Name, SKU or barcode", validators=[Optional()])
     low = BooleanField("Only low stock")
     archived = BooleanField("Show archived products")
 
@@ -30,16 +34,19 @@ class ProductForm(IdempotentForm):
 
     name = StringField("Name", render_kw={"autocomplete": "off", "maxlength": 120})
     sku = StringField("SKU", render_kw={"autocomplete": "off", "maxlength": 64})
+    barcode = StringField("Barcode", render_kw=BARCODE_INPUT)
     # Text, not number fields: operations.product_fields says what is wrong in the shop's words.
     price = StringField("Price", render_kw={"inputmode": "decimal", "autocomplete": "off"})
     stock = StringField("Opening stock", render_kw={"inputmode": "numeric", "autocomplete": "off"})
 
 
 class ProductEditForm(FlaskForm):
-    """Name, SKU and price; the stock changes only through a delivery, damage or count."""
+    """Name, SKU, barcode and price; the stock changes only through a delivery, damage or
+    count."""
 
     name = StringField("Name", render_kw={"autocomplete": "off", "maxlength": 120})
     sku = StringField("SKU", render_kw={"autocomplete": "off", "maxlength": 64})
+    barcode = StringField("Barcode", render_kw=BARCODE_INPUT)
     price = StringField("Price", render_kw={"inputmode": "decimal", "autocomplete": "off"})
 
 

@@ -29,10 +29,12 @@ from webapp.db import (
 )
 from webapp.inputs import Problems, limited, money_field, text_field, whole_number
 from webapp.models import Product, StockMovement
-from webapp.products.queries import get_product, product_with_sku
+from webapp.products.queries import get_product, product_with_code, product_with_sku
 
 MAX_STOCK = 1_000_000  # a new product's opening stock
 SKU_INDEX = "products_sku_key"  # the unique index on (business_id, lower(sku))
+# The key of the register of codes (migration 0006): a SKU or barcode another product holds.
+CODES_KEY = "product_codes_pkey"
 NUMERIC_OUT_OF_RANGE = "22003"
 BUSY = "Someone is selling this product right now. Nothing was changed; try again."
 
@@ -43,18 +45,23 @@ class ProductFields:
     sku: str | None
     price: Decimal
     stock: int
+    barcode: str | None = None
 
 
 def product_fields(
     raw: Mapping[str, Any], *, with_stock: bool = True
 ) -> tuple[ProductFields | None, Problems]:
-    """Name (required), SKU, price (required), and the opening stock when `with_stock` (an
-    existing product's stock changes only through a restock or correction)."""
+    """Name (required), SKU, barcode, price (required), and the opening stock when
+    `with_stock` (an existing product's stock changes only through a restock or correction).
+    Whether a SKU or barcode is another product's is the database's to say (`_refused`)."""
     problems: Problems = {}
     name = limited(text_field(raw, "name"), "name", "The name", 120, problems)
     if not name and "name" not in problems:
         problems["name"] = "Enter the product's name."
     sku = limited(text_field(raw, "sku"), "sku", "The SKU", 64, problems)
+    barcode = limited(text_field(raw, "barcode"), "barcode", "The barcode", 64, problems)
+    if barcode and any(character.isspace() for character in barcode):
+        problems["barcode"] = "A barcode has no spaces: type or scan it as it is printed."
     raw_price = raw.get("price")
     if raw_price is None or (isinstance(raw_price, str) and not raw_price.strip()):
         problems["price"] = "Enter the price, such as 12.50."
@@ -73,7 +80,7 @@ def product_fields(
             stock = number
     if problems:
         return None, problems
-    return ProductFields(name, sku or None, price, stock), problems
+    return ProductFields(name, sku or None, price, stock, barcode or None), problems
 
 
 def sku_taken(session: Session, sku: str | None, *, except_id: uuid.UUID | None = None) -> bool:
@@ -89,6 +96,11 @@ def sku_message(holder: Product) -> str:
     return f"{holder.name} already has this SKU; each product needs its own."
 
 
+def code_message(holder: Product) -> str:
+    """A SKU or barcode that is another product's SKU or barcode (one scan, one product)."""
+    return f"{holder.name} already has this code; each product needs its own."
+
+
 @dataclass(frozen=True)
 class Outcome:
     """What became of a new product or an edit: the product, or what was wrong."""
@@ -96,7 +108,8 @@ class Outcome:
     product: Product | None = None
     created: bool = False  # False for an edit, or a creation sent again with the same key
     problems: Problems = field(default_factory=dict)  # "" names a problem of no one field
-    holder: Product | None = None  # the product that already has the SKU asked for
+    holder: Product | None = None  # the product that already has the SKU or barcode asked for
+    taken: str | None = None  # which of the two: "sku" or "barcode"
 
 
 def add_product(
@@ -105,8 +118,9 @@ def add_product(
     """Create the product `raw` describes, with the idempotency key as its id, committed.
 
     A key seen before answers with that product, unchanged (a double click, a till resending).
-    A SKU already used (ignoring case) is refused with the product that has it: the unique index
-    decides, so two requests racing for one SKU get that answer too, never an error."""
+    A SKU or barcode already used (ignoring case; a UPC and its EAN-13 are one code) is refused
+    with the product that has it: the unique indexes decide, so two requests racing for one
+    code get that answer too, never an error."""
     fields, problems = product_fields(raw)
     if fields is None:
         return Outcome(problems=problems)
@@ -118,7 +132,7 @@ def add_product(
     try:
         product, created = create_once(session, lambda: get_product(session, key), make)
     except DBAPIError as error:
-        return _refused(session, error, fields.sku)
+        return _refused(session, error, fields)
     return Outcome(product, created=created)
 
 
@@ -138,6 +152,7 @@ def create_products(
             id=product_id or uuid.uuid4(),
             name=fields.name,
             sku=fields.sku,
+            barcode=fields.barcode,
             price=fields.price,
             stock=fields.stock,
         )
@@ -163,15 +178,22 @@ def create_products(
 
 
 def edit_product(session: Session, product: Product, raw: Mapping[str, Any]) -> Outcome:
-    """Change the name, SKU and price, committed. The stock is never written here (a sale may
-    be changing it right now); past sales keep the price they were made at (order_items)."""
+    """Change the name, SKU, barcode and price, committed. The stock is never written here (a
+    sale may be changing it right now); past sales keep the price they were made at."""
     fields, problems = product_fields(raw, with_stock=False)
     if fields is None:
         return Outcome(problems=problems)
     try:
-        _update(session, product, name=fields.name, sku=fields.sku, price=fields.price)
+        _update(
+            session,
+            product,
+            name=fields.name,
+            sku=fields.sku,
+            barcode=fields.barcode,
+            price=fields.price,
+        )
     except DBAPIError as error:
-        return _refused(session, error, fields.sku, except_id=product.id)
+        return _refused(session, error, fields, except_id=product.id)
     return Outcome(get_product(session, product.id))
 
 
@@ -231,15 +253,30 @@ def _update(session: Session, product: Product, **values: object) -> None:
 
 
 def _refused(
-    session: Session, error: DBAPIError, sku: str | None, *, except_id: uuid.UUID | None = None
+    session: Session,
+    error: DBAPIError,
+    fields: ProductFields,
+    *,
+    except_id: uuid.UUID | None = None,
 ) -> Outcome:
     """What to say about a write the database refused (rolled back): a SKU another product
-    has, or a sale holding the product longer than the lock timeout; anything else is raised."""
-    if isinstance(error, IntegrityError) and constraint_name(error) == SKU_INDEX:
-        holder = product_with_sku(session, sku, except_id=except_id)
-        if holder is None:  # it was archived away or renamed in the meantime: say it plainly
-            return Outcome(problems={"sku": "Another product already has this SKU."})
-        return Outcome(problems={"sku": sku_message(holder)}, holder=holder)
+    has as its SKU (products_sku_key), a barcode or SKU another product has as a code
+    (product_codes' key; the barcode is named first), or a sale holding the product longer than
+    the lock timeout; anything else is raised."""
+    constraint = constraint_name(error) if isinstance(error, IntegrityError) else None
+    if constraint == SKU_INDEX:
+        holder = product_with_sku(session, fields.sku, except_id=except_id)
+        if holder is None:  # it was renamed in the meantime: say it plainly
+            return Outcome(problems={"sku": "Another product already has this SKU."}, taken="sku")
+        return Outcome(problems={"sku": sku_message(holder)}, holder=holder, taken="sku")
+    if constraint == CODES_KEY:
+        for name, code in (("barcode", fields.barcode), ("sku", fields.sku)):
+            holder = product_with_code(session, code, except_id=except_id)
+            if holder is not None:
+                return Outcome(problems={name: code_message(holder)}, holder=holder, taken=name)
+        # The holder changed its code in the meantime: say it plainly, next to the barcode.
+        name = "barcode" if fields.barcode else "sku"
+        return Outcome(problems={name: "Another product already has this code."}, taken=name)
     if sqlstate(error) == LOCK_NOT_AVAILABLE:
         return Outcome(problems={"": BUSY})
     raise error

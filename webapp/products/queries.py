@@ -4,6 +4,8 @@ business; the ledger's own statements name it as well, and so do these)."""
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass, fields
+from decimal import Decimal
 from typing import Any
 
 from flask import abort
@@ -12,8 +14,8 @@ from sqlalchemy.orm import Session
 
 from webapp import ledger
 from webapp.inputs import parse_uuid
-from webapp.listing import Listing, Page, fetch_listing, like_pattern, page_of
-from webapp.models import Product
+from webapp.listing import Listing, Page, fetch_listing, page_of
+from webapp.models import Product, ProductCode
 
 # Every reason a line of the stock history can have, in the shop's words.
 REASON_LABELS = {
@@ -57,17 +59,176 @@ def product_with_sku(
     return session.scalars(statement.limit(1)).one_or_none()
 
 
+def product_with_code(
+    session: Session, code: str | None, *, except_id: uuid.UUID | None = None
+) -> Product | None:
+    """The product holding this code (its SKU or barcode) in the register of codes, compared
+    as its key compares them: `product_code()` (any case, a 12-digit UPC = its EAN-13)."""
+    if not code or not code.strip():
+        return None
+    statement = (
+        select(Product)
+        .join(
+            ProductCode,
+            (ProductCode.business_id == Product.business_id)
+            & (ProductCode.product_id == Product.id),
+        )
+        .where(
+            ProductCode.business_id == session.info["business_id"],
+            ProductCode.code == func.product_code(code),
+        )
+    )
+    if except_id is not None:
+        statement = statement.where(Product.id != except_id)
+    return session.scalars(statement.limit(1)).one_or_none()
+
+
+def normalized_codes(session: Session, codes: list[str]) -> dict[str, str]:
+    """Each code (SKU or barcode, as written) → the code as compared (`product_code()`); codes
+    that are blank are left out."""
+    if not codes:
+        return {}
+    rows = session.execute(
+        text(
+            "SELECT written, product_code(written) AS code FROM unnest(CAST(:codes AS text[]))"
+            " AS w (written) WHERE product_code(written) IS NOT NULL"
+        ),
+        {"codes": codes},
+    )
+    return {row.written: row.code for row in rows}
+
+
+def codes_held(session: Session, codes: list[str]) -> dict[str, str]:
+    """The codes (as compared) that a product of the shop already has → that product's name."""
+    if not codes:
+        return {}
+    rows = session.execute(
+        text(
+            """SELECT c.code, p.name
+                 FROM product_codes c
+                 JOIN products p ON p.business_id = c.business_id AND p.id = c.product_id
+                WHERE c.business_id = :business_id AND c.code = ANY(CAST(:codes AS text[]))"""
+        ),
+        {"business_id": session.info["business_id"], "codes": codes},
+    )
+    return {row.code: row.name for row in rows}
+
+
+def product_by_code(
+    session: Session, code: str, *, include_archived: bool = False
+) -> ProductMatch | None:
+    """The one product (for sale, unless `include_archived`) whose barcode or SKU is exactly
+    `code`, in any case, a 12-digit UPC matching its 13-digit EAN-13; None when there is none.
+    A code belongs to one product of a shop (product_codes' key), so there is at most one; a
+    barcode is looked for before a SKU all the same."""
+    if not code.strip():
+        return None
+    row = session.execute(
+        _BY_CODE,
+        {
+            "business_id": session.info["business_id"],
+            "code": code.strip()[:MAX_CODE],
+            "include_archived": include_archived,
+        },
+    ).first()
+    return ProductMatch.of(row) if row is not None else None
+
+
+@dataclass(frozen=True)
+class ProductMatch:
+    """A product as a search finds it."""
+
+    id: uuid.UUID
+    name: str
+    sku: str | None
+    barcode: str | None
+    price: Decimal
+    stock: int
+    is_active: bool
+    low_stock: bool  # for sale and at or below the shop's low-stock threshold
+
+    @classmethod
+    def of(cls, row: Row[Any]) -> ProductMatch:
+        return cls(**{f.name: row._mapping[f.name] for f in fields(cls)})
+
+
+MAX_QUERY = 100  # characters of a search that are used
+MAX_CODE = 64  # a SKU or barcode is at most this long
+
+COUNT_CAP = 1000  # a search counts its matches up to this many (listing.Listing.capped)
+
+_COLUMNS = """p.id, p.name, p.sku, p.barcode, p.price, p.stock, p.is_active,
+              (p.is_active AND p.stock <= b.low_stock_threshold) AS low_stock"""
+# The matching and its order are find_products() (migration 0006: a SECURITY DEFINER function,
+# since under row-level security no index would serve a LIKE); the products themselves are
+# read here, under row-level security, in the order it found them.
+_SEARCH = text(
+    f"""SELECT {_COLUMNS}
+          FROM find_products(:text, :limit, :offset, :include_archived, :low_stock)
+               WITH ORDINALITY AS f (id, rank, n)
+          JOIN products p ON p.business_id = :business_id AND p.id = f.id
+          JOIN businesses b ON b.id = p.business_id
+         ORDER BY f.n"""
+)
+_SEARCH_TOTALS = text(
+    "SELECT count, total FROM count_found_products(:text, :include_archived, :low_stock, :cap)"
+)
+_BY_CODE = text(
+    f"""SELECT {_COLUMNS}
+          FROM product_codes c
+          JOIN products p ON p.business_id = c.business_id AND p.id = c.product_id
+          JOIN businesses b ON b.id = p.business_id
+         WHERE c.business_id = :business_id
+           AND c.code = product_code(:code)
+           AND (CAST(:include_archived AS boolean) OR p.is_active)
+         ORDER BY c.kind = 'barcode' DESC
+         LIMIT 1"""
+)
+
+
+def _search_params(session: Session, query: str, **filters: object) -> dict[str, Any]:
+    return {
+        "business_id": session.info["business_id"],
+        "text": query.strip()[:MAX_QUERY],
+        "include_archived": False,
+        "low_stock": False,
+        **filters,
+    }
+
+
+def search_products(
+    session: Session,
+    query: str,
+    *,
+    limit: int = 10,
+    include_archived: bool = False,
+    low_stock: bool = False,
+    offset: int = 0,
+) -> list[ProductMatch]:
+    """The products matching what was typed, best first: the product whose barcode or SKU is
+    exactly `query`, then those whose name starts with it, then the rest (by name within each).
+
+    Any case, accents ignored ("creme" finds "Crème fraîche"); three or more characters match
+    anywhere in the name, SKU or barcode, one or two only at the start of the name or a code.
+    Archived products only with `include_archived` (never on the sale form); `low_stock` keeps
+    the products for sale at or below the shop's threshold. Served by PostgreSQL from the
+    indexes of migration 0006, reading no more rows than the page needs: it costs about the
+    same at 1,000 or 100,000 products."""
+    if not query.strip():
+        return []
+    params = _search_params(session, query, include_archived=include_archived, low_stock=low_stock)
+    rows = session.execute(_SEARCH, {**params, "limit": limit, "offset": offset})
+    return [ProductMatch.of(row) for row in rows]
+
+
 _LIST_FROM = """
     FROM products p
     JOIN businesses b ON b.id = p.business_id
    WHERE p.business_id = :business_id
      AND (CAST(:include_archived AS boolean) OR p.is_active)
-     AND (NOT CAST(:low_stock AS boolean) OR (p.is_active AND p.stock <= b.low_stock_threshold))
-     AND (CAST(:pattern AS text) IS NULL
-          OR p.name ILIKE :pattern ESCAPE '\\' OR p.sku ILIKE :pattern ESCAPE '\\')"""
+     AND (NOT CAST(:low_stock AS boolean) OR (p.is_active AND p.stock <= b.low_stock_threshold))"""
 _LIST_PAGE = text(
-    f"""SELECT p.id, p.name, p.sku, p.price, p.stock, p.is_active,
-               (p.is_active AND p.stock <= b.low_stock_threshold) AS low_stock
+    f"""SELECT {_COLUMNS}
         {_LIST_FROM}
          ORDER BY lower(p.name), p.id
          LIMIT :limit OFFSET :offset"""
@@ -83,17 +244,41 @@ def list_products(
     page: Page,
     *,
     query: str = "",
+    code: str | None = None,
     low_stock: bool = False,
     include_archived: bool = False,
 ) -> Listing:
-    """One page of products by name, matching `query` (name or SKU); with `low_stock`, only
+    """One page of products: by name; with a `query`, the matches of `search_products` best
+    first; with a `code`, the one product of `product_by_code`, or none. With `low_stock`, only
     products for sale at or below the business's low-stock threshold; archived ones only when
-    asked for. The count and stock value are of everything that matches."""
+    asked for. The count and stock value are of everything that matches; for a search, of the
+    first COUNT_CAP matches (`capped` then says there may be more)."""
+    if code is not None:
+        found = product_by_code(session, code, include_archived=include_archived)
+        if found is None or (low_stock and not found.low_stock):
+            return Listing([], page, 0, Decimal("0.00"))
+        shown = [found] if page.number == 1 else []
+        return Listing(shown, page, 1, found.price * found.stock)
+    if query.strip():
+        matches = search_products(
+            session,
+            query,
+            limit=page.size + 1,
+            offset=page.offset,
+            include_archived=include_archived,
+            low_stock=low_stock,
+        )
+        params = _search_params(
+            session, query, include_archived=include_archived, low_stock=low_stock
+        )
+        totals = session.execute(_SEARCH_TOTALS, {**params, "cap": COUNT_CAP}).one()
+        shown, page = page_of(matches, page)
+        count = totals._mapping["count"]
+        return Listing(shown, page, count, totals.total, capped=count >= COUNT_CAP)
     params = {
         "business_id": session.info["business_id"],
         "include_archived": include_archived,
         "low_stock": low_stock,
-        "pattern": like_pattern(query) if query else None,
     }
     return fetch_listing(session, _LIST_PAGE, _LIST_TOTALS, params, page)
 
