@@ -222,7 +222,11 @@
       });
     }
   });
-  find.addEventListener("blur", () => setTimeout(closeOptions, 150));
+  find.addEventListener("blur", () =>
+    setTimeout(() => {
+      if (document.activeElement !== find) closeOptions();
+    }, 150),
+  );
 
   rows.addEventListener("click", (event) => {
     const step = event.target.closest("[data-step]");
