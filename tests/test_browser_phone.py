@@ -158,7 +158,8 @@ def test_a_customer_is_chosen_by_tapping_anywhere_on_the_row(
     sign_in(phone, live_server, shop, shop.clerk_email)
     phone.goto(f"{live_server}/payments/new?q=oluwaseun")
     row = phone.locator(".choose-row").first
-    phone.keyboard.press("Tab")  # the search field has focus; Tab reaches the button, then rows
+    phone.get_by_label("Customer name or phone").focus()
+    phone.keyboard.press("Tab")  # the Search button, then the first row
     phone.keyboard.press("Tab")
     expect(row).to_be_focused()
     assert row.evaluate("e => getComputedStyle(e).outlineStyle") == "solid"  # focus shows
