@@ -369,3 +369,13 @@ def test_a_quick_entry_is_an_amount_with_a_note(
     assert "goods, 3 Dec" in receipt and "$30.00" in receipt
     statement = clerk_client.get(f"/customers/{customer}").get_data(as_text=True)
     assert "Sale</a>: goods, 3 Dec" in statement
+
+
+def test_the_sale_page_says_why_there_is_no_credit_and_who_can_change_it(
+    clerk_client: FlaskClient, database: DatabaseUrls, shop: Shop
+) -> None:
+    customer = add_customer(database.admin, shop.business_id, "Walk-in", credit_limit="0.00")
+    page = clerk_client.get(f"/sales/new?customer={customer}").get_data(as_text=True)
+    assert "No credit available: the credit limit is $0.00. An owner can set one on Edit." in page
+    chooser = clerk_client.get("/sales/new?q=nobody-at-all").get_data(as_text=True)
+    assert 'href="/customers/new?then=sale"' in chooser

@@ -17,7 +17,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from tests.helpers import Shop, api_auth, login, redate_sale
+from tests.helpers import Shop, api_auth, csrf_token, login, redate_sale
 from tests.routes import Rows, fill, methods, rules, seed
 from webapp import CONTENT_SECURITY_POLICY
 from webapp.embedded import DatabaseUrls
@@ -312,7 +312,8 @@ def test_hostile_names_are_shown_as_text_everywhere(
         f"/sales/{second['sale']}": both,
         f"/payments/{first['payment']}": (SCRIPT,),
         f"/payments/{second['payment']}": (FORMULA,),
-        f"/sales/new?customer={first['customer']}&sale={first['sale']}": both,
+        # The sale form lists no products until some are found (see below).
+        f"/sales/new?customer={first['customer']}&sale={first['sale']}": (SCRIPT,),
         f"/payments/new?customer={second['customer']}&sale={second['sale']}": (FORMULA,),
         f"/products/{first['product']}": (FORMULA,),
         "/sales": both,
@@ -327,6 +328,28 @@ def test_hostile_names_are_shown_as_text_everywhere(
         for name in names:
             assert pages[path].shows(name), (path, name)
     assert pages[f"/sales/{first['sale']}"].shows(ATTRIBUTE_BREAK)  # who recorded it
+
+    # The sale form shows the products it finds, and its lines, as text too.
+    path = f"/sales/new?customer={first['customer']}"
+    form = owner_client.get(path).get_data(as_text=True)
+    key = re.search(r'name="idempotency_key" type="hidden" value="([^"]+)"', form)
+    assert key
+    found = owner_client.post(
+        "/sales/new",
+        data={
+            "csrf_token": csrf_token(owner_client, path),
+            "idempotency_key": key.group(1),
+            "customer_id": str(first["customer"]),
+            "product": [str(second["product"])],
+            "quantity": ["1"],
+            "action": "find",
+            "find": "HYPERLINK",
+        },
+    )
+    html = found.get_data(as_text=True)
+    page = Page(html)
+    assert [text for text in HOSTILE if text in html] == [] and page.problems == []
+    assert page.shows(FORMULA) and page.shows(SCRIPT)  # a match, and a line
 
     # The CSV: every hostile cell, and a formula neutralised.
     assert "/overdue.csv" in seen_csv

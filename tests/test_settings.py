@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from flask import Flask
@@ -31,8 +32,13 @@ GOOD = {
     "timezone": "Africa/Nairobi",
     "credit_days": "14",
     "low_stock_threshold": "3",
+    "default_credit_limit": "250.00",
+    "receipt_paper": "80mm",
 }
-BUSINESS_COLUMNS = "name, address, phone, currency, timezone, credit_days, low_stock_threshold"
+BUSINESS_COLUMNS = (
+    "name, address, phone, currency, timezone, credit_days, low_stock_threshold,"
+    " default_credit_limit, receipt_paper"
+)
 TOKEN_VALUE = re.compile(r'value="(sc_[A-Za-z0-9_-]+)"')
 
 
@@ -60,6 +66,8 @@ def test_the_page_shows_the_current_settings(owner_client: FlaskClient, shop: Sh
     assert input_value(page, "timezone") == "UTC"
     assert input_value(page, "credit_days") == "30"
     assert input_value(page, "low_stock_threshold") == "5"
+    assert input_value(page, "default_credit_limit") == "0.00"  # 0008: no credit, as before
+    assert '<option selected value="a4">A4 sheets</option>' in page
     assert shop.slug in page
     assert '<option value="Africa/Nairobi">' in page  # the time zone suggestions
 
@@ -78,6 +86,8 @@ def test_settings_are_saved_and_shown(
         "Africa/Nairobi",
         14,
         3,
+        Decimal("250.00"),
+        "80mm",
     )
     page = owner_client.get("/settings").get_data(as_text=True)
     assert "Settings saved." in page
@@ -88,6 +98,8 @@ def test_settings_are_saved_and_shown(
     assert input_value(page, "timezone") == "Africa/Nairobi"
     assert input_value(page, "credit_days") == "14"
     assert input_value(page, "low_stock_threshold") == "3"
+    assert input_value(page, "default_credit_limit") == "250.00"
+    assert '<option selected value="80mm">80 mm receipt roll</option>' in page
     assert "<title>Settings · Alpha Store &amp; Sons · ShopCredit</title>" in page
 
 
@@ -109,6 +121,11 @@ def test_settings_are_saved_and_shown(
         ("name", "x" * 121, "At most 120 characters."),
         ("address", "x" * 301, "At most 300 characters."),
         ("phone", "1" * 41, "At most 40 characters."),
+        ("default_credit_limit", "-5", "The credit limit for new customers cannot be negative."),
+        ("default_credit_limit", "ten", "must be an amount such as 12.50"),
+        ("default_credit_limit", "1.999", "has at most 2 decimals"),
+        ("receipt_paper", "a5", "Choose the paper of your receipt printer."),
+        ("receipt_paper", "", "Choose the paper of your receipt printer."),
     ],
 )
 def test_bad_settings_are_refused_next_to_the_field_and_nothing_changes(
@@ -144,7 +161,7 @@ def test_zero_credit_days_and_zero_low_stock_are_allowed(
 ) -> None:
     response = save(owner_client, credit_days="0", low_stock_threshold="0")
     assert response.status_code == 302  # type: ignore[attr-defined]
-    assert business_row(database.admin, shop)[5:] == (0, 0)
+    assert business_row(database.admin, shop)[5:7] == (0, 0)
 
 
 def test_new_credit_days_apply_to_new_sales_only(

@@ -36,8 +36,8 @@ def two_shops_with_data(app: Flask, database: DatabaseUrls, shop: Shop, other_sh
                 (s.business_id, customer, s.clerk_id),
             ).fetchone()[0]
             conn.execute(
-                "INSERT INTO order_items (business_id, order_id, product_id, quantity, unit_price)"
-                " VALUES (%s, %s, %s, 1, 5)",
+                "INSERT INTO order_items (business_id, order_id, product_id, quantity, unit_price,"
+                " line_no) VALUES (%s, %s, %s, 1, 5, 1)",
                 (s.business_id, order, product),
             )
             payment = conn.execute(

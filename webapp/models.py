@@ -30,6 +30,8 @@ class Business(Base):
     address: Mapped[str] = mapped_column(default="")
     phone: Mapped[str] = mapped_column(default="")
     low_stock_threshold: Mapped[int] = mapped_column(default=5)
+    default_credit_limit: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"))
+    receipt_paper: Mapped[str] = mapped_column(default="a4")  # a4, 80mm or 58mm
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
 

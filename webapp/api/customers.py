@@ -3,7 +3,8 @@
 Only a token whose maker is (still) an owner may set a credit limit, as only owners set them on
 the pages. A POST's idempotency_key becomes the new customer's id: the same POST sent again
 answers 200 with the customer it made instead of adding a second one (the details sent the
-second time are not compared or applied).
+second time are not compared or applied). A customer posted without a credit_limit gets the
+shop's default credit limit for new customers (Settings).
 """
 
 from __future__ import annotations
@@ -64,13 +65,15 @@ def list_customers() -> Response:
 def create_customer() -> Response:
     """name (required), phone, email, notes, credit_limit; optional idempotency_key (UUID)."""
     body = json_object()
-    fields, problems = operations.customer_fields(body, with_limit=True)
+    # No credit_limit (or null): the customer gets the shop's default, as a clerk's would.
+    with_limit = body.get("credit_limit") is not None
+    fields, problems = operations.customer_fields(body, with_limit=with_limit)
     key = idempotency_key_of(body)
     if key is None:
         problems["idempotency_key"] = "must be a UUID when given"
     if problems or fields is None or key is None:
         raise invalid(problems)
-    if body.get("credit_limit") is not None:
+    if with_limit:
         require_owner("only an owner's token may set a credit limit")
     customer, created = operations.add_customer(
         db_session(), fields, user_id=g.token.user_id, key=key

@@ -5,7 +5,9 @@ same mistake. `customer_fields` reads raw values (form text, JSON values or CSV 
 returns the cleaned values with a message per field; the functions below it write them
 (row-level security keeps them to the bound business). `add_customer`, `edit_customer` and
 `set_archived` are each one committed unit of work; `create_customers` writes in the caller's
-transaction (an import's).
+transaction (an import's). A new customer whose credit limit nobody set (a clerk's, who may not
+set one) gets the shop's default credit limit (Settings). `no_credit_message` says why a customer
+cannot buy on credit, wherever a page offers a sale.
 """
 
 from __future__ import annotations
@@ -16,11 +18,13 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from webapp import ledger
 from webapp.customers.queries import get_customer
 from webapp.db import TENANT_KEY, committed, create_once
+from webapp.formatting import money
 from webapp.inputs import EMAIL_PATTERN, Problems, limited, money_field, text_field
 from webapp.models import Customer
 
@@ -31,7 +35,9 @@ class CustomerFields:
     phone: str
     email: str
     notes: str
-    credit_limit: Decimal | None  # None: not given (a clerk's form, or left as it was)
+    # None: not given (a clerk's form, an API call without one): a new customer gets the
+    # shop's default credit limit, an edited one keeps theirs.
+    credit_limit: Decimal | None
 
 
 def customer_fields(
@@ -51,6 +57,16 @@ def customer_fields(
     if problems:
         return None, problems
     return CustomerFields(name, phone, email, notes, limit if with_limit else None), problems
+
+
+DEFAULT_CREDIT_LIMIT = text("SELECT default_credit_limit FROM businesses WHERE id = :business_id")
+
+
+def default_credit_limit(session: Session) -> Decimal:
+    """The credit limit a new customer gets when whoever adds them sets none: the bound
+    business's setting (0, no credit, unless an owner chose another in Settings)."""
+    limit = session.scalar(DEFAULT_CREDIT_LIMIT, {"business_id": session.info[TENANT_KEY]})
+    return Decimal(limit) if limit is not None else Decimal("0.00")
 
 
 def opening_balance(raw: Mapping[str, Any], problems: Problems) -> Decimal:
@@ -89,7 +105,13 @@ def create_customers(
 ) -> list[Customer]:
     """Many new customers (fields, opening balance, id or None) in one batch of inserts, then
     every opening balance in one ledger call, so an import of thousands holds its locks
-    briefly. In the caller's transaction; refusals raise ledger errors naming the customer."""
+    briefly. In the caller's transaction; refusals raise ledger errors naming the customer.
+    A customer without a credit limit of their own gets the shop's default."""
+    default = (
+        default_credit_limit(session)
+        if any(fields.credit_limit is None for fields, _opening, _id in entries)
+        else Decimal("0.00")
+    )
     customers = [
         Customer(
             business_id=session.info[TENANT_KEY],
@@ -98,7 +120,7 @@ def create_customers(
             phone=fields.phone,
             email=fields.email,
             notes=fields.notes,
-            credit_limit=fields.credit_limit or Decimal("0.00"),
+            credit_limit=default if fields.credit_limit is None else fields.credit_limit,
         )
         for fields, _opening, customer_id in entries
     ]
@@ -130,3 +152,35 @@ def set_archived(session: Session, customer: Customer, *, archived: bool) -> Non
     """Archive (cannot buy on credit, can still pay) or bring back a customer, committed."""
     with committed(session):
         customer.is_archived = archived
+
+
+def over_limit_message(customer: Customer) -> str | None:
+    """What to say when a customer owes more than the limit (an owner lowered it below the
+    balance, which is allowed): they can pay, not buy."""
+    if customer.balance <= customer.credit_limit:
+        return None
+    return (
+        f"{customer.name} owes {money(customer.balance)}, more than the credit limit of "
+        f"{money(customer.credit_limit)}, and cannot buy on credit until they pay at least "
+        f"{money(customer.balance - customer.credit_limit)}."
+    )
+
+
+def no_credit_message(customer: Customer) -> str | None:
+    """Why a customer has no credit available, and who can change it; None when they have some
+    (or are archived, which the page says in its own words). The one wording for every page
+    that offers a sale."""
+    if customer.is_archived or customer.available_credit > 0:
+        return None
+    over = over_limit_message(customer)
+    if over:
+        return over
+    if customer.credit_limit == 0:
+        return (
+            f"No credit available: the credit limit is {money(customer.credit_limit)}. "
+            "An owner can set one on Edit."
+        )
+    return (
+        f"No credit available: {customer.name} owes {money(customer.balance)}, the whole "
+        f"credit limit. They must pay before they can buy more on credit."
+    )

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from flask import abort
-from sqlalchemy import TextClause, select, text
+from sqlalchemy import TextClause, func, select, text
 from sqlalchemy.orm import Session
 
 from webapp.inputs import parse_uuid
@@ -14,11 +15,24 @@ from webapp.listing import Listing, Page, fetch_listing, like_pattern
 from webapp.models import Customer
 
 
+@dataclass(frozen=True)
+class Found:
+    """The first customers matching a search, and how many match in all."""
+
+    customers: list[Customer]
+    count: int
+
+    @property
+    def more(self) -> bool:
+        return self.count > len(self.customers)
+
+
 def find_customers(
     session: Session, query: str, limit: int = 20, *, include_archived: bool = False
-) -> list[Customer]:
-    """Customers by name or phone; archived ones (who cannot buy) only when asked for."""
-    statement = select(Customer)
+) -> Found:
+    """Customers by name or phone, the first `limit` by name and the count of all that match;
+    archived ones (who cannot buy) only when asked for."""
+    statement = select(Customer, func.count().over())
     if not include_archived:
         statement = statement.where(Customer.is_archived.is_(False))
     if query:
@@ -26,7 +40,8 @@ def find_customers(
         statement = statement.where(
             Customer.name.ilike(pattern, escape="\\") | Customer.phone.ilike(pattern, escape="\\")
         )
-    return list(session.scalars(statement.order_by(Customer.name, Customer.id).limit(limit)))
+    rows = session.execute(statement.order_by(Customer.name, Customer.id).limit(limit)).all()
+    return Found([customer for customer, _ in rows], rows[0][1] if rows else 0)
 
 
 def get_customer(session: Session, customer_id: uuid.UUID) -> Customer | None:

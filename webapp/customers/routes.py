@@ -81,7 +81,7 @@ def detail(customer_id: uuid.UUID) -> str:
         open_sales=sales,
         overdue=reports.overdue_amount(sales),
         confirm=ConfirmForm(),
-        over_limit=over_limit_message(customer),
+        credit_message=operations.no_credit_message(customer),
         **_statement_context(customer),
     )
 
@@ -90,18 +90,6 @@ def detail(customer_id: uuid.UUID) -> str:
 def statement(customer_id: uuid.UUID) -> str:
     customer = customer_or_404(db_session(), customer_id, archived_too=True)
     return render_template("customers/statement_print.html", **_statement_context(customer))
-
-
-def over_limit_message(customer: Customer) -> str | None:
-    """What to say when a customer owes more than the limit (an owner lowered it below the
-    balance, which is allowed): they can pay, not buy."""
-    if customer.balance <= customer.credit_limit:
-        return None
-    return (
-        f"{customer.name} owes {money(customer.balance)}, more than the credit limit of "
-        f"{money(customer.credit_limit)}, and cannot buy on credit until they pay at least "
-        f"{money(customer.balance - customer.credit_limit)}."
-    )
 
 
 def _sort_links(values: dict[str, object]) -> dict[str, str]:
@@ -145,6 +133,8 @@ def _customer_form(*, creating: bool, customer: Customer | None = None) -> Custo
     """The form for this user: the credit limit (and, for a new customer, the opening balance)
     only for owners; what a clerk's request carries in those fields is never read."""
     form = CustomerForm(obj=customer)
+    if creating and current_user.is_owner and request.method == "GET":
+        form.credit_limit.data = str(operations.default_credit_limit(db_session()))
     if not current_user.is_owner:
         del form.credit_limit
         del form.opening_balance
@@ -183,7 +173,8 @@ def _form_page(
         customer=customer,
         then=_then(),
         error=error,
-        over_limit=over_limit_message(customer) if customer else None,
+        over_limit=operations.over_limit_message(customer) if customer else None,
+        default_limit=None if customer else operations.default_credit_limit(db_session()),
     )
     return page, status
 
@@ -237,7 +228,7 @@ def edit(customer_id: uuid.UUID) -> tuple[str, int] | Response:
         return _form_page(form, customer, status=400)
     operations.edit_customer(session, customer, fields)
     flash(f"{customer.name}'s details were saved.", "success")
-    warning = over_limit_message(customer)
+    warning = operations.over_limit_message(customer)
     if warning:
         flash(warning, "error")
     return redirect(url_for("customers.detail", customer_id=customer.id))

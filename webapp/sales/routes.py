@@ -15,6 +15,7 @@ from werkzeug.wrappers import Response
 from webapp import ledger
 from webapp.customers import queries as customer_queries
 from webapp.customers.chooser import chooser_page
+from webapp.customers.operations import no_credit_message
 from webapp.db import db_session
 from webapp.formatting import money, money_format
 from webapp.inputs import parse_amount, parse_uuid, whole_number
@@ -247,6 +248,7 @@ def _sale_page(
         find_error=find_error,
         quick=quick or {},
         repeat=repeat,
+        no_credit=no_credit_message(customer),
         money_format=money_format(),
     )
     return page, status

@@ -1,10 +1,11 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import StringField, TextAreaField
+from wtforms import SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from webapp.forms import IdempotentForm
+from webapp.settings.operations import RECEIPT_PAPERS
 
 
 class SettingsForm(FlaskForm):
@@ -45,6 +46,15 @@ class SettingsForm(FlaskForm):
         "Low stock warning at",
         validators=[DataRequired("Enter a number of items (0 to 100000).")],
         render_kw={"inputmode": "numeric", "autocomplete": "off"},
+    )
+    default_credit_limit = StringField(
+        "Credit limit for new customers",
+        render_kw={"inputmode": "decimal", "autocomplete": "off"},
+    )
+    receipt_paper = SelectField(
+        "Receipt paper",
+        choices=[SelectChoice(value, label) for value, label in RECEIPT_PAPERS.items()],
+        validate_choice=False,  # operations.read_settings judges it, with the shop's words
     )
 
 

@@ -10,6 +10,7 @@ import secrets
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 from zoneinfo import available_timezones
 
@@ -19,13 +20,19 @@ from sqlalchemy.orm import Session
 
 from webapp.api.tokens import PREFIX, hash_token
 from webapp.db import create_once, unit_of_work
-from webapp.inputs import Problems, text_field, whole_number
+from webapp.inputs import Problems, money_field, text_field, whole_number
 from webapp.models import ApiToken, Business
 from webapp.refusal import Refused
 
 SLUG_PATTERN = re.compile(r"^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$")
 MAX_CREDIT_DAYS = 365
 MAX_LOW_STOCK = 100_000
+# The paper a shop's receipts print on (businesses.receipt_paper): A4 sheets or a thermal roll.
+RECEIPT_PAPERS = {
+    "a4": "A4 sheets",
+    "80mm": "80 mm receipt roll",
+    "58mm": "58 mm receipt roll",
+}
 
 TIMEZONE_KNOWN = text("SELECT EXISTS (SELECT FROM pg_timezone_names WHERE name = :name)")
 
@@ -102,6 +109,8 @@ class Settings:
     timezone: str
     credit_days: int
     low_stock_threshold: int
+    default_credit_limit: Decimal
+    receipt_paper: str
 
 
 def read_settings(session: Session, raw: Mapping[str, Any]) -> tuple[Settings | None, Problems]:
@@ -115,6 +124,15 @@ def read_settings(session: Session, raw: Mapping[str, Any]) -> tuple[Settings | 
         problems["low_stock_threshold"] = (
             f"Enter a whole number of items from 0 to {MAX_LOW_STOCK}."
         )
+    default_limit = money_field(
+        raw.get("default_credit_limit"),
+        "The credit limit for new customers",
+        problems,
+        "default_credit_limit",
+    )
+    paper = text_field(raw, "receipt_paper") or ""
+    if paper not in RECEIPT_PAPERS:
+        problems["receipt_paper"] = "Choose the paper of your receipt printer."
     currency = (text_field(raw, "currency") or "").upper()
     timezone = text_field(raw, "timezone") or ""
     for field, message in business_settings_problems(
@@ -131,6 +149,8 @@ def read_settings(session: Session, raw: Mapping[str, Any]) -> tuple[Settings | 
         timezone=timezone,
         credit_days=credit_days,
         low_stock_threshold=low_stock,
+        default_credit_limit=default_limit,
+        receipt_paper=paper,
     )
     return settings, problems
 
@@ -138,7 +158,7 @@ def read_settings(session: Session, raw: Mapping[str, Any]) -> tuple[Settings | 
 @unit_of_work
 def update_settings(session: Session, business: Business, settings: Settings) -> None:
     """Save the settings; new credit days apply to sales from now on (due dates already set
-    stay)."""
+    stay), a new default credit limit to customers added from now on (limits set stay)."""
     business.name = settings.name
     business.address = settings.address
     business.phone = settings.phone
@@ -146,6 +166,8 @@ def update_settings(session: Session, business: Business, settings: Settings) ->
     business.timezone = settings.timezone
     business.credit_days = settings.credit_days
     business.low_stock_threshold = settings.low_stock_threshold
+    business.default_credit_limit = settings.default_credit_limit
+    business.receipt_paper = settings.receipt_paper
 
 
 def issue_token(

@@ -56,6 +56,7 @@ def index() -> str | Response | tuple[str, int]:
         form = SettingsForm(formdata=None, obj=business)
         form.credit_days.data = str(business.credit_days)
         form.low_stock_threshold.data = str(business.low_stock_threshold)
+        form.default_credit_limit.data = str(business.default_credit_limit)
         return _settings_page(form)
     if not form.validate():
         return _settings_page(form, status=400)
@@ -65,7 +66,10 @@ def index() -> str | Response | tuple[str, int]:
     if settings is None:
         return _settings_page(form, status=400)
     operations.update_settings(session, business, settings)
-    flash("Settings saved. New credit days apply to sales from now on.")
+    flash(
+        "Settings saved. New credit days apply to sales from now on, a new default credit"
+        " limit to customers added from now on."
+    )
     return redirect(url_for("settings.index"))
 
 
