@@ -201,28 +201,3 @@ def unit_of_work(
 
     functools.update_wrapper(run, change)  # its name, docstring, and __wrapped__ (uncommitted)
     return run
-
-
-def create_once(
-    session: Session, find: Callable[[], T | None], make: Callable[[], T]
-) -> tuple[T, bool]:
-    """Make a row whose id is a form's or client's idempotency key, and commit: sent twice, made
-    once. Returns the row and whether this call made it.
-
-    `find` looks for the key's row; `make` adds it (in the session, flushed). A key seen before
-    answers with its row. When `make` fails, the same request sent twice may have committed the
-    row meanwhile (the primary key, or a rule `make` checks, refused the second); after the
-    rollback the row is looked for again, and only if it is not there is the error raised."""
-    found = find()
-    if found is not None:
-        return found, False
-    try:
-        made = make()
-        session.commit()
-    except Exception:
-        session.rollback()
-        found = find()
-        if found is None:
-            raise
-        return found, False
-    return made, True

@@ -44,7 +44,15 @@ class TenantRow(Base):
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
 
 
-class User(UserMixin, TenantRow):  # type: ignore[misc]  # Flask-Login ships no types
+class MadeOnRequest:
+    """A row a page or an API client creates: the idempotency key it sent (unique per shop) and
+    its request's fingerprint (webapp.idempotency). Its id is the server's."""
+
+    idempotency_key: Mapped[uuid.UUID | None]
+    request_hash: Mapped[uuid.UUID | None]
+
+
+class User(UserMixin, MadeOnRequest, TenantRow):  # type: ignore[misc]  # Flask-Login ships no types
     __tablename__ = "users"
 
     email: Mapped[str]
@@ -71,7 +79,7 @@ class User(UserMixin, TenantRow):  # type: ignore[misc]  # Flask-Login ships no 
         return f"{self.business_id}:{self.id}:{self.session_version}"
 
 
-class Customer(TenantRow):
+class Customer(MadeOnRequest, TenantRow):
     __tablename__ = "customers"
 
     name: Mapped[str]
@@ -88,7 +96,7 @@ class Customer(TenantRow):
         return max(self.credit_limit - self.balance, Decimal("0.00"))
 
 
-class Product(TenantRow):
+class Product(MadeOnRequest, TenantRow):
     __tablename__ = "products"
 
     name: Mapped[str]
@@ -120,7 +128,7 @@ class ProductCode(Base):
     kind: Mapped[str]
 
 
-class ApiToken(TenantRow):
+class ApiToken(MadeOnRequest, TenantRow):
     __tablename__ = "api_tokens"
     __table_args__ = (
         ForeignKeyConstraint(["business_id", "created_by"], ["users.business_id", "users.id"]),

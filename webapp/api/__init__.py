@@ -8,6 +8,7 @@ from werkzeug.wrappers import Response
 
 from webapp import ledger
 from webapp.extensions import csrf
+from webapp.idempotency import KeyReused
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 csrf.exempt(bp)  # no cookies here: a request without the token proves nothing
@@ -26,6 +27,11 @@ bp.before_request(common.require_token)
 @bp.errorhandler(common.ApiError)
 def api_error(error: common.ApiError) -> Response:
     return common.api_error_response(error)
+
+
+@bp.errorhandler(KeyReused)
+def key_reused(_error: KeyReused) -> Response:
+    return common.api_error_response(common.key_reused())
 
 
 @bp.errorhandler(ledger.LedgerError)

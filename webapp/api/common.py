@@ -44,6 +44,11 @@ def forbidden(details: str) -> ApiError:
     return ApiError(403, {"error": "forbidden", "details": details})
 
 
+def key_reused() -> ApiError:
+    """The same idempotency key with another request than the one it was first sent with."""
+    return ApiError(409, {"error": "idempotency key already used for a different request"})
+
+
 def json_response(status: int, body: dict[str, Any]) -> Response:
     response = jsonify(body)
     response.status_code = status
@@ -188,7 +193,7 @@ def refusal_error(refusal: ledger.LedgerError) -> ApiError:
         case ledger.CustomerArchived():
             return ApiError(409, {"error": "customer archived"})
         case ledger.IdempotencyKeyReused():
-            return ApiError(409, {"error": "idempotency key already used for another customer"})
+            return key_reused()
         case ledger.Busy():
             return ApiError(503, {"error": "busy, try again"})
     return ApiError(409, {"error": refusal.message})

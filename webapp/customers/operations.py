@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -22,9 +22,10 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from webapp import ledger
-from webapp.customers.queries import get_customer
-from webapp.db import TENANT_KEY, committed, create_once
+from webapp.customers.queries import customer_with_key
+from webapp.db import TENANT_KEY, committed
 from webapp.formatting import money
+from webapp.idempotency import create_once, fingerprint
 from webapp.inputs import EMAIL_PATTERN, Problems, limited, money_field, text_field
 from webapp.models import Customer
 
@@ -75,6 +76,18 @@ def opening_balance(raw: Mapping[str, Any], problems: Problems) -> Decimal:
     )
 
 
+@dataclass(frozen=True)
+class NewCustomer:
+    """A customer to create: their fields, what they owed before ShopCredit, and, when a page or
+    API client asked, the key it sent and its request's fingerprint. Ids are the server's."""
+
+    fields: CustomerFields
+    opening: Decimal = Decimal("0.00")
+    id: uuid.UUID = field(default_factory=uuid.uuid4)
+    key: uuid.UUID | None = None
+    request_hash: uuid.UUID | None = None
+
+
 def add_customer(
     session: Session,
     fields: CustomerFields,
@@ -83,54 +96,52 @@ def add_customer(
     key: uuid.UUID,
     opening: Decimal = Decimal("0.00"),
 ) -> tuple[Customer, bool]:
-    """A new customer, committed; the idempotency key becomes its id, so the same form or POST
-    sent again answers with the customer it made (False: made before). An opening balance goes
-    through the ledger (a sale without items, within the credit limit); its refusal raises."""
+    """A new customer, committed, made once for its idempotency key: the same form or POST sent
+    again answers with the customer it made (False: made before); the key with other details
+    raises KeyReused. An opening balance goes through the ledger (a sale without items, within
+    the credit limit); its refusal raises."""
+    request = fingerprint(customer=asdict(fields), opening=opening)
 
     def make() -> Customer:
-        [customer] = create_customers(session, [(fields, opening, key)], user_id=user_id)
+        new = NewCustomer(fields, opening, key=key, request_hash=request)
+        [customer] = create_customers(session, [new], user_id=user_id)
         return customer
 
-    customer, created = create_once(session, lambda: get_customer(session, key), make)
+    customer, created = create_once(session, lambda: customer_with_key(session, key), make, request)
     if created and opening > 0:
         session.refresh(customer)  # the balance the ledger wrote
     return customer, created
 
 
 def create_customers(
-    session: Session,
-    entries: list[tuple[CustomerFields, Decimal, uuid.UUID | None]],
-    *,
-    user_id: uuid.UUID,
+    session: Session, entries: list[NewCustomer], *, user_id: uuid.UUID
 ) -> list[Customer]:
-    """Many new customers (fields, opening balance, id or None) in one batch of inserts, then
-    every opening balance in one ledger call, so an import of thousands holds its locks
-    briefly. In the caller's transaction; refusals raise ledger errors naming the customer.
-    A customer without a credit limit of their own gets the shop's default."""
+    """Many new customers in one batch of inserts, then every opening balance in one ledger
+    call, so an import of thousands holds its locks briefly. In the caller's transaction;
+    refusals raise ledger errors naming the customer. A customer without a credit limit of
+    their own gets the shop's default."""
     default = (
         default_credit_limit(session)
-        if any(fields.credit_limit is None for fields, _opening, _id in entries)
+        if any(new.fields.credit_limit is None for new in entries)
         else Decimal("0.00")
     )
     customers = [
         Customer(
             business_id=session.info[TENANT_KEY],
-            id=customer_id or uuid.uuid4(),
-            name=fields.name,
-            phone=fields.phone,
-            email=fields.email,
-            notes=fields.notes,
-            credit_limit=default if fields.credit_limit is None else fields.credit_limit,
+            id=new.id,
+            name=new.fields.name,
+            phone=new.fields.phone,
+            email=new.fields.email,
+            notes=new.fields.notes,
+            credit_limit=default if new.fields.credit_limit is None else new.fields.credit_limit,
+            idempotency_key=new.key,
+            request_hash=new.request_hash,
         )
-        for fields, _opening, customer_id in entries
+        for new in entries
     ]
     session.add_all(customers)
     session.flush()
-    openings = [
-        (customer.id, opening)
-        for customer, (_fields, opening, _id) in zip(customers, entries, strict=True)
-        if opening > 0
-    ]
+    openings = [(new.id, new.opening) for new in entries if new.opening > 0]
     if openings:
         ledger.record_opening_balances(session, openings, user_id=user_id)
     return customers

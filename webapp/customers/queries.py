@@ -48,6 +48,11 @@ def get_customer(session: Session, customer_id: uuid.UUID) -> Customer | None:
     return session.get(Customer, (session.info["business_id"], customer_id))
 
 
+def customer_with_key(session: Session, key: uuid.UUID) -> Customer | None:
+    """The customer a page's or client's idempotency key made, if any."""
+    return session.scalars(select(Customer).where(Customer.idempotency_key == key)).one_or_none()
+
+
 def customer_or_404(session: Session, customer_id: Any, *, archived_too: bool = False) -> Customer:
     """The customer a form or link names; 404 for a bad id, another business's customer (which
     row-level security hides), or an archived one unless asked for."""

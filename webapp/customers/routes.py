@@ -34,6 +34,7 @@ from webapp.customers.queries import customer_or_404
 from webapp.db import db_session
 from webapp.formatting import money
 from webapp.forms import add_error
+from webapp.idempotency import KeyReused
 from webapp.listing import requested_page
 from webapp.models import Customer
 
@@ -197,6 +198,9 @@ def new() -> tuple[str, int] | Response:
         customer, created = operations.add_customer(
             db_session(), fields, user_id=current_user.id, key=form.key, opening=opening
         )
+    except KeyReused:
+        form.renew_key()  # the key made another customer: this form was out of date
+        return _form_page(form, status=409)
     except ledger.CreditLimitExceeded as refusal:
         add_error(
             form.opening_balance,

@@ -10,12 +10,18 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from webapp import ledger
-from webapp.customers.operations import create_customers
+from webapp.customers.operations import NewCustomer, create_customers
 from webapp.db import LOCK_NOT_AVAILABLE, TENANT_KEY, committed, constraint_name, sqlstate
 from webapp.formatting import money
 from webapp.imports import csvfile
 from webapp.models import Import
-from webapp.products.operations import CODES_KEY, SKU_INDEX, create_products, sku_taken
+from webapp.products.operations import (
+    CODES_KEY,
+    SKU_INDEX,
+    NewProduct,
+    create_products,
+    sku_taken,
+)
 from webapp.products.queries import product_with_code
 
 # An import waits up to 30 s (SET LOCAL below) for the same preview confirmed a moment earlier
@@ -85,13 +91,17 @@ def _write_rows(session: Session, found: csvfile.Upload, user_id: uuid.UUID) -> 
         if found.kind.name == "customers":
             create_customers(
                 session,
-                [(row.customer, row.opening, row_id) for row, row_id in rows if row.customer],
+                [
+                    NewCustomer(row.customer, row.opening, row_id)
+                    for row, row_id in rows
+                    if row.customer
+                ],
                 user_id=user_id,
             )
         else:
             create_products(
                 session,
-                [(row.product, row_id) for row, row_id in rows if row.product],
+                [NewProduct(row.product, row_id) for row, row_id in rows if row.product],
                 user_id=user_id,
                 reason="import",
             )

@@ -57,6 +57,9 @@ def new() -> str | Response | tuple[str, int]:
             user_id=current_user.id,
             order_id=order_id,
         )
+    except ledger.IdempotencyKeyReused:
+        form.renew_key()  # the key recorded another payment: this form was out of date
+        return _payment_page(form, customer, status=409)
     except ledger.LedgerError as refusal:
         return _payment_page(form, customer, _explain(refusal, form, customer), status=409)
     return redirect(url_for("payments.receipt", payment_id=receipt.payment_id))

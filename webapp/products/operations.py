@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -24,12 +24,17 @@ from webapp.db import (
     TENANT_KEY,
     committed,
     constraint_name,
-    create_once,
     sqlstate,
 )
+from webapp.idempotency import create_once, fingerprint
 from webapp.inputs import Problems, limited, money_field, text_field, whole_number
 from webapp.models import Product, StockMovement
-from webapp.products.queries import get_product, product_with_code, product_with_sku
+from webapp.products.queries import (
+    get_product,
+    product_with_code,
+    product_with_key,
+    product_with_sku,
+)
 
 MAX_STOCK = 1_000_000  # a new product's opening stock
 SKU_INDEX = "products_sku_key"  # the unique index on (business_id, lower(sku))
@@ -112,12 +117,24 @@ class Outcome:
     taken: str | None = None  # which of the two: "sku" or "barcode"
 
 
+@dataclass(frozen=True)
+class NewProduct:
+    """A product to create, and, when a page or API client asked, the key it sent and its
+    request's fingerprint. Ids are the server's."""
+
+    fields: ProductFields
+    id: uuid.UUID = field(default_factory=uuid.uuid4)
+    key: uuid.UUID | None = None
+    request_hash: uuid.UUID | None = None
+
+
 def add_product(
     session: Session, raw: Mapping[str, Any], *, user_id: uuid.UUID, key: uuid.UUID
 ) -> Outcome:
-    """Create the product `raw` describes, with the idempotency key as its id, committed.
+    """Create the product `raw` describes, committed, made once for its idempotency key.
 
-    A key seen before answers with that product, unchanged (a double click, a till resending).
+    A key seen before answers with that product, unchanged (a double click, a till resending);
+    with another product's details it raises KeyReused.
     A SKU or barcode already used (ignoring case; a UPC and its EAN-13 are one code) is refused
     with the product that has it: the unique indexes decide, so two requests racing for one
     code get that answer too, never an error."""
@@ -125,12 +142,17 @@ def add_product(
     if fields is None:
         return Outcome(problems=problems)
 
+    request = fingerprint(product=asdict(fields))
+
     def make() -> Product:
-        [product] = create_products(session, [(fields, key)], user_id=user_id)
+        new = NewProduct(fields, key=key, request_hash=request)
+        [product] = create_products(session, [new], user_id=user_id)
         return product
 
     try:
-        product, created = create_once(session, lambda: get_product(session, key), make)
+        product, created = create_once(
+            session, lambda: product_with_key(session, key), make, request
+        )
     except DBAPIError as error:
         return _refused(session, error, fields)
     return Outcome(product, created=created)
@@ -138,25 +160,27 @@ def add_product(
 
 def create_products(
     session: Session,
-    entries: list[tuple[ProductFields, uuid.UUID | None]],
+    entries: list[NewProduct],
     *,
     user_id: uuid.UUID,
     reason: str = "opening",
 ) -> list[Product]:
-    """Many new products (fields, id or None) with their opening stock movements, in one batch
-    of inserts in the caller's transaction: the stock history always adds up to the stock."""
+    """Many new products with their opening stock movements, in one batch of inserts in the
+    caller's transaction: the stock history always adds up to the stock."""
     business_id = session.info[TENANT_KEY]
     products = [
         Product(
             business_id=business_id,
-            id=product_id or uuid.uuid4(),
-            name=fields.name,
-            sku=fields.sku,
-            barcode=fields.barcode,
-            price=fields.price,
-            stock=fields.stock,
+            id=new.id,
+            name=new.fields.name,
+            sku=new.fields.sku,
+            barcode=new.fields.barcode,
+            price=new.fields.price,
+            stock=new.fields.stock,
+            idempotency_key=new.key,
+            request_hash=new.request_hash,
         )
-        for fields, product_id in entries
+        for new in entries
     ]
     session.add_all(products)
     session.flush()

@@ -36,6 +36,11 @@ def get_product(session: Session, product_id: uuid.UUID) -> Product | None:
     ).one_or_none()
 
 
+def product_with_key(session: Session, key: uuid.UUID) -> Product | None:
+    """The product a page's or client's idempotency key made, if any."""
+    return session.scalars(select(Product).where(Product.idempotency_key == key)).one_or_none()
+
+
 def product_or_404(session: Session, product_id: Any) -> Product:
     parsed = parse_uuid(product_id)
     product = get_product(session, parsed) if parsed else None

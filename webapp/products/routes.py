@@ -13,6 +13,7 @@ from webapp import ledger
 from webapp.auth.access import owner_required
 from webapp.db import db_session
 from webapp.forms import add_error
+from webapp.idempotency import KeyReused
 from webapp.inputs import whole_number
 from webapp.listing import requested_page
 from webapp.models import Product
@@ -58,9 +59,13 @@ def new() -> str | Response | tuple[str, int]:
         return render_template("products/form.html", product=None, form=form)
     if not form.validate() or form.key is None:
         return render_template("products/form.html", product=None, form=form), 400
-    outcome = operations.add_product(
-        db_session(), request.form, user_id=current_user.id, key=form.key
-    )
+    try:
+        outcome = operations.add_product(
+            db_session(), request.form, user_id=current_user.id, key=form.key
+        )
+    except KeyReused:
+        form.renew_key()  # the key made another product: this form was out of date
+        return render_template("products/form.html", product=None, form=form), 409
     product = outcome.product
     if product is None:
         error = _show_problems(form, outcome.problems)

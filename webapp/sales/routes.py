@@ -170,6 +170,9 @@ def _record(form: SaleForm, customer: Customer, draft: SaleDraft) -> Page | Resp
             note=note,
             repeat_of=parse_uuid(request.form.get("repeat_of")),
         )
+    except ledger.IdempotencyKeyReused:
+        form.renew_key()  # the key recorded another sale: this form was out of date
+        return _sale_page(form, customer, draft, quick=quick, status=409)
     except operations.LooksLikeARepeat as repeat:
         return _sale_page(form, customer, draft, quick=quick, repeat=repeat.twin, status=409)
     except ledger.LedgerError as refusal:

@@ -19,7 +19,8 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from webapp.api.tokens import PREFIX, hash_token
-from webapp.db import create_once, unit_of_work
+from webapp.db import unit_of_work
+from webapp.idempotency import create_once, fingerprint
 from webapp.inputs import Problems, money_field, text_field, whole_number
 from webapp.models import ApiToken, Business
 from webapp.refusal import Refused
@@ -176,17 +177,20 @@ def issue_token(
     business_id: uuid.UUID,
     name: str,
     created_by: uuid.UUID,
-    token_id: uuid.UUID | None = None,
+    key: uuid.UUID | None = None,
+    request_hash: uuid.UUID | None = None,
 ) -> tuple[ApiToken, str]:
     """A new token for the business, in the caller's transaction; returned with the plain token
-    (shown once: only its hash is stored). `token_id`, when given, becomes its id."""
+    (shown once: only its hash is stored). `key` and `request_hash`: see make_token."""
     name = name.strip()
     if not 1 <= len(name) <= 80:
         raise Refused("A token name is 1 to 80 characters.", "name")
     plain = PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(
         business_id=business_id,
-        id=token_id or uuid.uuid4(),
+        id=uuid.uuid4(),
+        idempotency_key=key,
+        request_hash=request_hash,
         name=name,
         token_hash=hash_token(plain),
         created_by=created_by,
@@ -202,22 +206,37 @@ def find_token(session: Session, business_id: uuid.UUID, token_id: uuid.UUID) ->
     ).one_or_none()
 
 
+def token_with_key(session: Session, business_id: uuid.UUID, key: uuid.UUID) -> ApiToken | None:
+    return session.scalars(
+        select(ApiToken).where(ApiToken.business_id == business_id, ApiToken.idempotency_key == key)
+    ).one_or_none()
+
+
 def make_token(
     session: Session, *, business_id: uuid.UUID, name: str, created_by: uuid.UUID, key: uuid.UUID
 ) -> tuple[ApiToken, str | None]:
-    """`issue_token` as one committed unit, the form's key as its id. The plain token is None
-    when this key made the token already (its value cannot be shown again), also when the same
-    form was sent twice at once and the other request made it."""
+    """`issue_token` as one committed unit, made once for the form's key. The plain token is
+    None when this key made the token already (its value cannot be shown again), also when the
+    same form was sent twice at once and the other request made it; the key with another name
+    raises KeyReused."""
     plain: list[str] = []
+    request = fingerprint(name=name.strip())
 
     def make() -> ApiToken:
         token, value = issue_token(
-            session, business_id=business_id, name=name, created_by=created_by, token_id=key
+            session,
+            business_id=business_id,
+            name=name,
+            created_by=created_by,
+            key=key,
+            request_hash=request,
         )
         plain.append(value)
         return token
 
-    token, created = create_once(session, lambda: find_token(session, business_id, key), make)
+    token, created = create_once(
+        session, lambda: token_with_key(session, business_id, key), make, request
+    )
     return token, plain[0] if created else None
 
 

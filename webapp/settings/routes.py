@@ -22,6 +22,7 @@ from werkzeug.wrappers import Response
 from webapp.auth.access import owner_required
 from webapp.db import db_session
 from webapp.forms import add_error
+from webapp.idempotency import KeyReused
 from webapp.listing import page_of, requested_page
 from webapp.models import Business
 from webapp.refusal import Refused
@@ -147,6 +148,9 @@ def create_token() -> tuple[str, int]:
     except Refused as refusal:
         add_error(form.name, refusal.message)
         return _tokens_page(form, status=400)
+    except KeyReused:
+        form.renew_key()  # the key made another token: this form was out of date
+        return _tokens_page(form, status=409)
     if plain is None:
         error = (
             f"The token '{token.name}' was made already. For safety its value is shown only "

@@ -21,7 +21,8 @@ from sqlalchemy import Row, func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from webapp.db import create_once, unit_of_work
+from webapp.db import unit_of_work
+from webapp.idempotency import create_once, fingerprint
 from webapp.inputs import EMAIL_PATTERN
 from webapp.models import User
 from webapp.passwords import hash_password, password_problem
@@ -46,10 +47,6 @@ class EmailTakenMeanwhile(StaffRefusal):
     """Someone else added the same email at the same moment (the unique index refused it)."""
 
 
-class KeyUsedElsewhere(StaffRefusal):
-    """The form's idempotency key made another user: the form was out of date."""
-
-
 def create_user(
     session: Session,
     *,
@@ -58,10 +55,11 @@ def create_user(
     name: str,
     role: str,
     password: str,
-    user_id: uuid.UUID | None = None,
+    key: uuid.UUID | None = None,
+    request_hash: uuid.UUID | None = None,
 ) -> User:
-    """A new user in the caller's transaction. `user_id`, when given, becomes the new user's id
-    (a form's idempotency key: the same form sent twice makes one user)."""
+    """A new user in the caller's transaction; `key` and `request_hash` are the idempotency key
+    of the form that asked and its request's fingerprint (see add_user)."""
     email, name = email.strip(), name.strip()
     if not EMAIL_PATTERN.match(email) or len(email) > 254:
         raise StaffRefusal(f"{email!r} is not an email address.", "email")
@@ -81,7 +79,9 @@ def create_user(
         raise StaffRefusal(f"{email} already has an account in this business.", "email")
     user = User(
         business_id=business_id,
-        id=user_id or uuid.uuid4(),
+        id=uuid.uuid4(),
+        idempotency_key=key,
+        request_hash=request_hash,
         email=email,
         name=name,
         role=role,
@@ -100,6 +100,13 @@ def find_user(session: Session, business_id: uuid.UUID, user_id: uuid.UUID) -> U
     ).one_or_none()
 
 
+def user_with_key(session: Session, business_id: uuid.UUID, key: uuid.UUID) -> User | None:
+    """The user a form's idempotency key made, if any."""
+    return session.scalars(
+        select(User).where(User.business_id == business_id, User.idempotency_key == key)
+    ).one_or_none()
+
+
 def add_user(
     session: Session,
     *,
@@ -110,13 +117,15 @@ def add_user(
     password: str,
     key: uuid.UUID,
 ) -> tuple[User, bool]:
-    """`create_user` as one committed unit, the form's key as the id: sent twice, made once
-    (False: made before). A key that made someone else raises KeyUsedElsewhere; the same email
-    added by someone else at the same moment is refused like a taken email."""
+    """`create_user` as one committed unit, made once for the form's key: sent twice, made once
+    (False: made before). A key that made someone else raises KeyReused (the password is not
+    part of the fingerprint: it is never kept, even hashed this way); the same email added by
+    someone else at the same moment is refused like a taken email."""
+    request = fingerprint(email=email.strip().lower(), name=name.strip(), role=role)
     try:
         user, created = create_once(
             session,
-            lambda: find_user(session, business_id, key),
+            lambda: user_with_key(session, business_id, key),
             lambda: create_user(
                 session,
                 business_id=business_id,
@@ -124,8 +133,10 @@ def add_user(
                 name=name,
                 role=role,
                 password=password,
-                user_id=key,
+                key=key,
+                request_hash=request,
             ),
+            request,
         )
     except IntegrityError as conflict:
         if not isinstance(conflict.orig, pg_errors.UniqueViolation):
@@ -133,8 +144,6 @@ def add_user(
         raise EmailTakenMeanwhile(
             f"{email.strip()} already has an account in this business.", "email"
         ) from None
-    if not created and user.email.lower() != email.strip().lower():
-        raise KeyUsedElsewhere("This form was out of date.")
     return user, created
 
 

@@ -19,6 +19,7 @@ from werkzeug.wrappers import Response
 from webapp.auth.access import owner_required
 from webapp.db import db_session
 from webapp.forms import add_error
+from webapp.idempotency import KeyReused
 from webapp.listing import page_of, requested_page
 from webapp.models import User
 from webapp.staff import bp, operations
@@ -68,7 +69,7 @@ def new() -> str | Response | tuple[str, int]:
             password=form.password.data or "",
             key=form.key,
         )
-    except operations.KeyUsedElsewhere:
+    except KeyReused:
         form.renew_key()
         return render_template("staff/new.html", form=form), 400
     except operations.StaffRefusal as refusal:

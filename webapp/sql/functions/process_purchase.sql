@@ -22,7 +22,8 @@
 --                                  fault; lines: every one, [{"line", "field", "message"}];
 --                                  field: items, product_id, quantity, amount or note)
 --   SC006 customer archived        {"customer_id"}
---   SC007 idempotency key reused   {"order_id"}        (the key belongs to another customer's sale)
+--   SC007 idempotency key reused   {"order_id"}        (the key made a sale of another request:
+--                                  another customer, lines, amount or note)
 
 CREATE OR REPLACE FUNCTION process_purchase(
     p_business_id     uuid,
@@ -60,6 +61,7 @@ DECLARE
     v_short      jsonb;
     v_lines      purchase_line[];
     v_existing   orders;
+    v_hash       uuid;
     v_balance    numeric;
     v_limit      numeric;
     v_archived   boolean;
@@ -166,6 +168,12 @@ BEGIN
         END IF;
     END IF;
 
+    -- The request's fingerprint, kept with the sale its key makes: the same key again must
+    -- come with the same request (the customer, the lines as merged, or the amount, the note).
+    v_hash := md5(jsonb_build_object('customer', p_customer_id, 'products', to_jsonb(v_ids),
+                                     'quantities', to_jsonb(v_qtys),
+                                     'amount', round(p_amount, 2), 'note', v_note)::text)::uuid;
+
     -- 2. A key seen before: that sale again, and nothing changes.
     SELECT * INTO v_existing FROM orders o
      WHERE o.business_id = v_business AND o.idempotency_key = p_idempotency_key;
@@ -184,8 +192,11 @@ BEGIN
          WHERE o.business_id = v_business AND o.idempotency_key = p_idempotency_key;
     END IF;
     IF v_existing.id IS NOT NULL THEN
-        IF v_existing.customer_id <> p_customer_id THEN
-            PERFORM ledger_refuse('SC007', 'this idempotency key belongs to another sale',
+        IF v_existing.customer_id <> p_customer_id
+           OR coalesce(v_existing.request_hash, v_hash) <> v_hash  -- (NULL: made before 0010)
+        THEN
+            PERFORM ledger_refuse('SC007',
+                                  'this idempotency key was used for a different request',
                                   jsonb_build_object('order_id', v_existing.id));
         END IF;
         SELECT v_existing.id, false, v_existing.total, v_existing.balance_after,
@@ -252,10 +263,10 @@ BEGIN
     -- writes nothing.
     WITH new_order AS (
         INSERT INTO orders (business_id, customer_id, total, due_on, created_by, api_token_id,
-                            idempotency_key, balance_after, note)
+                            idempotency_key, balance_after, note, request_hash)
         SELECT v_business, p_customer_id, v_total,
                (now() AT TIME ZONE b.timezone)::date + b.credit_days,
-               u.id, p_api_token_id, p_idempotency_key, v_balance + v_total, v_note
+               u.id, p_api_token_id, p_idempotency_key, v_balance + v_total, v_note, v_hash
           FROM businesses b
           JOIN users u ON u.business_id = b.id AND u.id = p_user_id AND u.is_active
          WHERE b.id = v_business

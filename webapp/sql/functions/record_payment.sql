@@ -19,7 +19,8 @@
 --                                  (business: p_business_id is not the bound business)
 --   SC004 invalid input            {"field", "reason"}
 --   SC005 payment exceeds balance  {"balance"}
---   SC007 idempotency key reused   {"payment_id"}   (the key belongs to another customer's payment)
+--   SC007 idempotency key reused   {"payment_id"}   (the key made a payment of another request:
+--                                  another customer, amount, method, note or sale named)
 
 CREATE OR REPLACE FUNCTION record_payment(
     p_business_id     uuid,
@@ -42,6 +43,10 @@ AS $$
 DECLARE
     v_business  uuid := current_business_id();
     v_existing  payments;
+    v_hash      uuid := md5(jsonb_build_object('customer', p_customer_id,
+                                               'amount', round(p_amount, 2),
+                                               'method', p_method, 'note', coalesce(p_note, ''),
+                                               'order', p_order_id)::text)::uuid;
     v_balance   numeric;
     v_named     orders;
     v_allocated numeric;
@@ -99,8 +104,11 @@ BEGIN
          WHERE p.business_id = v_business AND p.idempotency_key = p_idempotency_key;
     END IF;
     IF v_existing.id IS NOT NULL THEN
-        IF v_existing.customer_id <> p_customer_id THEN
-            PERFORM ledger_refuse('SC007', 'this idempotency key belongs to another payment',
+        IF v_existing.customer_id <> p_customer_id
+           OR coalesce(v_existing.request_hash, v_hash) <> v_hash  -- (NULL: made before 0010)
+        THEN
+            PERFORM ledger_refuse('SC007',
+                                  'this idempotency key was used for a different request',
                                   jsonb_build_object('payment_id', v_existing.id));
         END IF;
         SELECT v_existing.id, false, v_existing.balance_after,
@@ -152,9 +160,9 @@ BEGIN
     -- and what the business is owed on those due dates.
     WITH new_payment AS (
         INSERT INTO payments (business_id, customer_id, amount, method, note, created_by,
-                              api_token_id, idempotency_key, balance_after)
+                              api_token_id, idempotency_key, balance_after, request_hash)
         SELECT v_business, p_customer_id, p_amount, p_method, coalesce(p_note, ''), u.id,
-               p_api_token_id, p_idempotency_key, v_balance - p_amount
+               p_api_token_id, p_idempotency_key, v_balance - p_amount, v_hash
           FROM users u
          WHERE u.business_id = v_business AND u.id = p_user_id AND u.is_active
            AND (p_api_token_id IS NULL
