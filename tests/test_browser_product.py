@@ -50,7 +50,7 @@ def test_add_a_product_restock_it_and_find_it_in_the_list(
     expect(history.nth(1)).to_contain_text("+3")
 
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Products").click()
-    page.get_by_label("Name or SKU").fill("mf-2")
+    page.get_by_label("Name, SKU or barcode").fill("mf-2")
     page.get_by_role("button", name="Show").click()
     row = page.locator(".products-table tbody tr")
     expect(row).to_have_count(1)
