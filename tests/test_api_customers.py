@@ -197,12 +197,19 @@ def test_a_resent_create_answers_with_the_same_customer(
     body = {"name": "Grace", "credit_limit": "100", "idempotency_key": key}
 
     first = client.post("/api/customers", json=body, headers=auth)
-    again = client.post("/api/customers", json={**body, "name": "Grace M."}, headers=auth)
+    again = client.post("/api/customers", json=body, headers=auth)
+    other = client.post("/api/customers", json={**body, "name": "Grace M."}, headers=auth)
 
     assert first.status_code == 201 and again.status_code == 200
-    assert first.get_json()["id"] == again.get_json()["id"] == key
     assert again.get_json() == first.get_json()  # the customer made, unchanged
-    assert fetch(database.admin, "SELECT id, name FROM customers") == [(uuid.UUID(key), "Grace")]
+    # The same key with another request is refused, never answered with the first's result.
+    assert other.status_code == 409
+    assert other.get_json() == {"error": "idempotency key already used for a different request"}
+    made = first.get_json()["id"]
+    assert made != key  # the id is the server's; the key is kept beside it
+    assert fetch(database.admin, "SELECT id, name, idempotency_key FROM customers") == [
+        (uuid.UUID(made), "Grace", uuid.UUID(key))
+    ]
 
 
 def test_a_create_sent_twice_at_once_makes_one_customer(
@@ -217,8 +224,8 @@ def test_a_create_sent_twice_at_once_makes_one_customer(
 
     statuses = sorted(result.status_code for result in results)  # type: ignore[union-attr]
     assert statuses == [200, 200, 200, 201]
-    assert {result.get_json()["id"] for result in results} == {body["idempotency_key"]}  # type: ignore[union-attr]
-    assert fetch(database.admin, "SELECT count(*) FROM customers") == [(1,)]
+    [(made,)] = fetch(database.admin, "SELECT id FROM customers")
+    assert {result.get_json()["id"] for result in results} == {str(made)}  # type: ignore[union-attr]
     assert ledger_violations(database.admin) == []
 
 
@@ -283,3 +290,18 @@ def test_another_business_is_invisible(
     )
     assert forbidden.status_code == 403
     assert fetch(database.admin, "SELECT count(*) FROM customers") == [(3,)]
+
+
+def test_a_key_equal_to_another_business_customer_id_makes_a_customer_of_its_own(
+    app: Flask, shop: Shop, other_shop: Shop, database: DatabaseUrls
+) -> None:
+    """Ids are the server's: a client cannot make a row whose id it chose (one of another
+    business's, say) by sending it as its idempotency key."""
+    theirs = add_customer(database.admin, other_shop.business_id, "Theirs")
+    client, auth = app.test_client(), api_auth(app, shop.slug)
+    made = client.post(
+        "/api/customers", json={"name": "Mine", "idempotency_key": str(theirs)}, headers=auth
+    )
+    assert made.status_code == 201
+    assert made.get_json()["id"] != str(theirs)
+    assert fetch(database.admin, "SELECT count(*) FROM customers WHERE id = %s", theirs) == [(1,)]

@@ -57,6 +57,18 @@ def test_a_payment_then_its_replay(
     replay = client.post("/api/payments", json=body, headers=auth)
     assert replay.status_code == 200
     assert replay.get_json() == response.get_json()
+    # The same key with another request: refused, never the first payment's "success".
+    for changed in (
+        {"amount": "15.00"},
+        {"method": "card"},
+        {"note": "x"},
+        {"order_id": str(second)},
+    ):
+        reused = client.post("/api/payments", json={**body, **changed}, headers=auth)
+        assert reused.status_code == 409, changed
+        assert reused.get_json() == {
+            "error": "idempotency key already used for a different request"
+        }
     assert fetch(database.admin, "SELECT count(*) FROM payments") == [(1,)]
 
 

@@ -359,3 +359,35 @@ def test_a_quick_entry_without_what_it_needs_is_a_400(
     details = refused.get_json()["details"]
     assert field in details or details.get("field") == field, details
     assert _orders(database) == 0
+
+
+def test_a_key_sent_again_with_a_different_request_is_refused(
+    api: tuple[FlaskClient, dict[str, str]],
+    stock: dict[str, uuid.UUID],
+    database: DatabaseUrls,
+) -> None:
+    """The same key must come with the same request: never "success" with the first sale."""
+    client, auth = api
+    key = str(uuid.uuid4())
+    rice = str(stock["rice"])
+    one = _body(stock, items=[{"product_id": rice, "quantity": 1}], idempotency_key=key)
+    first = client.post("/api/purchase", json=one, headers=auth)
+    assert first.status_code == 201
+    reused = {
+        "quantity 99": {**one, "items": [{"product_id": rice, "quantity": 99}]},
+        "another product": {**one, "items": [{"product_id": str(stock["oil"]), "quantity": 1}]},
+        "an amount": {"customer_id": one["customer_id"], "amount": "1.00", "note": "x",
+                      "idempotency_key": key},
+        "a note": {**one, "note": "changed"},
+    }  # fmt: skip
+    for what, body in reused.items():
+        answer = client.post("/api/purchase", json=body, headers=auth)
+        assert answer.status_code == 409, what
+        assert answer.get_json() == {
+            "error": "idempotency key already used for a different request"
+        }, what
+    # The same request again (its lines in another order, split): the first answer, 200.
+    split = {**one, "items": [{"product_id": rice, "quantity": 1}]}
+    again = client.post("/api/purchase", json=split, headers=auth)
+    assert again.status_code == 200 and again.get_json() == first.get_json()
+    assert _orders(database) == 1

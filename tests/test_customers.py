@@ -382,7 +382,7 @@ def test_an_opening_balance_above_the_limit_is_refused_and_nothing_written(
     # Corrected and sent with the same key, it is saved once.
     fixed = owner_client.post("/customers/new", data={**data, "credit_limit": "150"})
     assert fixed.status_code == 302
-    assert fetch(database.admin, "SELECT id, balance FROM customers") == [
+    assert fetch(database.admin, "SELECT idempotency_key, balance FROM customers") == [
         (uuid.UUID(key), Decimal("150.00"))
     ]
     assert ledger_violations(database.admin) == []
@@ -403,7 +403,8 @@ def test_a_form_sent_twice_adds_one_customer(
     second = owner_client.post("/customers/new", data=data)
 
     assert first.status_code == second.status_code == 302
-    assert first.headers["Location"] == second.headers["Location"] == f"/customers/{key}"
+    [(made,)] = fetch(database.admin, "SELECT id FROM customers WHERE idempotency_key = %s", key)
+    assert first.headers["Location"] == second.headers["Location"] == f"/customers/{made}"
     assert fetch(database.admin, "SELECT count(*), sum(balance) FROM customers") == [
         (1, Decimal("40.00"))
     ]
@@ -435,7 +436,9 @@ def test_a_form_sent_twice_at_once_adds_one_customer(
     for result in results:
         assert isinstance(result, TestResponse), result
         assert result.status_code == 302
-        assert result.headers["Location"] == f"/customers/{key}"
+    [(made,)] = fetch(database.admin, "SELECT id FROM customers WHERE idempotency_key = %s", key)
+    for result in results:
+        assert result.headers["Location"] == f"/customers/{made}"
     assert fetch(database.admin, "SELECT count(*), sum(balance) FROM customers") == [
         (1, Decimal("40.00"))
     ]
@@ -446,14 +449,15 @@ def test_a_form_sent_twice_at_once_adds_one_customer(
 def test_a_create_racing_the_same_key_lands_on_the_customer_made(
     owner_client: FlaskClient, database: DatabaseUrls, shop: Shop
 ) -> None:
-    """The primary key settles a race: the form's insert waits for the other transaction's
-    row with the same id, fails on the key once that commits, and shows that customer."""
+    """The key's unique index settles a race: the form's insert waits for the other
+    transaction's row with the same key, fails on the index once that commits, and shows that
+    customer (made, as far as the form can tell, by the same request: no fingerprint)."""
     token, key = _new_form(owner_client)
     data = {"csrf_token": token, "idempotency_key": key, "name": "Grace", "credit_limit": "100"}
     waiting = "SELECT count(*) FROM pg_locks WHERE %s = ANY(pg_blocking_pids(pid))"
     with psycopg.connect(database.admin) as other:
         other.execute(
-            "INSERT INTO customers (business_id, id, name) VALUES (%s, %s, 'Grace')",
+            "INSERT INTO customers (business_id, name, idempotency_key) VALUES (%s, 'Grace', %s)",
             (shop.business_id, key),
         )
         with ThreadPoolExecutor(max_workers=1) as pool:
@@ -465,9 +469,9 @@ def test_a_create_racing_the_same_key_lands_on_the_customer_made(
             other.commit()
             response = sent.result(timeout=60)
 
+    [(made,)] = fetch(database.admin, "SELECT id FROM customers")
     assert response.status_code == 302
-    assert response.headers["Location"] == f"/customers/{key}"
-    assert fetch(database.admin, "SELECT count(*) FROM customers") == [(1,)]
+    assert response.headers["Location"] == f"/customers/{made}"
 
 
 def test_a_limit_below_the_balance_is_allowed_and_the_customer_cannot_buy(

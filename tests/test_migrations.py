@@ -304,3 +304,26 @@ def test_lines_sold_before_0007_keep_the_order_their_receipts_showed(
         note = conn.execute("SELECT note FROM orders").fetchall()
     assert lines == [("Beans", 1), ("Rice", 2), ("Salt", 3)]
     assert note == [("",)]
+
+
+def test_rows_made_before_0010_keep_their_id_as_their_key(
+    fresh_database: Callable[[], embedded.DatabaseUrls], tmp_path: Path
+) -> None:
+    """Forms and tills sent their key as the new row's id before 0010: a form in flight must
+    still find the row it made, so each row's key is its id."""
+    urls = fresh_database()
+    for path in sorted(migrate.MIGRATIONS_DIR.glob("000[1-8]_*.sql")):
+        shutil.copy(path, tmp_path / path.name)
+    migrate.upgrade(urls.admin, tmp_path)
+    with psycopg.connect(urls.admin) as conn:
+        business = conn.execute(
+            "INSERT INTO businesses (slug, name) VALUES ('old-shop', 'Old Shop') RETURNING id"
+        ).fetchone()[0]
+        customer = conn.execute(
+            "INSERT INTO customers (business_id, name) VALUES (%s, 'Ada') RETURNING id",
+            (business,),
+        ).fetchone()[0]
+    migrate.upgrade(urls.admin)
+    with psycopg.connect(urls.admin) as conn:
+        row = conn.execute("SELECT id, idempotency_key, request_hash FROM customers").fetchone()
+    assert row == (customer, customer, None)

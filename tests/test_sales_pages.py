@@ -379,3 +379,19 @@ def test_the_sale_page_says_why_there_is_no_credit_and_who_can_change_it(
     assert "No credit available: the credit limit is $0.00. An owner can set one on Edit." in page
     chooser = clerk_client.get("/sales/new?q=nobody-at-all").get_data(as_text=True)
     assert 'href="/customers/new?then=sale"' in chooser
+
+
+def test_a_form_whose_key_recorded_another_sale_is_out_of_date(
+    clerk_client: FlaskClient, database: DatabaseUrls, shop: Shop
+) -> None:
+    customer = add_customer(database.admin, shop.business_id, credit_limit="1000.00")
+    rice = str(add_product(database.admin, shop.business_id, "Rice"))
+    token, key = _form(clerk_client, customer)
+    assert _post(clerk_client, customer, [(rice, "1")], token=token, key=key).status_code == 302
+    changed = _post(clerk_client, customer, [(rice, "7")], token=token, key=key)
+    assert changed.status_code == 409
+    page = changed.get_data(as_text=True)
+    assert "This form was out of date" in page
+    fresh = KEY.search(page)
+    assert fresh and fresh.group(1) != key  # sent again, it records the sale it shows
+    assert fetch(database.admin, "SELECT count(*) FROM orders") == [(1,)]

@@ -45,9 +45,11 @@ ALTER TABLE products
     ) STORED;
 
 -- The GIN index has no business_id in it: with btree_gin it could, but every search would then
--- read the whole shop's entry (0.5 ms at 100,000 products, measured), growing with the shop.
--- More statistics on search_key make the planner's guess of how many products a text matches
--- good enough to choose between the two indexes (find_products below).
+-- read the whole shop's entry (0.5 ms at 100,000 products, measured), growing with the shop;
+-- another shop's matches are instead left out as the rows are read (find_products stops at
+-- the rows it needs). More statistics on search_key make the planner's guess of how many
+-- products a text matches good enough to choose between the trigram index and reading the
+-- table in its own order (find_products below).
 CREATE INDEX products_name_key_idx ON products (business_id, name_key);
 CREATE INDEX products_search_idx ON products USING gin (search_key gin_trgm_ops);
 ALTER TABLE products ALTER COLUMN search_key SET STATISTICS 1000;
