@@ -38,7 +38,7 @@ from webapp.embedded import DatabaseUrls
 KEY = re.compile(r'name="idempotency_key" type="hidden" value="([^"]+)"')
 ROW_NAMES = re.compile(r'<td><a href="/customers/[0-9a-f-]+">([^<]+)</a>')
 # The customers blueprint's owner-only endpoints (checked against the app below).
-OWNER_ONLY = ("customers.archive", "customers.unarchive")
+OWNER_ONLY = ("customers.archive", "customers.unarchive", "customers.export", "customers.erase")
 
 
 def _text(response: TestResponse) -> str:
@@ -553,7 +553,8 @@ def test_a_clerk_is_refused_owner_only_actions(
         from flask import url_for
 
         path = url_for(endpoint, customer_id=customer)
-    assert _post(clerk_client, path).status_code == 403
+    reading = endpoint == "customers.export"  # a download, not a change
+    assert (clerk_client.get(path) if reading else _post(clerk_client, path)).status_code == 403
     assert _customers(database.admin) == before
     detail = clerk_client.get(f"/customers/{customer}").get_data(as_text=True)
     assert "/archive" not in detail and "/unarchive" not in detail
@@ -568,6 +569,8 @@ CUSTOMER_ROUTES = [
     ("POST", "customers.edit"),
     ("POST", "customers.archive"),
     ("POST", "customers.unarchive"),
+    ("GET", "customers.export"),
+    ("POST", "customers.erase"),
 ]
 
 
@@ -632,3 +635,48 @@ def test_a_customer_added_from_the_sale_form_goes_back_to_it_chosen(
     assert 'action="/customers/new"' in clerk_client.get(
         "/customers/new?then=https://evil.example"
     ).get_data(as_text=True)
+
+
+def test_an_owner_exports_a_customers_data_and_erases_it_once_they_owe_nothing(
+    app: Flask, owner_client: FlaskClient, database: DatabaseUrls, shop: Shop
+) -> None:
+    customer = add_customer(
+        database.admin, shop.business_id, "Grace Mensah", phone="+254700111222", credit_limit="100"
+    )
+    rice = add_product(database.admin, shop.business_id, "Rice", price="10.00")
+    sale = sell(app, shop, customer, rice, 2)
+
+    exported = owner_client.get(f"/customers/{customer}/export.json")
+    assert exported.status_code == 200 and exported.mimetype == "application/json"
+    assert "attachment" in exported.headers["Content-Disposition"]
+    data = exported.get_json()
+    assert data["customer"]["name"] == "Grace Mensah" and data["customer"]["balance"] == "20.00"
+    assert [s["id"] for s in data["sales"]] == [str(sale)]
+    assert data["sales"][0]["lines"] == [{"product": "Rice", "quantity": 2, "unit_price": 10.0}]
+
+    token = csrf_token(owner_client, f"/customers/{customer}")
+    refused = owner_client.post(f"/customers/{customer}/erase", data={"csrf_token": token})
+    assert "still owes $20.00" in _text(owner_client.get(refused.headers["Location"]))
+    assert fetch(database.admin, "SELECT name FROM customers") == [("Grace Mensah",)]
+
+    pay(app, shop, customer, "20.00")
+    erased = owner_client.post(f"/customers/{customer}/erase", data={"csrf_token": token})
+    page = _text(owner_client.get(erased.headers["Location"]))
+    assert "Personal details erased" in page and "Grace" not in page
+    assert fetch(
+        database.admin, "SELECT name, phone, email, notes, is_archived, balance FROM customers"
+    ) == [("Erased customer", "", "", "", True, Decimal("0.00"))]
+    assert fetch(database.admin, "SELECT count(*) FROM orders") == [(1,)]  # the ledger stays
+    assert ledger_violations(database.admin) == []
+    assert owner_client.get(f"/customers/{customer}/edit").status_code == 302
+
+
+def test_a_clerk_cannot_export_or_erase(
+    clerk_client: FlaskClient, database: DatabaseUrls, shop: Shop
+) -> None:
+    customer = add_customer(database.admin, shop.business_id, "Grace")
+    assert clerk_client.get(f"/customers/{customer}/export.json").status_code == 403
+    token = csrf_token(clerk_client, f"/customers/{customer}")
+    erase = clerk_client.post(f"/customers/{customer}/erase", data={"csrf_token": token})
+    assert erase.status_code == 403
+    assert fetch(database.admin, "SELECT name FROM customers") == [("Grace",)]

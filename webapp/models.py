@@ -89,6 +89,7 @@ class Customer(MadeOnRequest, TenantRow):
     credit_limit: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"))
     balance: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"))
     is_archived: Mapped[bool] = mapped_column(default=False)
+    erased_at: Mapped[datetime | None]  # personal data erased on request (name etc. blanked)
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
     @property

@@ -23,11 +23,12 @@ from sqlalchemy.orm import Session
 
 from webapp import ledger
 from webapp.customers.queries import customer_with_key
-from webapp.db import TENANT_KEY, committed
+from webapp.db import TENANT_KEY, committed, unit_of_work
 from webapp.formatting import money
 from webapp.idempotency import create_once, fingerprint
 from webapp.inputs import EMAIL_PATTERN, Problems, limited, money_field, text_field
 from webapp.models import Customer
+from webapp.refusal import Refused
 
 
 @dataclass(frozen=True)
@@ -195,3 +196,35 @@ def no_credit_message(customer: Customer) -> str | None:
         f"No credit available: {customer.name} owes {money(customer.balance)}, the whole "
         f"credit limit. They must pay before they can buy more on credit."
     )
+
+
+ERASED_NAME = "Erased customer"
+
+
+class StillOwes(Refused):
+    """A customer who owes something cannot be erased: the shop must still be able to ask."""
+
+
+@unit_of_work
+def erase_customer(session: Session, customer: Customer) -> None:
+    """Erase what identifies the customer, on their request: name, phone, email and notes are
+    blanked and the customer archived; sales, payments and every figure stay, so the ledger
+    still adds up. Only for someone who owes nothing (refused: StillOwes). Locks the customer's
+    row first, as the ledger does, so no sale can come in between the check and the erasure."""
+    balance = session.execute(LOCK_FOR_ERASURE, {"id": customer.id}).scalar_one()
+    if balance != 0:
+        raise StillOwes(
+            f"{customer.name} still owes {money(balance)}: a customer can be erased once they "
+            "owe nothing."
+        )
+    session.execute(ERASE, {"id": customer.id, "name": ERASED_NAME})
+    session.expire(customer)
+
+
+LOCK_FOR_ERASURE = text("SELECT balance FROM customers WHERE id = :id FOR NO KEY UPDATE")
+ERASE = text(
+    """UPDATE customers
+          SET name = :name, phone = '', email = '', notes = '', is_archived = true,
+              erased_at = now()
+        WHERE id = :id"""
+)

@@ -105,3 +105,75 @@ def list_customers(
     }
     rows_sql = _LIST_PAGES.get(sort, _LIST_PAGES["name"])
     return fetch_listing(session, rows_sql, _LIST_TOTALS, params, page)
+
+
+# Everything held about one customer, for their copy (the owner downloads it as JSON): their
+# details, every sale with its lines, every payment with what it paid.
+EXPORT_SALES = text(
+    """SELECT o.id, o.created_at, o.due_on, o.total, o.paid, o.note, o.is_opening_balance,
+              coalesce((SELECT jsonb_agg(jsonb_build_object(
+                                   'product', p.name, 'quantity', i.quantity,
+                                   'unit_price', i.unit_price) ORDER BY i.line_no)
+                          FROM order_items i
+                          JOIN products p ON p.business_id = i.business_id
+                                         AND p.id = i.product_id
+                         WHERE i.business_id = o.business_id AND i.order_id = o.id),
+                       '[]') AS lines
+         FROM orders o
+        WHERE o.customer_id = :customer_id
+        ORDER BY o.created_at, o.id"""
+)
+EXPORT_PAYMENTS = text(
+    """SELECT p.id, p.created_at, p.amount, p.method, p.note,
+              coalesce((SELECT jsonb_agg(jsonb_build_object('sale', a.order_id,
+                                                            'amount', a.amount)
+                                         ORDER BY a.order_id)
+                          FROM payment_allocations a
+                         WHERE a.business_id = p.business_id AND a.payment_id = p.id),
+                       '[]') AS paid_sales
+         FROM payments p
+        WHERE p.customer_id = :customer_id
+        ORDER BY p.created_at, p.id"""
+)
+
+
+def export_customer(session: Session, customer: Customer) -> dict[str, Any]:
+    params = {"customer_id": customer.id}
+    return {
+        "customer": {
+            "id": str(customer.id),
+            "name": customer.name,
+            "phone": customer.phone,
+            "email": customer.email,
+            "notes": customer.notes,
+            "credit_limit": str(customer.credit_limit),
+            "balance": str(customer.balance),
+            "archived": customer.is_archived,
+            "erased_at": customer.erased_at.isoformat() if customer.erased_at else None,
+            "created_at": customer.created_at.isoformat(),
+        },
+        "sales": [
+            {
+                "id": str(row.id),
+                "created_at": row.created_at.isoformat(),
+                "due_on": row.due_on.isoformat(),
+                "total": str(row.total),
+                "paid": str(row.paid),
+                "note": row.note,
+                "carried_over": row.is_opening_balance,
+                "lines": row.lines,
+            }
+            for row in session.execute(EXPORT_SALES, params)
+        ],
+        "payments": [
+            {
+                "id": str(row.id),
+                "created_at": row.created_at.isoformat(),
+                "amount": str(row.amount),
+                "method": row.method,
+                "note": row.note,
+                "paid_sales": row.paid_sales,
+            }
+            for row in session.execute(EXPORT_PAYMENTS, params)
+        ],
+    }

@@ -11,6 +11,7 @@ same details twice changes nothing more than saving them once.
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import date, timedelta
 from decimal import Decimal
@@ -224,6 +225,9 @@ def new() -> tuple[str, int] | Response:
 def edit(customer_id: uuid.UUID) -> tuple[str, int] | Response:
     session = db_session()
     customer = customer_or_404(session, customer_id, archived_too=True)
+    if customer.erased_at is not None:
+        flash("This customer's details were erased on their request; they cannot be edited.")
+        return redirect(url_for("customers.detail", customer_id=customer.id))
     form = _customer_form(creating=False, customer=customer)
     if request.method == "GET":
         return _form_page(form, customer)
@@ -252,6 +256,36 @@ def _set_archived(customer_id: uuid.UUID, archived: bool) -> Response:
     else:
         flash(f"{customer.name} is back: they can buy on credit again.", "success")
     return redirect(url_for("customers.detail", customer_id=customer.id))
+
+
+@bp.get("/<uuid:customer_id>/export.json")
+@owner_required
+def export(customer_id: uuid.UUID) -> Response:
+    """Everything held about the customer, for them (a data-access request)."""
+    session = db_session()
+    customer = customer_or_404(session, customer_id, archived_too=True)
+    body = json.dumps(queries.export_customer(session, customer), indent=2, ensure_ascii=False)
+    return Response(
+        body,
+        mimetype="application/json",
+        headers={"Content-Disposition": f'attachment; filename="customer-{customer.id}.json"'},
+    )
+
+
+@bp.post("/<uuid:customer_id>/erase")
+@owner_required
+def erase(customer_id: uuid.UUID) -> Response:
+    """Erase the customer's personal data on their request (once they owe nothing)."""
+    session = db_session()
+    customer = customer_or_404(session, customer_id, archived_too=True)
+    ConfirmForm().validate()  # the CSRF token (checked before the view as well)
+    try:
+        operations.erase_customer(session, customer)
+    except operations.StillOwes as refusal:
+        flash(refusal.message, "error")
+    else:
+        flash("Their name, phone, email and notes were erased; their sales and payments stay.")
+    return redirect(url_for("customers.detail", customer_id=customer_id))
 
 
 @bp.post("/<uuid:customer_id>/archive")
