@@ -274,4 +274,8 @@
     form.querySelectorAll("input[type=hidden][name=action]").forEach((marker) => marker.remove());
   });
   refresh();
+  // Typed before this script ran (a slow connection, a fast clerk): offer the matches now.
+  if (document.activeElement === find && find.value.trim()) {
+    find.dispatchEvent(new Event("input"));
+  }
 })();
