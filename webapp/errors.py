@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import logging
+from typing import Any
 
 from flask import Flask, current_app, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
@@ -62,17 +64,44 @@ def error_response(status: int, title: str | None = None, detail: str | None = N
 def refuse_unreadable_input() -> Response | None:
     """before_request, ahead of CSRF protection: a form field without a name (a multipart part
     named only by a control character) would break what reads the form; and PostgreSQL text
-    cannot hold a NUL character. Say so before either is tried."""
+    cannot hold a NUL character. Say so before either is tried.
+
+    A JSON body is judged by what it says, not by how it is written: it is parsed, and a NUL
+    in any of its strings (written `\\u0000`) is refused, while the six characters `\\u0000`
+    inside a string (written `\\\\u0000`) are text like any other. A body that does not parse
+    is left to the API, which answers it as malformed."""
     if any(not isinstance(key, str) for key in [*request.form.keys(), *request.files.keys()]):
         return error_response(400)
     values = [*request.args.values(), *request.form.values()]
     if request.is_json:
-        values.append(request.get_data(as_text=True))
-    if any("\x00" in value or "\\u0000" in value for value in values):
+        values.append(request.get_data(as_text=True))  # a raw NUL, even in a broken body
+        values.extend(_json_strings(request.get_data(as_text=True)))
+    if any("\x00" in value for value in values):
         return error_response(
             400, "Something in that request was not right", "Text cannot contain NUL characters."
         )
     return None
+
+
+def _json_strings(body: str) -> list[str]:
+    """Every string (keys too) in a JSON body; none when it is not JSON (or nested too deep to
+    parse). Walked without recursion."""
+    try:
+        parsed = json.loads(body)
+    except (ValueError, RecursionError):
+        return []
+    strings: list[str] = []
+    pending: list[Any] = [parsed]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, str):
+            strings.append(value)
+        elif isinstance(value, dict):
+            strings.extend(value.keys())
+            pending.extend(value.values())
+        elif isinstance(value, list):
+            pending.extend(value)
+    return strings
 
 
 def init_app(app: Flask) -> None:

@@ -4,18 +4,22 @@ with the one set of limits and messages the pages, the API and CSV imports share
 from __future__ import annotations
 
 import re
+import unicodedata
 import uuid
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-AMOUNT = re.compile(r"-?\d+(\.\d+)?")
-WHOLE_NUMBER = re.compile(r"\d{1,10}")  # digits only; each caller says how large it may be
+# ASCII digits only ("[0-9]", not "\d"): "١٢.٥٠" or "１２" is not read as 12.50 or 12 behind
+# the shopkeeper's back; money_field says how to write it instead.
+AMOUNT = re.compile(r"-?[0-9]+(\.[0-9]+)?")
+WHOLE_NUMBER = re.compile(r"[0-9]{1,10}")  # each caller says how large it may be
+DIGITS = re.compile(r"[0-9]+")
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MAX_MONEY = Decimal("9999999999.99")  # NUMERIC(12, 2)
 # 12,50 written the European way: commas are read as thousands separators (1,250.00), so such a
 # value would silently become 1250. Said instead of guessed.
-DECIMAL_COMMA = re.compile(r"-?\d+,\d{1,2}")
+DECIMAL_COMMA = re.compile(r"-?[0-9]+,[0-9]{1,2}")
 
 Problems = dict[str, str]  # a message per field, in the shopkeeper's words
 
@@ -46,8 +50,8 @@ def parse_amount(value: Any) -> Decimal | None:
 
 
 def whole_number(raw: Any) -> int | None:
-    """A whole number from 0 up, typed as digits (a JSON integer too); None for anything else.
-    Callers check the range, each with its own message."""
+    """A whole number from 0 up, typed as digits 0-9 (a JSON integer too); None for anything
+    else. Callers check the range, each with its own message."""
     if isinstance(raw, int) and not isinstance(raw, bool):
         raw = str(raw)
     if not isinstance(raw, str):
@@ -56,22 +60,113 @@ def whole_number(raw: Any) -> int | None:
     return int(cleaned) if WHOLE_NUMBER.fullmatch(cleaned) else None
 
 
+def too_many_digits(raw: Any) -> bool:
+    """Digits 0-9 only, but more than a whole number here ever has: say the maximum, not
+    "a whole number"."""
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        return raw > 0
+    return isinstance(raw, str) and DIGITS.fullmatch(raw.strip()) is not None
+
+
+# Text people type, made safe to show: what `limited` refuses and what it cleans.
+#
+# Embeddings, overrides and isolates reorder how the text around them is shown ("\u202e" makes
+# a name read backwards, and can make an amount or a link in a reminder read as something
+# else). Nobody types them into a name; they are refused, with the character named.
+BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+# Invisible characters no shop's text needs anywhere (zero width space, word joiner, byte-order
+# mark): removed, so "Ann" and "An\u200bn" are one name.
+ZERO_WIDTH = re.compile("[\u200b\u2060\ufeff]")
+# Blank-looking letters (Hangul fillers, the blank Braille pattern): invisible at either end.
+BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+# Accents stacked on one letter: Vietnamese, Hebrew or Devanagari use up to three or four;
+# more is "Zalgo" text, which spills over the lines around it.
+MAX_MARKS = 4
+
+
+def _invisible(character: str) -> bool:
+    """Shown as nothing: spaces, controls and format characters (zero width joiners, direction
+    marks, soft hyphens), and blank-looking letters."""
+    return character in BLANK_LETTERS or unicodedata.category(character)[0] in "ZC"
+
+
+def clean_text(value: str) -> str:
+    """NFC (one code point per accented letter, so equal names compare equal), without
+    zero-width characters, and without anything invisible at either end."""
+    value = ZERO_WIDTH.sub("", unicodedata.normalize("NFC", value))
+    start, end = 0, len(value)
+    while start < end and _invisible(value[start]):
+        start += 1
+    while end > start and _invisible(value[end - 1]):
+        end -= 1
+    return value[start:end]
+
+
+def text_problem(value: str, what: str, *, multiline: bool = False) -> str | None:
+    """What is wrong with cleaned text, in the shopkeeper's words; None when nothing is."""
+    marks = 0
+    for character in value:
+        if character in BIDI_CONTROLS:
+            return (
+                f"{what} contains U+{ord(character):04X}, an invisible character that reverses "
+                "how text is shown. Type it again without it."
+            )
+        category = unicodedata.category(character)
+        if category == "Cc" and not (multiline and character in "\n\r\t"):
+            where = "a control character" if multiline else "a line break or control character"
+            return f"{what} contains {where}. Type it on one line, with letters and digits."
+        marks = marks + 1 if category[0] == "M" else 0
+        if marks > MAX_MARKS:
+            return (
+                f"{what} has more than {MAX_MARKS} accent marks on one letter. "
+                "Type it with ordinary letters."
+            )
+    return None
+
+
 def text_field(raw: Mapping[str, Any], key: str) -> str | None:
-    """The field as text (None when it is not text at all: a number or list sent as JSON)."""
+    """The field as text (None when it is not text at all: a number or list sent as JSON),
+    trimmed; `limited` cleans and judges it."""
     value = raw.get(key)
     if value is None:
         return ""
     return value.strip() if isinstance(value, str) else None
 
 
-def limited(value: str | None, key: str, what: str, limit: int, problems: Problems) -> str:
-    """`value` when it is text of at most `limit` characters; else a message for `key`."""
+def limited(
+    value: str | None,
+    key: str,
+    what: str,
+    limit: int,
+    problems: Problems,
+    *,
+    multiline: bool = False,
+) -> str:
+    """`value` cleaned (`clean_text`) when it is text of at most `limit` characters that shows
+    what it says (`text_problem`; one line unless `multiline`); else a message for `key`."""
     if value is None:
         problems[key] = f"{what} must be text."
         return ""
-    if len(value) > limit:
+    cleaned = clean_text(value)
+    if value and not cleaned:
+        problems[key] = f"{what} has only invisible characters. Type it with letters or digits."
+        return ""
+    problem = text_problem(cleaned, what, multiline=multiline)
+    if problem:
+        problems[key] = problem
+    elif len(cleaned) > limit:
         problems[key] = f"{what} is at most {limit} characters."
-    return value
+    return cleaned
+
+
+def checked_text(value: str, what: str, limit: int, *, multiline: bool = False) -> str:
+    """`limited` for one value outside a form's problems (staff names, token names): the
+    cleaned text, or ValueError with the message."""
+    problems: Problems = {}
+    cleaned = limited(value, "value", what, limit, problems, multiline=multiline)
+    if problems:
+        raise ValueError(problems["value"])
+    return cleaned
 
 
 def money_field(value: Any, what: str, problems: Problems, key: str) -> Decimal:
@@ -86,7 +181,10 @@ def money_field(value: Any, what: str, problems: Problems, key: str) -> Decimal:
         )
         return Decimal("0.00")
     amount = parse_amount(value.replace(",", "") if isinstance(value, str) else value)
-    if amount is None:
+    other_digits = isinstance(value, str) and any(c.isdigit() and not c.isascii() for c in value)
+    if amount is None and other_digits:
+        problems[key] = f"Write {what.lower()} with the digits 0 to 9, such as 12.50."
+    elif amount is None:
         problems[key] = f"{what} must be an amount such as 12.50."
     elif amount < 0:
         problems[key] = f"{what} cannot be negative."

@@ -256,6 +256,9 @@ class Import(TenantRow):
     kind: Mapped[str]
     row_count: Mapped[int]
     idempotency_key: Mapped[uuid.UUID]
+    # The preview it confirmed (made by the server, signed into the confirm form): unique, so a
+    # preview is imported once, whatever key its confirm is sent with. None before 0011.
+    preview_id: Mapped[uuid.UUID | None]
     created_by: Mapped[uuid.UUID]
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
 

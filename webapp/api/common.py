@@ -83,10 +83,14 @@ def require_token() -> None:
 def json_object() -> dict[str, Any]:
     """The request's JSON object; refused when it is not an object, or names another business
     than the token's."""
-    body = request.get_json(silent=True)
+    try:
+        body = request.get_json(silent=True)
+    except RecursionError:  # nested deeper than the parser goes: malformed like any other
+        body = None
     if not isinstance(body, dict):
         raise invalid("the body must be a JSON object")
-    if "business_id" in body and str(body["business_id"]) != str(g.token.business_id):
+    # Compared as UUIDs: the token's own business written in capitals is the token's business.
+    if "business_id" in body and parse_uuid(body["business_id"]) != g.token.business_id:
         raise forbidden("this token belongs to another business")
     return body
 

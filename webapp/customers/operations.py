@@ -54,7 +54,7 @@ def customer_fields(
     email = limited(text_field(raw, "email"), "email", "The email address", 254, problems)
     if email and "email" not in problems and not EMAIL_PATTERN.match(email):
         problems["email"] = "That is not an email address."
-    notes = limited(text_field(raw, "notes"), "notes", "The notes", 2000, problems)
+    notes = limited(text_field(raw, "notes"), "notes", "The notes", 2000, problems, multiline=True)
     limit = money_field(raw.get("credit_limit"), "The credit limit", problems, "credit_limit")
     if problems:
         return None, problems

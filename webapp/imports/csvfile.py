@@ -34,6 +34,11 @@ MAX_ROWS = 5000
 DELIMITERS = (",", ";")
 ZERO = Decimal("0.00")
 HEADER_SPACES = re.compile(r"[\s_\-]+")
+# Spreadsheets set to a decimal comma save with semicolons, and write 1,50 for 1.50: in such a
+# file an amount's comma is its decimal point. (In a comma-separated file a comma in an amount
+# is refused, with how to write it: money_field.)
+MONEY_COLUMNS = frozenset({"price", "credit_limit", "opening_balance"})
+DECIMAL_COMMA = re.compile(r"(-?[0-9]+),([0-9]{1,2})")
 
 
 class FileProblem(ValueError):
@@ -163,6 +168,17 @@ class Upload:
     columns: list[Column]  # the known columns the file has, in its order
     unknown: list[str]  # headers not imported, as written
     rows: list[Row]
+    delimiter: str = ","
+
+    def read(self, row: Row) -> dict[str, str]:
+        """The row's cells as the field rules read them: in a semicolon file, an amount
+        written with a decimal comma (1,50) with a point instead."""
+        if self.delimiter != ";":
+            return row.values
+        return {
+            key: _decimal_point(value) if key in MONEY_COLUMNS else value
+            for key, value in row.values.items()
+        }
 
     @property
     def invalid(self) -> list[Row]:
@@ -175,6 +191,11 @@ class Upload:
     @property
     def ready(self) -> bool:
         return bool(self.rows) and not self.invalid
+
+
+def _decimal_point(value: str) -> str:
+    found = DECIMAL_COMMA.fullmatch(value.strip())
+    return f"{found[1]}.{found[2]}" if found else value
 
 
 def example_csv(kind: Kind) -> str:
@@ -234,7 +255,8 @@ def parse_text(kind: Kind, text: str) -> Upload:
     concerns the whole file."""
     if not text.strip():
         raise FileProblem("The file is empty.")
-    records = _records(text, _delimiter(kind, text))
+    delimiter = _delimiter(kind, text)
+    records = _records(text, delimiter)
     try:
         header = next(records)
         columns, unknown, positions = _header(kind, header)
@@ -278,7 +300,7 @@ def parse_text(kind: Kind, text: str) -> Upload:
         raise FileProblem(
             f"The file has only its header row: there are no {kind.name} in it to import."
         )
-    return Upload(kind, text, columns, unknown, rows)
+    return Upload(kind, text, columns, unknown, rows, delimiter)
 
 
 def _header(kind: Kind, header: list[str]) -> tuple[list[Column], list[str], dict[int, str]]:
@@ -318,8 +340,9 @@ def check(session: Session, upload: Upload) -> Upload:
 
 def _check_customers(upload: Upload) -> None:
     for row in upload.rows:
-        fields, problems = customer_fields(row.values, with_limit=True)
-        opening = opening_balance(row.values, problems)
+        values = upload.read(row)
+        fields, problems = customer_fields(values, with_limit=True)
+        opening = opening_balance(values, problems)
         row.problems = {**problems, **row.problems}
         limit = fields.credit_limit if fields is not None else None
         if not row.problems and limit is not None and opening > limit:
@@ -346,7 +369,7 @@ def _check_products(session: Session, upload: Upload) -> None:
         for _, code in row_codes:
             code_rows.setdefault(code, row.number)
     for row, row_codes in zip(upload.rows, codes, strict=True):
-        fields, problems = product_fields(row.values)
+        fields, problems = product_fields(upload.read(row))
         row.problems = {**problems, **row.problems}
         sku = row.values.get("sku", "")
         if sku and "sku" not in row.problems:

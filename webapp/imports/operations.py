@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import select, text
+from sqlalchemy import or_, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
@@ -42,18 +42,27 @@ class ImportInProgress(Exception):
     by this request."""
 
 
-def imported_with(session: Session, key: uuid.UUID) -> uuid.UUID | None:
-    """The import a confirm form's key made, if any."""
-    return session.scalar(select(Import.id).where(Import.idempotency_key == key))
+def imported_with(session: Session, key: uuid.UUID, preview_id: uuid.UUID) -> uuid.UUID | None:
+    """The import a confirm form's key, or its preview, made, if any."""
+    return session.scalar(
+        select(Import.id)
+        .where(or_(Import.idempotency_key == key, Import.preview_id == preview_id))
+        .limit(1)
+    )
 
 
 def record_import(
-    session: Session, found: csvfile.Upload, *, key: uuid.UUID, user_id: uuid.UUID
+    session: Session,
+    found: csvfile.Upload,
+    *,
+    key: uuid.UUID,
+    preview_id: uuid.UUID,
+    user_id: uuid.UUID,
 ) -> tuple[uuid.UUID, bool]:
     """Import every row of a checked file, committed: the imports row first (its unique key
-    makes a second confirm of the same preview wait for the first, then do nothing), then the
-    rows. Returns the import's id and False when this key was imported already. A row the
-    database refuses raises RowRefused naming it."""
+    and unique preview id make a second confirm of the same preview, with any key, wait for the
+    first, then do nothing), then the rows. Returns the import's id and False when this key or
+    preview was imported already. A row the database refuses raises RowRefused naming it."""
     try:
         with committed(session):
             session.execute(SET_IMPORT_LOCK_TIMEOUT)
@@ -65,9 +74,10 @@ def record_import(
                     kind=found.kind.name,
                     row_count=len(found.rows),
                     idempotency_key=key,
+                    preview_id=preview_id,
                     created_by=user_id,
                 )
-                .on_conflict_do_nothing(index_elements=["business_id", "idempotency_key"])
+                .on_conflict_do_nothing()  # the same key, or the same preview
                 .returning(Import.id)
             )
             if import_id is not None:
@@ -77,7 +87,7 @@ def record_import(
             raise
         raise ImportInProgress from None
     if import_id is None:
-        done = imported_with(session, key)
+        done = imported_with(session, key, preview_id)
         if done is None:  # pragma: no cover (the key's import committed before the insert)
             raise RuntimeError("an import's key conflicted but no import has it")
         return done, False

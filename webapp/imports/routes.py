@@ -4,14 +4,20 @@ The preview writes nothing. The confirm form carries the file back (compressed a
 it stays well under the request size cap and cannot be swapped for something never previewed)
 with an idempotency key made when the preview was shown; the confirm checks every row again and
 imports all of them in one transaction, or nothing.
+
+The signature also covers a preview id the server made and the time of the preview: a preview
+is confirmed once (the imports row keeps its id, unique, so the same form sent again with
+another idempotency key imports nothing twice) and within an hour (PREVIEW_LIFETIME).
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import time
 import uuid
 import zlib
+from dataclasses import dataclass
 from decimal import Decimal
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
@@ -31,7 +37,29 @@ from webapp.models import Import, User
 KIND = "<any(customers, products):kind>"
 SALT = "shopcredit.import"
 STALE = "This preview is out of date, so nothing was imported. Upload the file again."
+PREVIEW_LIFETIME = 3600  # seconds a preview may be confirmed in
+EXPIRED = (
+    "This preview is more than an hour old, so nothing was imported. Upload the file again "
+    "to check it anew."
+)
 RECENT = 20
+
+
+@dataclass(frozen=True)
+class Preview:
+    """What a confirm form carries back, as the preview signed it."""
+
+    content: str  # the file
+    preview_id: uuid.UUID
+    made_at: int  # seconds since the epoch
+
+    @property
+    def expired(self) -> bool:
+        return not 0 <= now() - self.made_at <= PREVIEW_LIFETIME
+
+
+def now() -> int:
+    return int(time.time())
 
 
 def _signer() -> Signer:
@@ -40,24 +68,25 @@ def _signer() -> Signer:
 
 def pack(kind: str, content: str) -> str:
     """The file for the confirm form: compressed, URL-safe (nothing to percent-encode), and
-    signed for this business and kind."""
-    body = f"{current_user.business_id}\n{kind}\n{content}".encode()
-    token = base64.urlsafe_b64encode(zlib.compress(body, 6)).rstrip(b"=")
-    return _signer().sign(token).decode("ascii")
+    signed for this business and kind, with a new preview id and the time."""
+    header = f"{current_user.business_id}\n{kind}\n{uuid.uuid4()}\n{now()}"
+    token = base64.urlsafe_b64encode(zlib.compress(f"{header}\n{content}".encode(), 6))
+    return _signer().sign(token.rstrip(b"=")).decode("ascii")
 
 
-def unpack(kind: str, payload: str) -> str | None:
-    """The file the preview showed, or None when the payload is not one this app made for
+def unpack(kind: str, payload: str) -> Preview | None:
+    """The preview as it was shown, or None when the payload is not one this app made for
     this business and kind."""
     try:
         token = _signer().unsign(payload.encode("ascii"))
         body = zlib.decompress(base64.urlsafe_b64decode(token + b"=" * (-len(token) % 4)))
-        business, kind_sent, content = body.decode().split("\n", 2)
+        business, kind_sent, preview_id, made_at, content = body.decode().split("\n", 4)
+        preview = Preview(content, uuid.UUID(preview_id), int(made_at))
     except (BadSignature, UnicodeError, ValueError, zlib.error):
         return None
     if business != str(current_user.business_id) or kind_sent != kind:
         return None
-    return content
+    return preview
 
 
 def list_url(kind: str) -> str:
@@ -119,15 +148,17 @@ def upload(kind: str) -> tuple[str, int]:
 def confirm(kind: str) -> Response | tuple[str, int]:
     spec = csvfile.KINDS[kind]
     form = ConfirmForm()
-    content = unpack(kind, form.payload.data or "")
-    if not form.validate() or content is None or form.key is None:
+    preview = unpack(kind, form.payload.data or "")
+    if not form.validate() or preview is None or form.key is None:
         return _upload_page(spec, UploadForm(formdata=None), STALE, 400)
     session = db_session()
-    done = operations.imported_with(session, form.key)
+    done = operations.imported_with(session, form.key, preview.preview_id)
     if done is not None:
         return _already_imported(done)
+    if preview.expired:
+        return _upload_page(spec, UploadForm(formdata=None), EXPIRED, 400)
     try:
-        found = csvfile.check(session, csvfile.parse_text(spec, content))
+        found = csvfile.check(session, csvfile.parse_text(spec, preview.content))
     except csvfile.FileProblem as problem:
         return _upload_page(spec, UploadForm(formdata=None), str(problem), 400)
     if not found.ready:
@@ -138,7 +169,7 @@ def confirm(kind: str) -> Response | tuple[str, int]:
         return _preview_page(found, form, error=message, status=409)
     try:
         import_id, created = operations.record_import(
-            session, found, key=form.key, user_id=current_user.id
+            session, found, key=form.key, preview_id=preview.preview_id, user_id=current_user.id
         )
     except operations.RowRefused as refused:
         refused.row.problems[refused.column] = refused.message
@@ -160,7 +191,7 @@ def confirm(kind: str) -> Response | tuple[str, int]:
 
 
 def _already_imported(import_id: uuid.UUID) -> Response:
-    flash("This file was imported already; it was not imported again.")
+    flash("This preview was imported already; it was not imported again.")
     return redirect(url_for("imports.result", import_id=import_id))
 
 

@@ -34,6 +34,8 @@ def _report(*, paged: bool) -> tuple[OverdueFilterForm, reports.OverdueReport, P
 
 
 def reminders(customer: reports.OverdueCustomer) -> dict[str, str | None]:
+    """The reminder's links and its text, which the page shows (the customer's name in it was
+    typed by staff: the owner reads the message before sending it)."""
     text = reminder_text(
         current_user.business.name,
         customer.name,
@@ -43,6 +45,7 @@ def reminders(customer: reports.OverdueCustomer) -> dict[str, str | None]:
     return {
         "whatsapp": whatsapp_link(customer.phone, text),
         "sms": sms_link(customer.phone, text),
+        "text": text,  # shown on the links before sending
     }
 
 

@@ -61,7 +61,10 @@ def new() -> str | Response | tuple[str, int]:
         form.renew_key()  # the key recorded another payment: this form was out of date
         return _payment_page(form, customer, status=409)
     except ledger.LedgerError as refusal:
-        return _payment_page(form, customer, _explain(refusal, form, customer), status=409)
+        # What was typed is wrong (a negative amount, three decimals): 400, as for any bad
+        # form; a payment the ledger's state refuses (more than is owed): 409.
+        status = 400 if isinstance(refusal, ledger.InvalidInput) else 409
+        return _payment_page(form, customer, _explain(refusal, form, customer), status=status)
     return redirect(url_for("payments.receipt", payment_id=receipt.payment_id))
 
 

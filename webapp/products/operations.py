@@ -27,7 +27,14 @@ from webapp.db import (
     sqlstate,
 )
 from webapp.idempotency import create_once, fingerprint
-from webapp.inputs import Problems, limited, money_field, text_field, whole_number
+from webapp.inputs import (
+    Problems,
+    limited,
+    money_field,
+    text_field,
+    too_many_digits,
+    whole_number,
+)
 from webapp.models import Product, StockMovement
 from webapp.products.queries import (
     get_product,
@@ -77,9 +84,9 @@ def product_fields(
     raw_stock = raw.get("stock")
     if with_stock and raw_stock not in (None, ""):
         number = whole_number(raw_stock)
-        if number is None:
+        if number is None and not too_many_digits(raw_stock):
             problems["stock"] = "The stock is a whole number from 0 up."
-        elif number > MAX_STOCK:
+        elif number is None or number > MAX_STOCK:
             problems["stock"] = f"The stock is at most {MAX_STOCK:,}."
         else:
             stock = number

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from webapp.api.tokens import PREFIX, hash_token
 from webapp.db import unit_of_work
 from webapp.idempotency import create_once, fingerprint
-from webapp.inputs import Problems, money_field, text_field, whole_number
+from webapp.inputs import Problems, checked_text, limited, money_field, text_field, whole_number
 from webapp.models import ApiToken, Business
 from webapp.refusal import Refused
 
@@ -71,6 +71,10 @@ def create_business(
             "not starting or ending with a dash.",
             "slug",
         )
+    try:
+        name = checked_text(name, "The business name", 120)
+    except ValueError as problem:
+        raise Refused(str(problem), "name") from None
     if not 1 <= len(name) <= 120:
         raise Refused("A business name is 1 to 120 characters.", "name")
     for field, message in business_settings_problems(
@@ -136,6 +140,13 @@ def read_settings(session: Session, raw: Mapping[str, Any]) -> tuple[Settings | 
         problems["receipt_paper"] = "Choose the paper of your receipt printer."
     currency = (text_field(raw, "currency") or "").upper()
     timezone = text_field(raw, "timezone") or ""
+    name = limited(text_field(raw, "name"), "name", "The business name", 120, problems)
+    if not name and "name" not in problems:
+        problems["name"] = "Enter the business name."
+    address = limited(
+        text_field(raw, "address"), "address", "The address", 300, problems, multiline=True
+    )
+    phone = limited(text_field(raw, "phone"), "phone", "The phone number", 40, problems)
     for field, message in business_settings_problems(
         session, currency, timezone, 30 if credit_days is None else credit_days
     ).items():
@@ -143,9 +154,9 @@ def read_settings(session: Session, raw: Mapping[str, Any]) -> tuple[Settings | 
     if problems or credit_days is None or low_stock is None:
         return None, problems
     settings = Settings(
-        name=text_field(raw, "name") or "",
-        address=text_field(raw, "address") or "",
-        phone=text_field(raw, "phone") or "",
+        name=name,
+        address=address,
+        phone=phone,
         currency=currency,
         timezone=timezone,
         credit_days=credit_days,
@@ -182,8 +193,11 @@ def issue_token(
 ) -> tuple[ApiToken, str]:
     """A new token for the business, in the caller's transaction; returned with the plain token
     (shown once: only its hash is stored). `key` and `request_hash`: see make_token."""
-    name = name.strip()
-    if not 1 <= len(name) <= 80:
+    try:
+        name = checked_text(name.strip(), "The token name", 80)
+    except ValueError as problem:
+        raise Refused(str(problem), "name") from None
+    if not name:
         raise Refused("A token name is 1 to 80 characters.", "name")
     plain = PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from webapp.db import unit_of_work
 from webapp.idempotency import create_once, fingerprint
-from webapp.inputs import EMAIL_PATTERN
+from webapp.inputs import EMAIL_PATTERN, checked_text
 from webapp.models import User
 from webapp.passwords import hash_password, password_problem
 from webapp.refusal import Refused
@@ -63,7 +63,11 @@ def create_user(
     email, name = email.strip(), name.strip()
     if not EMAIL_PATTERN.match(email) or len(email) > 254:
         raise StaffRefusal(f"{email!r} is not an email address.", "email")
-    if not 1 <= len(name) <= 120:
+    try:
+        name = checked_text(name, "The name", 120)  # the rules of every name in the shop
+    except ValueError as unfit:
+        raise StaffRefusal(str(unfit), "name") from None
+    if not name:
         raise StaffRefusal("A name is 1 to 120 characters.", "name")
     if role not in ROLES:
         raise StaffRefusal("The role is owner or clerk.", "role")

@@ -2,9 +2,10 @@
 -- selling to different customers on one due date (almost) never wait on the same row.
 -- Never refuses.
 
+-- A SQL-standard body (names resolved once, when it is made), as current_business_id's.
 CREATE OR REPLACE FUNCTION due_shard(p_customer_id uuid) RETURNS smallint
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
-AS $$ SELECT (hashtext(p_customer_id::text) & 31)::smallint $$;
+RETURN (pg_catalog.hashtext(p_customer_id::pg_catalog.text) & 31)::pg_catalog.int2;
 
 REVOKE ALL ON FUNCTION due_shard(uuid) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION due_shard(uuid) TO shopcredit_app;

@@ -8,6 +8,7 @@
 CREATE OR REPLACE FUNCTION ledger_refuse(p_sqlstate text, p_message text, p_detail jsonb)
 RETURNS void
 LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
     RAISE EXCEPTION USING ERRCODE = p_sqlstate, MESSAGE = p_message, DETAIL = p_detail::text;

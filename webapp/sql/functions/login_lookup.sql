@@ -1,7 +1,9 @@
 -- login_lookup(shop code, email): sign-in happens before a tenant is known, so this is the one
 -- narrow window through row-level security (SECURITY DEFINER). It answers only for an exact
--- shop code and email (no rows otherwise, never an error), and returns only what checking a
--- password needs.
+-- shop code and email of an active user (no rows otherwise, never an error: an inactive
+-- user's password hash is not needed, since they may not sign in), and returns only what
+-- checking a password and binding the business need. (is_active is always true; the column
+-- stays for the caller.)
 
 CREATE OR REPLACE FUNCTION login_lookup(p_business_slug text, p_email text)
 RETURNS TABLE (business_id uuid, user_id uuid, password_hash text, is_active boolean)
@@ -15,6 +17,7 @@ AS $$
     JOIN public.users u ON u.business_id = b.id
     WHERE b.slug = lower(btrim(p_business_slug))
       AND lower(u.email) = lower(btrim(p_email))
+      AND u.is_active
 $$;
 
 REVOKE ALL ON FUNCTION login_lookup(text, text) FROM PUBLIC;

@@ -41,12 +41,17 @@ CREATE OR REPLACE FUNCTION process_purchase(
     OUT due_on        date
 )
 LANGUAGE plpgsql
+-- As the tables' owner: the app role may not write balances, stock or what is paid itself
+-- (migration 0011). Row-level security does not hold the owner, so every statement here names
+-- the business bound to the transaction, and every name is schema-qualified.
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
 -- Every statement here has the same shape on every call: plan it once per connection instead
 -- of once per sale.
 SET plan_cache_mode = force_generic_plan
 AS $$
 DECLARE
-    v_business uuid := current_business_id();
+    v_business uuid := public.current_business_id();
     -- Scalars, not records: a plan that reads a record's field is made again whenever the
     -- record is assigned, which would replan the statements below on every sale.
     v_bad_line   bigint;
@@ -59,8 +64,8 @@ DECLARE
     v_quick      boolean := p_amount IS NOT NULL;
     v_note       text := btrim(coalesce(p_note, ''));
     v_short      jsonb;
-    v_lines      purchase_line[];
-    v_existing   orders;
+    v_lines      public.purchase_line[];
+    v_existing   public.orders;
     v_hash       uuid;
     v_balance    numeric;
     v_limit      numeric;
@@ -70,50 +75,50 @@ DECLARE
 BEGIN
     -- 0. The business named is the one bound to this transaction (the bound one decides).
     IF v_business IS NULL OR p_business_id IS DISTINCT FROM v_business THEN
-        PERFORM ledger_refuse('SC003', 'business not found',
+        PERFORM public.ledger_refuse('SC003', 'business not found',
                               jsonb_build_object('entity', 'business', 'id', p_business_id));
     END IF;
 
     -- 1. Input, checked before anything is read or written.
     IF p_customer_id IS NULL THEN
-        PERFORM ledger_refuse('SC004', 'choose a customer', '{"field": "customer_id"}');
+        PERFORM public.ledger_refuse('SC004', 'choose a customer', '{"field": "customer_id"}');
     END IF;
     IF p_idempotency_key IS NULL THEN
-        PERFORM ledger_refuse('SC004', 'an idempotency key is required',
+        PERFORM public.ledger_refuse('SC004', 'an idempotency key is required',
                               '{"field": "idempotency_key"}');
     END IF;
     IF length(v_note) > 200 THEN
-        PERFORM ledger_refuse('SC004', 'the note can be at most 200 characters',
+        PERFORM public.ledger_refuse('SC004', 'the note can be at most 200 characters',
                               '{"field": "note"}');
     END IF;
     IF v_quick THEN
         -- A quick entry: the amount is the sale; the note says what it was for.
         IF p_items IS NOT NULL AND p_items <> '[]'::jsonb THEN
-            PERFORM ledger_refuse('SC004', 'a sale is either items or an amount, not both',
+            PERFORM public.ledger_refuse('SC004', 'a sale is either items or an amount, not both',
                                   '{"field": "items"}');
         END IF;
         IF p_amount <= 0 THEN
-            PERFORM ledger_refuse('SC004', 'the amount must be more than zero',
+            PERFORM public.ledger_refuse('SC004', 'the amount must be more than zero',
                                   '{"field": "amount"}');
         END IF;
         IF p_amount <> round(p_amount, 2) THEN
-            PERFORM ledger_refuse('SC004', 'the amount can have at most two decimals',
+            PERFORM public.ledger_refuse('SC004', 'the amount can have at most two decimals',
                                   '{"field": "amount"}');
         END IF;
         IF p_amount > 9999999999.99 THEN
-            PERFORM ledger_refuse('SC004', 'the amount is too large', '{"field": "amount"}');
+            PERFORM public.ledger_refuse('SC004', 'the amount is too large', '{"field": "amount"}');
         END IF;
         IF v_note = '' THEN
-            PERFORM ledger_refuse('SC004', 'say what the amount is for in the note',
+            PERFORM public.ledger_refuse('SC004', 'say what the amount is for in the note',
                                   '{"field": "note"}');
         END IF;
     ELSE
         IF p_items IS NULL OR jsonb_typeof(p_items) <> 'array'
            OR jsonb_array_length(p_items) = 0 THEN
-            PERFORM ledger_refuse('SC004', 'add at least one item', '{"field": "items"}');
+            PERFORM public.ledger_refuse('SC004', 'add at least one item', '{"field": "items"}');
         END IF;
         IF jsonb_array_length(p_items) > 500 THEN
-            PERFORM ledger_refuse('SC004', 'a sale has at most 500 lines', '{"field": "items"}');
+            PERFORM public.ledger_refuse('SC004', 'a sale has at most 500 lines', '{"field": "items"}');
         END IF;
         -- Every line at fault, if any: the first is named, and all are listed with their
         -- messages. CASE tests its branches in order, so no value is cast before it is known
@@ -145,7 +150,7 @@ BEGIN
                           FROM jsonb_array_elements(p_items) WITH ORDINALITY AS x(item, line)) f
                  WHERE f.field IS NOT NULL) e;
         IF v_bad_line IS NOT NULL THEN
-            PERFORM ledger_refuse('SC004', v_bad_message,
+            PERFORM public.ledger_refuse('SC004', v_bad_message,
                                   jsonb_build_object('field', v_bad_field, 'line', v_bad_line,
                                                      'lines', v_bad_lines));
         END IF;
@@ -162,7 +167,7 @@ BEGIN
                   FROM jsonb_array_elements(p_items) WITH ORDINALITY AS x(item, line)
                  GROUP BY 1) m;
         IF 100000 < ANY (v_qtys) THEN
-            PERFORM ledger_refuse('SC004',
+            PERFORM public.ledger_refuse('SC004',
                                   'the quantity must be a whole number from 1 to 100000',
                                   '{"field": "quantity"}');
         END IF;
@@ -175,27 +180,27 @@ BEGIN
                                      'amount', round(p_amount, 2), 'note', v_note)::text)::uuid;
 
     -- 2. A key seen before: that sale again, and nothing changes.
-    SELECT * INTO v_existing FROM orders o
+    SELECT * INTO v_existing FROM public.orders o
      WHERE o.business_id = v_business AND o.idempotency_key = p_idempotency_key;
     IF v_existing.id IS NULL THEN
         -- 3. Locks: the customer (then, below, every product in one statement, ordered by id).
         SELECT c.balance, c.credit_limit, c.is_archived INTO v_balance, v_limit, v_archived
-          FROM customers c WHERE c.business_id = v_business AND c.id = p_customer_id
+          FROM public.customers c WHERE c.business_id = v_business AND c.id = p_customer_id
            FOR NO KEY UPDATE;
         IF NOT FOUND THEN
-            PERFORM ledger_refuse('SC003', 'customer not found',
+            PERFORM public.ledger_refuse('SC003', 'customer not found',
                                   jsonb_build_object('entity', 'customer', 'id', p_customer_id));
         END IF;
         -- The key again, under the customer's lock: another till may have just committed this
         -- very sale while we waited for that lock.
-        SELECT * INTO v_existing FROM orders o
+        SELECT * INTO v_existing FROM public.orders o
          WHERE o.business_id = v_business AND o.idempotency_key = p_idempotency_key;
     END IF;
     IF v_existing.id IS NOT NULL THEN
         IF v_existing.customer_id <> p_customer_id
            OR coalesce(v_existing.request_hash, v_hash) <> v_hash  -- (NULL: made before 0010)
         THEN
-            PERFORM ledger_refuse('SC007',
+            PERFORM public.ledger_refuse('SC007',
                                   'this idempotency key was used for a different request',
                                   jsonb_build_object('order_id', v_existing.id));
         END IF;
@@ -206,7 +211,7 @@ BEGIN
     END IF;
 
     IF v_archived THEN
-        PERFORM ledger_refuse('SC006', 'this customer is archived and cannot buy on credit',
+        PERFORM public.ledger_refuse('SC006', 'this customer is archived and cannot buy on credit',
                               jsonb_build_object('customer_id', p_customer_id));
     END IF;
 
@@ -214,11 +219,11 @@ BEGIN
         v_total := p_amount;
     ELSE
         SELECT array_agg(ROW(p.id, p.name, l.quantity, p.price, p.stock, p.is_active,
-                             l.line_no)::purchase_line
+                             l.line_no)::public.purchase_line
                          ORDER BY p.id)
           INTO v_lines
           FROM (SELECT p.id, p.name, p.price, p.stock, p.is_active
-                  FROM products p
+                  FROM public.products p
                  WHERE p.business_id = v_business AND p.id = ANY (v_ids)
                  ORDER BY p.id
                    FOR NO KEY UPDATE) p
@@ -239,19 +244,19 @@ BEGIN
                (SELECT sum(l.unit_price * l.quantity) FROM unnest(v_lines) l)
           INTO v_missing, v_short, v_total;
         IF v_missing IS NOT NULL THEN
-            PERFORM ledger_refuse('SC003', 'product not found',
+            PERFORM public.ledger_refuse('SC003', 'product not found',
                                   jsonb_build_object('entity', 'product', 'id', v_missing));
         END IF;
         IF v_short IS NOT NULL THEN
-            PERFORM ledger_refuse('SC001', 'insufficient stock',
+            PERFORM public.ledger_refuse('SC001', 'insufficient stock',
                                   (v_short -> 0) || jsonb_build_object('lines', v_short));
         END IF;
     END IF;
     IF v_total <= 0 THEN
-        PERFORM ledger_refuse('SC004', 'a sale must come to more than zero', '{"field": "items"}');
+        PERFORM public.ledger_refuse('SC004', 'a sale must come to more than zero', '{"field": "items"}');
     END IF;
     IF v_balance + v_total > v_limit THEN
-        PERFORM ledger_refuse('SC002', 'credit limit exceeded',
+        PERFORM public.ledger_refuse('SC002', 'credit limit exceeded',
                               jsonb_build_object('available_credit', greatest(v_limit - v_balance, 0),
                                                  'total', v_total));
     END IF;
@@ -262,47 +267,47 @@ BEGIN
     -- Every part hangs off the new order, so an unknown or inactive user, or an unknown token,
     -- writes nothing.
     WITH new_order AS (
-        INSERT INTO orders (business_id, customer_id, total, due_on, created_by, api_token_id,
+        INSERT INTO public.orders (business_id, customer_id, total, due_on, created_by, api_token_id,
                             idempotency_key, balance_after, note, request_hash)
         SELECT v_business, p_customer_id, v_total,
                (now() AT TIME ZONE b.timezone)::date + b.credit_days,
                u.id, p_api_token_id, p_idempotency_key, v_balance + v_total, v_note, v_hash
-          FROM businesses b
-          JOIN users u ON u.business_id = b.id AND u.id = p_user_id AND u.is_active
+          FROM public.businesses b
+          JOIN public.users u ON u.business_id = b.id AND u.id = p_user_id AND u.is_active
          WHERE b.id = v_business
            AND (p_api_token_id IS NULL
-                OR EXISTS (SELECT FROM api_tokens t
+                OR EXISTS (SELECT FROM public.api_tokens t
                             WHERE t.business_id = v_business AND t.id = p_api_token_id))
         RETURNING id, orders.due_on
     ), items AS (
-        INSERT INTO order_items (business_id, order_id, product_id, quantity, unit_price,
+        INSERT INTO public.order_items (business_id, order_id, product_id, quantity, unit_price,
                                  line_no)
         SELECT v_business, o.id, l.product_id, l.quantity, l.unit_price, l.line_no
           FROM new_order o, unnest(v_lines) l
     ), stock AS (
-        UPDATE products p SET stock = p.stock - l.quantity
+        UPDATE public.products p SET stock = p.stock - l.quantity
           FROM new_order o, unnest(v_lines) l
          WHERE p.business_id = v_business AND p.id = l.product_id
     ), movements AS (
-        INSERT INTO stock_movements (business_id, product_id, change, reason, resulting_stock,
+        INSERT INTO public.stock_movements (business_id, product_id, change, reason, resulting_stock,
                                      order_id, created_by)
         SELECT v_business, l.product_id, -l.quantity, 'sale', l.stock - l.quantity, o.id,
                p_user_id
           FROM new_order o, unnest(v_lines) l
     ), balance AS (
-        UPDATE customers c
+        UPDATE public.customers c
            SET balance = c.balance + v_total,
                oldest_open_due_on = least(c.oldest_open_due_on, o.due_on)
           FROM new_order o
          WHERE c.business_id = v_business AND c.id = p_customer_id
     ), dues AS (
-        INSERT INTO open_dues AS d (business_id, due_on, shard, owed)
-        SELECT v_business, o.due_on, due_shard(p_customer_id), v_total FROM new_order o
+        INSERT INTO public.open_dues AS d (business_id, due_on, shard, owed)
+        SELECT v_business, o.due_on, public.due_shard(p_customer_id), v_total FROM new_order o
         ON CONFLICT ON CONSTRAINT open_dues_pkey DO UPDATE SET owed = d.owed + excluded.owed
     )
     SELECT o.id, o.due_on INTO order_id, due_on FROM new_order o;
     IF order_id IS NULL THEN
-        PERFORM ledger_refuse('SC004', 'unknown or inactive user, or unknown API token',
+        PERFORM public.ledger_refuse('SC004', 'unknown or inactive user, or unknown API token',
                               '{"field": "user_id"}');
     END IF;
     created := true;

@@ -7,17 +7,19 @@
 
 CREATE OR REPLACE FUNCTION rebuild_due_summaries(p_business_id uuid) RETURNS void
 LANGUAGE sql
+SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT 1 FROM customers WHERE business_id = p_business_id ORDER BY id FOR NO KEY UPDATE;
-    UPDATE customers c
-       SET oldest_open_due_on = (SELECT min(o.due_on) FROM orders o
+    SELECT 1 FROM public.customers WHERE business_id = p_business_id ORDER BY id
+       FOR NO KEY UPDATE;
+    UPDATE public.customers c
+       SET oldest_open_due_on = (SELECT min(o.due_on) FROM public.orders o
                                   WHERE o.business_id = c.business_id
                                     AND o.customer_id = c.id AND o.paid < o.total)
      WHERE c.business_id = p_business_id;
-    DELETE FROM open_dues WHERE business_id = p_business_id;
-    INSERT INTO open_dues (business_id, due_on, shard, owed)
-    SELECT o.business_id, o.due_on, due_shard(o.customer_id), sum(o.total - o.paid)
-      FROM orders o
+    DELETE FROM public.open_dues WHERE business_id = p_business_id;
+    INSERT INTO public.open_dues (business_id, due_on, shard, owed)
+    SELECT o.business_id, o.due_on, public.due_shard(o.customer_id), sum(o.total - o.paid)
+      FROM public.orders o
      WHERE o.business_id = p_business_id AND o.paid < o.total
      GROUP BY 1, 2, 3;
 $$;

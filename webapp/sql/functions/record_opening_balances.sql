@@ -21,9 +21,14 @@ CREATE OR REPLACE FUNCTION record_opening_balances(
 )
 RETURNS integer
 LANGUAGE plpgsql
+-- Runs as the tables' owner: the app role may not write stock or balances itself (0011).
+-- The business bound to the transaction is checked first and every statement names it;
+-- every name of ours is schema-qualified and pg_temp comes last.
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    v_business uuid := current_business_id();
+    v_business uuid := public.current_business_id();
     v_customer uuid;
     v_amount   numeric;
     v_balance  numeric;
@@ -32,12 +37,12 @@ DECLARE
 BEGIN
     -- The business named is the one bound to this transaction (the bound one decides).
     IF v_business IS NULL OR p_business_id IS DISTINCT FROM v_business THEN
-        PERFORM ledger_refuse('SC003', 'business not found',
+        PERFORM public.ledger_refuse('SC003', 'business not found',
                               jsonb_build_object('entity', 'business', 'id', p_business_id));
     END IF;
     IF p_entries IS NULL OR jsonb_typeof(p_entries) <> 'array'
        OR jsonb_array_length(p_entries) = 0 THEN
-        PERFORM ledger_refuse('SC004', 'no opening balances given', '{"field": "entries"}');
+        PERFORM public.ledger_refuse('SC004', 'no opening balances given', '{"field": "entries"}');
     END IF;
     -- The first entry at fault: an id or amount that is not one, or a customer given twice.
     -- CASE tests in order, so nothing is cast before it is known to be castable.
@@ -54,7 +59,7 @@ BEGIN
            END
      LIMIT 1;
     IF FOUND THEN
-        PERFORM ledger_refuse('SC004',
+        PERFORM public.ledger_refuse('SC004',
                               'an opening balance is more than zero, with at most 2 decimals',
                               jsonb_build_object('field', 'opening_balance',
                                                  'customer_id', v_customer));
@@ -63,10 +68,10 @@ BEGIN
     -- same customer, and two entries for one customer would each pass the limit alone.
     IF (SELECT count(DISTINCT (e ->> 'customer_id')::uuid) FROM jsonb_array_elements(p_entries) e)
        <> jsonb_array_length(p_entries) THEN
-        PERFORM ledger_refuse('SC004', 'a customer is given twice', '{"field": "entries"}');
+        PERFORM public.ledger_refuse('SC004', 'a customer is given twice', '{"field": "entries"}');
     END IF;
 
-    PERFORM 1 FROM customers c
+    PERFORM 1 FROM public.customers c
      WHERE c.business_id = v_business
        AND c.id IN (SELECT (e ->> 'customer_id')::uuid FROM jsonb_array_elements(p_entries) e)
      ORDER BY c.id
@@ -75,16 +80,16 @@ BEGIN
       INTO v_customer, v_amount, v_balance, v_limit
       FROM (SELECT (e ->> 'customer_id')::uuid AS customer_id, (e ->> 'amount')::numeric AS amount
               FROM jsonb_array_elements(p_entries) e) l
-      LEFT JOIN customers c ON c.business_id = v_business AND c.id = l.customer_id
+      LEFT JOIN public.customers c ON c.business_id = v_business AND c.id = l.customer_id
      WHERE c.id IS NULL OR c.balance + l.amount > c.credit_limit
      ORDER BY c.id IS NOT NULL, l.customer_id
      LIMIT 1;
     IF FOUND AND v_balance IS NULL THEN
-        PERFORM ledger_refuse('SC003', 'customer not found',
+        PERFORM public.ledger_refuse('SC003', 'customer not found',
                               jsonb_build_object('entity', 'customer', 'id', v_customer,
                                                  'customer_id', v_customer));
     ELSIF FOUND THEN
-        PERFORM ledger_refuse('SC002', 'credit limit exceeded',
+        PERFORM public.ledger_refuse('SC002', 'credit limit exceeded',
                               jsonb_build_object('available_credit', greatest(v_limit - v_balance, 0),
                                                  'total', v_amount, 'customer_id', v_customer));
     END IF;
@@ -93,25 +98,25 @@ BEGIN
         SELECT (e ->> 'customer_id')::uuid AS customer_id, (e ->> 'amount')::numeric AS amount
           FROM jsonb_array_elements(p_entries) e
     ), new_orders AS (
-        INSERT INTO orders (business_id, customer_id, total, due_on, created_by,
+        INSERT INTO public.orders (business_id, customer_id, total, due_on, created_by,
                             idempotency_key, balance_after, is_opening_balance)
         SELECT v_business, e.customer_id, e.amount,
                (now() AT TIME ZONE b.timezone)::date + b.credit_days,
                u.id, gen_random_uuid(), c.balance + e.amount, true
           FROM entries e
-          JOIN customers c ON c.business_id = v_business AND c.id = e.customer_id
-          JOIN businesses b ON b.id = v_business
-          JOIN users u ON u.business_id = v_business AND u.id = p_user_id AND u.is_active
+          JOIN public.customers c ON c.business_id = v_business AND c.id = e.customer_id
+          JOIN public.businesses b ON b.id = v_business
+          JOIN public.users u ON u.business_id = v_business AND u.id = p_user_id AND u.is_active
         RETURNING customer_id, total, due_on
     ), balances AS (
-        UPDATE customers c
+        UPDATE public.customers c
            SET balance = c.balance + o.total,
                oldest_open_due_on = least(c.oldest_open_due_on, o.due_on)
           FROM new_orders o
          WHERE c.business_id = v_business AND c.id = o.customer_id
     ), dues AS (
-        INSERT INTO open_dues AS d (business_id, due_on, shard, owed)
-        SELECT v_business, o.due_on, due_shard(o.customer_id), sum(o.total)
+        INSERT INTO public.open_dues AS d (business_id, due_on, shard, owed)
+        SELECT v_business, o.due_on, public.due_shard(o.customer_id), sum(o.total)
           FROM new_orders o
          GROUP BY 2, 3
          ORDER BY 2, 3
@@ -119,7 +124,7 @@ BEGIN
     )
     SELECT count(*) INTO v_count FROM new_orders;
     IF v_count <> jsonb_array_length(p_entries) THEN
-        PERFORM ledger_refuse('SC004', 'unknown or inactive user', '{"field": "user_id"}');
+        PERFORM public.ledger_refuse('SC004', 'unknown or inactive user', '{"field": "user_id"}');
     END IF;
     RETURN v_count;
 END

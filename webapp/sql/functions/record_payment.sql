@@ -38,76 +38,81 @@ CREATE OR REPLACE FUNCTION record_payment(
     OUT allocations   jsonb     -- [{"order_id", "amount"}], by due date, date made, id
 )
 LANGUAGE plpgsql
+-- As the tables' owner: the app role may not write balances, stock or what is paid itself
+-- (migration 0011). Row-level security does not hold the owner, so every statement here names
+-- the business bound to the transaction, and every name is schema-qualified.
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
 SET plan_cache_mode = force_generic_plan
 AS $$
 DECLARE
-    v_business  uuid := current_business_id();
-    v_existing  payments;
+    v_business  uuid := public.current_business_id();
+    v_existing  public.payments;
     v_hash      uuid := md5(jsonb_build_object('customer', p_customer_id,
                                                'amount', round(p_amount, 2),
                                                'method', p_method, 'note', coalesce(p_note, ''),
                                                'order', p_order_id)::text)::uuid;
     v_balance   numeric;
-    v_named     orders;
+    v_named     public.orders;
     v_allocated numeric;
     v_dues_rows bigint;
     v_due_dates bigint;
 BEGIN
     -- 0. The business named is the one bound to this transaction (the bound one decides).
     IF v_business IS NULL OR p_business_id IS DISTINCT FROM v_business THEN
-        PERFORM ledger_refuse('SC003', 'business not found',
+        PERFORM public.ledger_refuse('SC003', 'business not found',
                               jsonb_build_object('entity', 'business', 'id', p_business_id));
     END IF;
 
     -- 1. Input.
     IF p_customer_id IS NULL THEN
-        PERFORM ledger_refuse('SC004', 'choose a customer', '{"field": "customer_id"}');
+        PERFORM public.ledger_refuse('SC004', 'choose a customer', '{"field": "customer_id"}');
     END IF;
     IF p_amount IS NULL OR p_amount <= 0 THEN
-        PERFORM ledger_refuse('SC004', 'the amount must be more than zero', '{"field": "amount"}');
+        PERFORM public.ledger_refuse('SC004', 'the amount must be more than zero', '{"field": "amount"}');
     END IF;
     IF p_amount <> round(p_amount, 2) THEN
-        PERFORM ledger_refuse('SC004', 'the amount can have at most two decimals',
+        PERFORM public.ledger_refuse('SC004', 'the amount can have at most two decimals',
                               '{"field": "amount"}');
     END IF;
     IF p_amount > 9999999999.99 THEN
-        PERFORM ledger_refuse('SC004', 'the amount is too large', '{"field": "amount"}');
+        PERFORM public.ledger_refuse('SC004', 'the amount is too large', '{"field": "amount"}');
     END IF;
     IF p_method IS NULL
        OR p_method NOT IN ('cash', 'card', 'bank_transfer', 'mobile_money', 'other') THEN
-        PERFORM ledger_refuse('SC004', 'choose how it was paid', '{"field": "method"}');
+        PERFORM public.ledger_refuse('SC004', 'choose how it was paid', '{"field": "method"}');
     END IF;
     IF length(coalesce(p_note, '')) > 500 THEN
-        PERFORM ledger_refuse('SC004', 'the note can be at most 500 characters',
+        PERFORM public.ledger_refuse('SC004', 'the note can be at most 500 characters',
                               '{"field": "note"}');
     END IF;
     IF p_idempotency_key IS NULL THEN
-        PERFORM ledger_refuse('SC004', 'an idempotency key is required',
+        PERFORM public.ledger_refuse('SC004', 'an idempotency key is required',
                               '{"field": "idempotency_key"}');
     END IF;
 
     -- 2. A key seen before: that payment again, and nothing changes.
-    SELECT * INTO v_existing FROM payments p
+    SELECT * INTO v_existing FROM public.payments p
      WHERE p.business_id = v_business AND p.idempotency_key = p_idempotency_key;
     IF v_existing.id IS NULL THEN
         -- 3. The one lock a payment takes.
-        SELECT c.balance INTO v_balance FROM customers c
+        SELECT c.balance INTO v_balance FROM public.customers c
          WHERE c.business_id = v_business AND c.id = p_customer_id
            FOR NO KEY UPDATE;
         IF NOT FOUND THEN
-            PERFORM ledger_refuse('SC003', 'customer not found',
+            PERFORM public.ledger_refuse('SC003', 'customer not found',
                                   jsonb_build_object('entity', 'customer', 'id', p_customer_id));
         END IF;
         -- The key again, under the customer's lock: another till may have just committed this
         -- very payment while we waited for that lock.
-        SELECT * INTO v_existing FROM payments p
+        SELECT * INTO v_existing FROM public.payments p
          WHERE p.business_id = v_business AND p.idempotency_key = p_idempotency_key;
     END IF;
     IF v_existing.id IS NOT NULL THEN
         IF v_existing.customer_id <> p_customer_id
            OR coalesce(v_existing.request_hash, v_hash) <> v_hash  -- (NULL: made before 0010)
         THEN
-            PERFORM ledger_refuse('SC007',
+            PERFORM public.ledger_refuse('SC007',
                                   'this idempotency key was used for a different request',
                                   jsonb_build_object('payment_id', v_existing.id));
         END IF;
@@ -116,30 +121,30 @@ BEGIN
                                   ORDER BY o.due_on, o.created_at, o.id),
                         '[]')
           INTO payment_id, created, balance_after, allocations
-          FROM payment_allocations a
-          JOIN orders o ON o.business_id = a.business_id AND o.id = a.order_id
+          FROM public.payment_allocations a
+          JOIN public.orders o ON o.business_id = a.business_id AND o.id = a.order_id
          WHERE a.business_id = v_business AND a.payment_id = v_existing.id;
         RETURN;
     END IF;
 
     -- 4. Never more than is owed, and a named sale must be this customer's and still open.
     IF p_amount > v_balance THEN
-        PERFORM ledger_refuse('SC005', 'payment exceeds balance',
+        PERFORM public.ledger_refuse('SC005', 'payment exceeds balance',
                               jsonb_build_object('balance', v_balance));
     END IF;
     IF p_order_id IS NOT NULL THEN
-        SELECT * INTO v_named FROM orders o
+        SELECT * INTO v_named FROM public.orders o
          WHERE o.business_id = v_business AND o.id = p_order_id;
         IF NOT FOUND THEN
-            PERFORM ledger_refuse('SC003', 'sale not found',
+            PERFORM public.ledger_refuse('SC003', 'sale not found',
                                   jsonb_build_object('entity', 'sale', 'id', p_order_id));
         END IF;
         IF v_named.customer_id <> p_customer_id THEN
-            PERFORM ledger_refuse('SC004', 'that sale belongs to another customer',
+            PERFORM public.ledger_refuse('SC004', 'that sale belongs to another customer',
                                   '{"field": "order_id", "reason": "other_customer"}');
         END IF;
         IF v_named.paid >= v_named.total THEN
-            PERFORM ledger_refuse('SC004', 'that sale is already paid',
+            PERFORM public.ledger_refuse('SC004', 'that sale is already paid',
                                   '{"field": "order_id", "reason": "already_paid"}');
         END IF;
     END IF;
@@ -148,9 +153,9 @@ BEGIN
     -- another payment of a customer in the same shard takes them in the same order, and a sale
     -- takes only one such row, last.
     PERFORM 1
-       FROM open_dues d
-      WHERE d.business_id = v_business AND d.shard = due_shard(p_customer_id)
-        AND d.due_on IN (SELECT o.due_on FROM orders o
+       FROM public.open_dues d
+      WHERE d.business_id = v_business AND d.shard = public.due_shard(p_customer_id)
+        AND d.due_on IN (SELECT o.due_on FROM public.orders o
                           WHERE o.business_id = v_business AND o.customer_id = p_customer_id
                             AND o.paid < o.total)
       ORDER BY d.due_on
@@ -159,14 +164,14 @@ BEGIN
     -- 5. Write, in one statement: the payment, how it was applied, the sales, the balance,
     -- and what the business is owed on those due dates.
     WITH new_payment AS (
-        INSERT INTO payments (business_id, customer_id, amount, method, note, created_by,
+        INSERT INTO public.payments (business_id, customer_id, amount, method, note, created_by,
                               api_token_id, idempotency_key, balance_after, request_hash)
         SELECT v_business, p_customer_id, p_amount, p_method, coalesce(p_note, ''), u.id,
                p_api_token_id, p_idempotency_key, v_balance - p_amount, v_hash
-          FROM users u
+          FROM public.users u
          WHERE u.business_id = v_business AND u.id = p_user_id AND u.is_active
            AND (p_api_token_id IS NULL
-                OR EXISTS (SELECT FROM api_tokens t
+                OR EXISTS (SELECT FROM public.api_tokens t
                             WHERE t.business_id = v_business AND t.id = p_api_token_id))
         RETURNING id
     ), open_sales AS (
@@ -174,7 +179,7 @@ BEGIN
         SELECT o.id, o.due_on, o.total - o.paid AS owed,
                sum(o.total - o.paid) OVER applied - (o.total - o.paid) AS owed_before,
                row_number() OVER (ORDER BY o.due_on, o.created_at, o.id) AS listed
-          FROM orders o
+          FROM public.orders o
          WHERE o.business_id = v_business AND o.customer_id = p_customer_id
            AND o.paid < o.total
         WINDOW applied AS (ORDER BY o.id IS DISTINCT FROM p_order_id, o.due_on, o.created_at,
@@ -185,15 +190,15 @@ BEGIN
           FROM open_sales s
          WHERE s.owed_before < p_amount
     ), new_allocations AS (
-        INSERT INTO payment_allocations (business_id, payment_id, order_id, amount)
+        INSERT INTO public.payment_allocations (business_id, payment_id, order_id, amount)
         SELECT v_business, p.id, s.order_id, s.amount FROM new_payment p, shares s
         RETURNING order_id, amount
     ), paid AS (
-        UPDATE orders o SET paid = o.paid + s.amount
+        UPDATE public.orders o SET paid = o.paid + s.amount
           FROM shares s, new_payment p
          WHERE o.business_id = v_business AND o.id = s.order_id
     ), balance AS (
-        UPDATE customers c
+        UPDATE public.customers c
            SET balance = c.balance - p_amount,
                oldest_open_due_on = (SELECT min(s.due_on)
                                        FROM open_sales s
@@ -202,11 +207,11 @@ BEGIN
           FROM new_payment p
          WHERE c.business_id = v_business AND c.id = p_customer_id
     ), dues AS (
-        UPDATE open_dues d SET owed = d.owed - s.amount
+        UPDATE public.open_dues d SET owed = d.owed - s.amount
           FROM (SELECT due_on, sum(amount) AS amount FROM shares GROUP BY due_on) s,
                new_payment p
          WHERE d.business_id = v_business AND d.due_on = s.due_on
-           AND d.shard = due_shard(p_customer_id)
+           AND d.shard = public.due_shard(p_customer_id)
         RETURNING 1
     )
     SELECT (SELECT id FROM new_payment), (SELECT sum(a.amount) FROM new_allocations a),
@@ -216,7 +221,7 @@ BEGIN
            (SELECT count(*) FROM dues), (SELECT count(DISTINCT due_on) FROM shares)
       INTO payment_id, v_allocated, allocations, v_dues_rows, v_due_dates;
     IF payment_id IS NULL THEN
-        PERFORM ledger_refuse('SC004', 'unknown or inactive user, or unknown API token',
+        PERFORM public.ledger_refuse('SC004', 'unknown or inactive user, or unknown API token',
                               '{"field": "user_id"}');
     END IF;
     -- The balance is the sum of what open sales still owe, so this can only fail if that
