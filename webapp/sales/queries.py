@@ -9,7 +9,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import select, text
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from webapp.listing import ListFilter, Listing, Page, fetch_listing, filter_clause
 from webapp.models import Order, OrderItem, Product, User
@@ -30,16 +30,20 @@ class Receipt:
 
 
 def get_receipt(session: Session, order_id: uuid.UUID) -> Receipt | None:
-    order = session.scalars(
-        select(Order)
+    """The sale with its customer and the clerk's name (one query), and its lines with their
+    products (a second one)."""
+    row = session.execute(
+        select(Order, User.name)
+        .outerjoin(User, (User.business_id == Order.business_id) & (User.id == Order.created_by))
         .where(Order.id == order_id)
-        .options(selectinload(Order.items).selectinload(OrderItem.product))
+        .options(
+            joinedload(Order.customer),
+            selectinload(Order.items).joinedload(OrderItem.product),
+        )
     ).one_or_none()
-    if order is None:
+    if row is None:
         return None
-    clerk = session.scalar(
-        select(User.name).where(User.business_id == order.business_id, User.id == order.created_by)
-    )
+    order, clerk = row
     return Receipt(order, clerk or "", list(order.items))  # in the order entered
 
 
