@@ -19,7 +19,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Rule
 from werkzeug.routing.converters import AnyConverter, UUIDConverter
 
-from tests.helpers import Shop, add_customer, add_product, api_auth, fetch, pay, sell
+from tests.helpers import Shop, add_customer, add_product, api_auth, fetch, pay, sell, signed_in
 
 # The name of a route's id parameter → the kind of row it names.
 ID_PARAMETERS = {
@@ -125,7 +125,8 @@ def seed(
     product_name: str = "Rice 5 kg",
     phone: str = "",
 ) -> Rows:
-    """A customer with a sale of a product and a payment, an API token and an import."""
+    """A customer with a sale of a product and a payment, an API token, an import and the
+    clerk's session."""
     customer = add_customer(admin_url, shop.business_id, customer_name, phone=phone)
     product = add_product(
         admin_url,
@@ -144,6 +145,7 @@ def seed(
         shop.business_id,
     )
     ((movement,),) = fetch(admin_url, "SELECT id FROM stock_movements WHERE order_id = %s", sale)
+    signed_in(app, shop.slug, shop.clerk_email)  # a session: a row in user_sessions
     ((upload,),) = fetch(
         admin_url,
         "INSERT INTO imports (business_id, kind, row_count, idempotency_key, created_by) "

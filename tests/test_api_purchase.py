@@ -234,7 +234,10 @@ def test_a_revoked_token_is_refused(
     api: tuple[FlaskClient, dict[str, str]], stock: dict[str, uuid.UUID], database: DatabaseUrls
 ) -> None:
     client, auth = api
-    fetch(database.admin, "UPDATE api_tokens SET revoked_at = now() RETURNING id")
+    fetch(
+        database.admin,
+        "UPDATE api_tokens SET revoked_at = now(), revoked_reason = 'revoked' RETURNING id",
+    )
     assert client.post("/api/purchase", json=_body(stock), headers=auth).status_code == 401
 
 

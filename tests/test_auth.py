@@ -200,9 +200,11 @@ def test_a_new_session_version_ends_older_sessions(
 def test_a_session_cannot_be_pointed_at_another_business(
     clerk_client: FlaskClient, shop: Shop, other_shop: Shop
 ) -> None:
-    """A session naming B's id with A's user finds no such user under B's tenant."""
+    """A's session secret under B's id finds no session under B's tenant."""
     with clerk_client.session_transaction() as session:
-        session["_user_id"] = f"{other_shop.business_id}:{shop.clerk_id}:1"
+        business, _, secret = session["_user_id"].partition(":")
+        assert business == str(shop.business_id)
+        session["_user_id"] = f"{other_shop.business_id}:{secret}"
     assert clerk_client.get("/").status_code == 302
 
 

@@ -253,7 +253,8 @@ class World:
                product AS (
                    UPDATE products SET is_active = true WHERE id = %(product)s AND NOT is_active),
                token AS (
-                   UPDATE api_tokens SET revoked_at = NULL
+                   UPDATE api_tokens
+                      SET revoked_at = NULL, revoked_reason = NULL, revoked_by = NULL
                     WHERE business_id = %(business)s AND revoked_at IS NOT NULL)
                SELECT session_version FROM users WHERE id = %(owner)s""",
             {

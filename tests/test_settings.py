@@ -34,10 +34,11 @@ GOOD = {
     "low_stock_threshold": "3",
     "default_credit_limit": "250.00",
     "receipt_paper": "80mm",
+    "api_requests_per_minute": "120",
 }
 BUSINESS_COLUMNS = (
     "name, address, phone, currency, timezone, credit_days, low_stock_threshold,"
-    " default_credit_limit, receipt_paper"
+    " default_credit_limit, receipt_paper, api_requests_per_minute"
 )
 TOKEN_VALUE = re.compile(r'value="(sc_[A-Za-z0-9_-]+)"')
 
@@ -67,6 +68,7 @@ def test_the_page_shows_the_current_settings(owner_client: FlaskClient, shop: Sh
     assert input_value(page, "credit_days") == "30"
     assert input_value(page, "low_stock_threshold") == "5"
     assert input_value(page, "default_credit_limit") == "0.00"  # 0008: no credit, as before
+    assert input_value(page, "api_requests_per_minute") == "600"  # 0013's default
     assert '<option selected value="a4">A4 sheets</option>' in page
     assert shop.slug in page
     assert '<option value="Africa/Nairobi">' in page  # the time zone suggestions
@@ -88,6 +90,7 @@ def test_settings_are_saved_and_shown(
         3,
         Decimal("250.00"),
         "80mm",
+        120,
     )
     page = owner_client.get("/settings").get_data(as_text=True)
     assert "Settings saved." in page

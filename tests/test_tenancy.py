@@ -71,6 +71,11 @@ def two_shops_with_data(app: Flask, database: DatabaseUrls, shop: Shop, other_sh
                 "VALUES (%s, 'customers', 1, gen_random_uuid(), %s)",
                 (s.business_id, s.owner_id),
             )
+            conn.execute(
+                "INSERT INTO user_sessions (business_id, user_id, secret_hash, user_version, "
+                "expires_at) VALUES (%s, %s, %s, 1, now() + interval '1 hour')",
+                (s.business_id, s.clerk_id, uuid.uuid4().hex * 2),
+            )
 
 
 @pytest.fixture
@@ -106,6 +111,7 @@ def test_a_bound_tenant_sees_only_its_own_rows(
     assert counts == {
         "businesses": 1,
         "users": 2,
+        "user_sessions": 1,
         "customers": 1,
         "products": 1,
         "product_codes": 1,

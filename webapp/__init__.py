@@ -69,6 +69,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.before_request(errors.refuse_unreadable_input)  # first: CSRF protection reads the form
     csrf.init_app(app)
     limiter.init_app(app)
+    _warn_of_unshared_limits(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please sign in to continue."
@@ -86,6 +87,20 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     register_commands(app)
     return app
+
+
+def _warn_of_unshared_limits(app: Flask) -> None:
+    """Several workers each counting sign-in failures and API requests in their own memory
+    would each allow the whole limit: say so at start."""
+    workers = int(app.config.get("WORKERS") or 1)
+    if workers > 1 and str(app.config["RATELIMIT_STORAGE_URI"]).startswith("memory://"):
+        app.logger.warning(
+            "%d workers serve ShopCredit but SHOPCREDIT_RATELIMIT_STORAGE_URI is memory://: each "
+            "worker counts sign-in failures and API requests alone, so the limits are %d times "
+            "looser. Set it to a Redis shared by every worker (redis://host:6379/0).",
+            workers,
+            workers,
+        )
 
 
 def _start_embedded_database(app: Flask) -> None:

@@ -32,6 +32,7 @@ class Business(Base):
     low_stock_threshold: Mapped[int] = mapped_column(default=5)
     default_credit_limit: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"))
     receipt_paper: Mapped[str] = mapped_column(default="a4")  # a4, 80mm or 58mm
+    api_requests_per_minute: Mapped[int] = mapped_column(default=600)  # per API token
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
 
@@ -54,6 +55,9 @@ class MadeOnRequest:
 
 class User(UserMixin, MadeOnRequest, TenantRow):  # type: ignore[misc]  # Flask-Login ships no types
     __tablename__ = "users"
+    # The three plain attributes below are the request's (set by auth.access.load_user and at
+    # sign-in), not columns.
+    __allow_unmapped__ = True
 
     email: Mapped[str]
     name: Mapped[str]
@@ -74,9 +78,36 @@ class User(UserMixin, MadeOnRequest, TenantRow):  # type: ignore[misc]  # Flask-
     def is_owner(self) -> bool:
         return self.role == "owner"
 
+    # What the session cookie remembers: the business and the session's secret (only its hash
+    # is in user_sessions); the session's row; whether a password was entered in it lately.
+    cookie_id: str | None = None
+    signed_in: UserSession | None = None
+    password_recent: bool = False
+
     def get_id(self) -> str:
-        """What the session cookie remembers: business, user and session version."""
-        return f"{self.business_id}:{self.id}:{self.session_version}"
+        if self.cookie_id is None:
+            raise RuntimeError("a user is signed in through auth.operations.sign_in only")
+        return self.cookie_id
+
+
+class UserSession(TenantRow):
+    """One sign-in: ends at sign-out, a password change, deactivation or a role change, and
+    12 hours after it began whatever happens (migration 0013)."""
+
+    __tablename__ = "user_sessions"
+    __table_args__ = (
+        ForeignKeyConstraint(["business_id", "user_id"], ["users.business_id", "users.id"]),
+    )
+
+    user_id: Mapped[uuid.UUID]
+    secret_hash: Mapped[str]
+    user_version: Mapped[int]  # users.session_version when it began: an older one has ended
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    expires_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    password_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    ended_at: Mapped[datetime | None]
+    ended_reason: Mapped[str | None]
 
 
 class Customer(MadeOnRequest, TenantRow):
@@ -140,6 +171,8 @@ class ApiToken(MadeOnRequest, TenantRow):
     created_by: Mapped[uuid.UUID]
     last_used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
+    revoked_reason: Mapped[str | None]  # revoked (by an owner), maker_deactivated, unrecorded
+    revoked_by: Mapped[uuid.UUID | None]
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
 
@@ -265,6 +298,7 @@ class Import(TenantRow):
 
 TENANT_TABLES = (
     "users",
+    "user_sessions",
     "customers",
     "products",
     "product_codes",

@@ -30,10 +30,13 @@ FALSE = ("", "0", "false", "no", "off")
 class ApiError(Exception):
     """An answer other than success: its status and JSON body."""
 
-    def __init__(self, status: int, body: dict[str, Any]) -> None:
+    def __init__(
+        self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None
+    ) -> None:
         super().__init__(body.get("error", ""))
         self.status = status
         self.body = body
+        self.headers = headers or {}
 
 
 def invalid(details: Any) -> ApiError:
@@ -57,6 +60,7 @@ def json_response(status: int, body: dict[str, Any]) -> Response:
 
 def api_error_response(error: ApiError) -> Response:
     response = json_response(error.status, error.body)
+    response.headers.update(error.headers)
     if error.status == 401:
         response.headers["WWW-Authenticate"] = "Bearer"
     return response
@@ -67,7 +71,8 @@ def money(amount: Decimal) -> str:
 
 
 def require_token() -> None:
-    """before_request of the API: the bearer token decides the business (and who acts)."""
+    """before_request of the API: the bearer token decides the business (and who acts); each
+    token may send the business's `api_requests_per_minute`, then gets 429 with Retry-After."""
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     session = db_session()
     holder = tokens.authenticate(session, token.strip()) if scheme.lower() == "bearer" else None
@@ -76,7 +81,9 @@ def require_token() -> None:
             401, {"error": "unauthorized", "details": "send Authorization: Bearer <token>"}
         )
     bind_tenant(session, holder.business_id)
-    tokens.touch(session, holder)
+    wait = tokens.wait_for(holder, tokens.touch(session, holder))
+    if wait is not None:
+        raise ApiError(429, {"error": "too many requests"}, {"Retry-After": str(wait)})
     g.token = holder
 
 

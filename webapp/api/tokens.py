@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import hashlib
+import math
+import time
 import uuid
 from dataclasses import dataclass
 
+from limits import RateLimitItemPerMinute
 from sqlalchemy import text
 from sqlalchemy.orm import Session
+
+from webapp.extensions import limiter
 
 PREFIX = "sc_"
 
@@ -25,10 +30,13 @@ class TokenHolder:
 
 LOOKUP = text("SELECT business_id, token_id, created_by FROM api_token_lookup(:token_hash)")
 # At most one write a minute per token: a busy till must not queue on its own token's row.
+# Answers the business's requests-per-minute allowance (one round trip for both).
 TOUCH = text(
-    """UPDATE api_tokens SET last_used_at = now()
-        WHERE id = :token_id
-          AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')"""
+    """WITH touched AS (
+           UPDATE api_tokens SET last_used_at = now()
+            WHERE business_id = :business_id AND id = :token_id
+              AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute'))
+       SELECT api_requests_per_minute FROM businesses WHERE id = :business_id"""
 )
 
 
@@ -41,6 +49,21 @@ def authenticate(session: Session, token: str) -> TokenHolder | None:
     return TokenHolder(row.business_id, row.token_id, row.created_by)
 
 
-def touch(session: Session, holder: TokenHolder) -> None:
-    session.execute(TOUCH, {"token_id": holder.token_id})
+def touch(session: Session, holder: TokenHolder) -> int:
+    """Note the token's use; its business's allowance of requests a minute per token."""
+    per_minute: int = session.execute(
+        TOUCH, {"business_id": holder.business_id, "token_id": holder.token_id}
+    ).scalar_one()
     session.commit()
+    return per_minute
+
+
+def wait_for(holder: TokenHolder, per_minute: int) -> int | None:
+    """Count one request of the token; when it is over its allowance for this minute, the
+    seconds until it may send again (else None). Counted in the rate limiter's storage, so
+    every worker shares one count when that is a Redis."""
+    item = RateLimitItemPerMinute(per_minute)
+    if limiter.limiter.hit(item, "api-token", str(holder.token_id)):
+        return None
+    reset_at = limiter.limiter.get_window_stats(item, "api-token", str(holder.token_id)).reset_time
+    return max(1, math.ceil(reset_at - time.time()))

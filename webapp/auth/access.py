@@ -1,17 +1,18 @@
-"""Who is signed in: deny by default, and the session ends when the user may no longer sign in."""
+"""Who is signed in: deny by default; a session lasts only while its row in user_sessions does
+(auth.operations); owners enter their password again before staff, token and settings changes."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, ParamSpec, TypeVar
+from urllib.parse import urlsplit
 
-from flask import abort, request
+from flask import abort, redirect, request, url_for
 from flask_login import current_user
-from sqlalchemy import select
 
-from webapp.db import bind_tenant, db_session
+from webapp.auth import operations
+from webapp.db import db_session
 from webapp.extensions import login_manager
 from webapp.models import User
 
@@ -24,22 +25,10 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
-def load_user(token: str) -> User | None:
-    try:
-        business_part, user_part, version_part = token.split(":")
-        business_id, user_id = uuid.UUID(business_part), uuid.UUID(user_part)
-        version = int(version_part)
-    except ValueError:
-        return None
-    session = db_session()
-    bind_tenant(session, business_id)
-    user = session.scalars(
-        select(User).where(User.business_id == business_id, User.id == user_id)
-    ).one_or_none()
-    # A deactivated user, or one whose password changed since, is signed out here.
-    if user is None or not user.is_active or user.session_version != version:
-        return None
-    return user
+def load_user(cookie_id: str) -> User | None:
+    """The session cookie's user while its session lasts on the server: not signed out, not
+    ended by a password, role or status change, not older than 12 hours."""
+    return operations.signed_in_user(db_session(), cookie_id)
 
 
 login_manager.user_loader(load_user)  # called, not used as a decorator: it has no types
@@ -67,3 +56,26 @@ def owner_required(view: Callable[P, R]) -> Callable[P, R]:
         return view(*args, **kwargs)
 
     return guarded
+
+
+def _page_to_return_to() -> str:
+    """Where to come back after confirming: this page, or for a POST the page its form was on
+    (the same site's Referer), else home. The POST itself is not carried out."""
+    if request.method == "GET":
+        query = request.query_string.decode("latin-1")
+        return request.path + (f"?{query}" if query else "")
+    referrer = urlsplit(request.referrer or "")
+    if referrer.netloc == request.host and referrer.path.startswith("/"):
+        return referrer.path + (f"?{referrer.query}" if referrer.query else "")
+    return url_for("dashboard.index")
+
+
+def require_recent_password() -> Any:
+    """before_request of the staff and settings blueprints: an owner whose password was last
+    entered in this session more than 15 minutes ago confirms it first (the "confirm it's you"
+    page), then comes back. Clerks go on to the views' 403."""
+    if not current_user.is_authenticated or not current_user.is_owner:
+        return None
+    if current_user.password_recent:
+        return None
+    return redirect(url_for("auth.confirm", next=_page_to_return_to()))

@@ -42,3 +42,11 @@ class ChangePasswordForm(FlaskForm):
         ],
         render_kw={"autocomplete": "new-password"},
     )
+
+
+class ConfirmPasswordForm(FlaskForm):
+    password = PasswordField(
+        "Your password",
+        validators=[DataRequired("Enter your password."), Length(max=200)],
+        render_kw={"autocomplete": "current-password"},
+    )

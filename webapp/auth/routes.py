@@ -6,8 +6,8 @@ from flask import current_app, flash, redirect, render_template, request, sessio
 from flask_login import current_user, login_user, logout_user
 from werkzeug.wrappers import Response
 
-from webapp.auth import bp, operations
-from webapp.auth.forms import ChangePasswordForm, LoginForm
+from webapp.auth import bp, operations, throttle
+from webapp.auth.forms import ChangePasswordForm, ConfirmPasswordForm, LoginForm
 from webapp.db import db_session
 from webapp.extensions import limiter
 from webapp.forms import add_error
@@ -15,13 +15,7 @@ from webapp.models import User
 from webapp.refusal import Refused
 
 LOGIN_FAILED = "That shop code, email and password do not match an active account."
-
-
-def _account_key() -> str:
-    """Throttle guesses at one account however many addresses they come from."""
-    business = request.form.get("business", "").strip().lower()
-    email = request.form.get("email", "").strip().lower()
-    return f"login:{business}:{email}"
+TOO_MANY = "Too many attempts from here. Please wait {wait} before trying again."
 
 
 def _safe_next(target: str | None) -> str:
@@ -33,27 +27,43 @@ def _safe_next(target: str | None) -> str:
     return url_for("dashboard.index")
 
 
+def _in_words(seconds: int) -> str:
+    if seconds < 120:
+        return f"{seconds} seconds"
+    if seconds < 2 * 3600:
+        return f"{-(-seconds // 60)} minutes"
+    return f"{-(-seconds // 3600)} hours"
+
+
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_IP"], methods=["POST"])
-@limiter.limit(
-    lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"],
-    key_func=_account_key,
-    methods=["POST"],
-)
-def login() -> Response | tuple[str, int]:
+def login() -> Response | tuple[str, int] | tuple[str, int, dict[str, str]]:
     if current_user.is_authenticated:
         return redirect(url_for("dashboard.index"))
     form = LoginForm()
     error = None
+    attempt = throttle.Attempt(
+        request.form.get("business", ""),
+        request.form.get("email", ""),
+        request.remote_addr or "unknown",
+    )
+    if form.is_submitted():
+        wait = throttle.wait_for(attempt)
+        if wait is not None:
+            page = render_template(
+                "auth/login.html", form=form, error=TOO_MANY.format(wait=_in_words(wait))
+            )
+            return page, 429, {"Retry-After": str(wait)}
     if form.validate_on_submit():
-        user = operations.authenticate(
+        signed_in = operations.sign_in(
             db_session(), form.business.data or "", form.email.data or "", form.password.data or ""
         )
-        if user is not None:
+        if signed_in is not None:
+            throttle.succeeded(attempt)
             next_url = _safe_next(request.args.get("next"))
             session.clear()  # a fresh session: nothing from before sign-in carries over
-            login_user(user)
+            login_user(signed_in.user)
             return redirect(next_url)
+        throttle.failed(attempt)
         error = LOGIN_FAILED
     status = 200 if error is None and not form.errors else 400
     return render_template("auth/login.html", form=form, error=error), status
@@ -61,6 +71,8 @@ def login() -> Response | tuple[str, int]:
 
 @bp.route("/logout", methods=["POST"])
 def logout() -> Response:
+    if current_user.is_authenticated:
+        operations.sign_out(db_session(), current_user._get_current_object())
     logout_user()
     session.clear()
     return redirect(url_for("auth.login"))
@@ -74,15 +86,34 @@ def _own_password_key() -> str:
     return f"password:{request.remote_addr}"
 
 
+def _password_limit() -> str:
+    return str(current_app.config["PASSWORD_CHECK_LIMIT"])
+
+
+@bp.route("/account/confirm", methods=["GET", "POST"])
+@limiter.limit(_password_limit, key_func=_own_password_key, methods=["POST"])
+def confirm() -> str | Response | tuple[str, int]:
+    """Confirm it's you: an owner enters their password again (staff, token and settings
+    changes ask for it when it was last entered more than 15 minutes ago), then goes back."""
+    form = ConfirmPasswordForm()
+    next_url = _safe_next(request.args.get("next"))
+    if form.validate_on_submit():
+        user: User = current_user._get_current_object()
+        try:
+            operations.confirm_password(db_session(), user, form.password.data or "")
+        except Refused as refusal:
+            add_error(form.password, refusal.message)
+        else:
+            return redirect(next_url)
+    status = 400 if form.errors else 200
+    return render_template("auth/confirm.html", form=form, next_url=next_url), status
+
+
 @bp.route("/account/password", methods=["GET", "POST"])
-@limiter.limit(
-    lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"],
-    key_func=_own_password_key,
-    methods=["POST"],
-)
+@limiter.limit(_password_limit, key_func=_own_password_key, methods=["POST"])
 def change_password() -> str | Response | tuple[str, int]:
-    """Any signed-in user: change their own password. Their other sessions end (the session
-    version goes up); this one goes on, signed in again with the new version."""
+    """Any signed-in user: change their own password. Their other sessions end; this one goes
+    on."""
     form = ChangePasswordForm()
     if form.validate_on_submit():
         user: User = current_user._get_current_object()
@@ -96,7 +127,6 @@ def change_password() -> str | Response | tuple[str, int]:
         except Refused as refusal:
             add_error(form[refusal.field or "new_password"], refusal.message)
         else:
-            login_user(user)
             flash("Your password was changed. You are signed out everywhere else.")
             return redirect(url_for("dashboard.index"))
     status = 400 if form.errors else 200

@@ -51,6 +51,11 @@ class SettingsForm(FlaskForm):
         "Credit limit for new customers",
         render_kw={"inputmode": "decimal", "autocomplete": "off"},
     )
+    api_requests_per_minute = StringField(
+        "API requests per token per minute",
+        validators=[DataRequired("Enter a number of requests (1 to 100000).")],
+        render_kw={"inputmode": "numeric", "autocomplete": "off"},
+    )
     receipt_paper = SelectField(
         "Receipt paper",
         choices=[SelectChoice(value, label) for value, label in RECEIPT_PAPERS.items()],

@@ -28,6 +28,7 @@ from webapp.refusal import Refused
 SLUG_PATTERN = re.compile(r"^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$")
 MAX_CREDIT_DAYS = 365
 MAX_LOW_STOCK = 100_000
+MAX_API_REQUESTS_PER_MINUTE = 100_000
 # The paper a shop's receipts print on (businesses.receipt_paper): A4 sheets or a thermal roll.
 RECEIPT_PAPERS = {
     "a4": "A4 sheets",
@@ -116,6 +117,7 @@ class Settings:
     low_stock_threshold: int
     default_credit_limit: Decimal
     receipt_paper: str
+    api_requests_per_minute: int
 
 
 def read_settings(session: Session, raw: Mapping[str, Any]) -> tuple[Settings | None, Problems]:
@@ -135,6 +137,11 @@ def read_settings(session: Session, raw: Mapping[str, Any]) -> tuple[Settings | 
         problems,
         "default_credit_limit",
     )
+    api_rate = whole_number(raw.get("api_requests_per_minute"))
+    if api_rate is None or not 1 <= api_rate <= MAX_API_REQUESTS_PER_MINUTE:
+        problems["api_requests_per_minute"] = (
+            f"Enter a whole number of requests from 1 to {MAX_API_REQUESTS_PER_MINUTE}."
+        )
     paper = text_field(raw, "receipt_paper") or ""
     if paper not in RECEIPT_PAPERS:
         problems["receipt_paper"] = "Choose the paper of your receipt printer."
@@ -151,7 +158,7 @@ def read_settings(session: Session, raw: Mapping[str, Any]) -> tuple[Settings | 
         session, currency, timezone, 30 if credit_days is None else credit_days
     ).items():
         problems.setdefault(field, message)
-    if problems or credit_days is None or low_stock is None:
+    if problems or credit_days is None or low_stock is None or api_rate is None:
         return None, problems
     settings = Settings(
         name=name,
@@ -163,6 +170,7 @@ def read_settings(session: Session, raw: Mapping[str, Any]) -> tuple[Settings | 
         low_stock_threshold=low_stock,
         default_credit_limit=default_limit,
         receipt_paper=paper,
+        api_requests_per_minute=api_rate,
     )
     return settings, problems
 
@@ -180,6 +188,7 @@ def update_settings(session: Session, business: Business, settings: Settings) ->
     business.low_stock_threshold = settings.low_stock_threshold
     business.default_credit_limit = settings.default_credit_limit
     business.receipt_paper = settings.receipt_paper
+    business.api_requests_per_minute = settings.api_requests_per_minute
 
 
 def issue_token(
@@ -255,17 +264,21 @@ def make_token(
 
 
 REVOKE = text(
-    """UPDATE api_tokens SET revoked_at = now()
+    """UPDATE api_tokens
+          SET revoked_at = now(), revoked_reason = 'revoked', revoked_by = :revoked_by
         WHERE business_id = :business_id AND id = :token_id AND revoked_at IS NULL
     RETURNING name"""
 )
 
 
 @unit_of_work
-def revoke_token(session: Session, business_id: uuid.UUID, token_id: uuid.UUID) -> str | None:
-    """Revoke the token; it stops working at once. Its name, or None when it was revoked
-    already. Raises Refused for an unknown token (another business's, which RLS hides)."""
-    params = {"business_id": business_id, "token_id": token_id}
+def revoke_token(
+    session: Session, business_id: uuid.UUID, token_id: uuid.UUID, revoked_by: uuid.UUID
+) -> str | None:
+    """`revoked_by` revokes the token; it stops working at once, for good. Its name, or None
+    when it was revoked already. Raises Refused for an unknown token (another business's,
+    which RLS hides)."""
+    params = {"business_id": business_id, "token_id": token_id, "revoked_by": revoked_by}
     name: str | None = session.execute(REVOKE, params).scalar_one_or_none()
     if name is None and find_token(session, business_id, token_id) is None:
         raise Refused("There is no such token.")

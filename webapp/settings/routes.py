@@ -58,6 +58,7 @@ def index() -> str | Response | tuple[str, int]:
         form.credit_days.data = str(business.credit_days)
         form.low_stock_threshold.data = str(business.low_stock_threshold)
         form.default_credit_limit.data = str(business.default_credit_limit)
+        form.api_requests_per_minute.data = str(business.api_requests_per_minute)
         return _settings_page(form)
     if not form.validate():
         return _settings_page(form, status=400)
@@ -85,10 +86,11 @@ def _settings_page(form: SettingsForm, *, status: int = 200) -> tuple[str, int]:
 
 
 TOKENS = text(
-    """SELECT t.id, t.name, t.created_at, t.last_used_at, t.revoked_at,
-              u.name AS made_by, u.is_active AS maker_active
+    """SELECT t.id, t.name, t.created_at, t.last_used_at, t.revoked_at, t.revoked_reason,
+              u.name AS made_by, u.is_active AS maker_active, r.name AS revoked_by
          FROM api_tokens t
          JOIN users u ON u.business_id = t.business_id AND u.id = t.created_by
+         LEFT JOIN users r ON r.business_id = t.business_id AND r.id = t.revoked_by
         WHERE t.business_id = :business_id
         ORDER BY t.revoked_at IS NOT NULL, t.created_at DESC, t.id
         LIMIT :limit OFFSET :offset"""
@@ -166,7 +168,9 @@ def create_token() -> tuple[str, int]:
 @owner_required
 def revoke_token(token_id: uuid.UUID) -> Response:
     try:
-        name = operations.revoke_token(db_session(), current_user.business_id, token_id)
+        name = operations.revoke_token(
+            db_session(), current_user.business_id, token_id, current_user.id
+        )
     except Refused:
         abort(404)  # unknown, or another business's (row-level security hides it)
     if name is not None:

@@ -6,8 +6,9 @@ Every change here first locks the business's active owner rows (one statement, o
 two owners acting at once queue in the same order and never deadlock) and only then counts
 them. Two owners demoting each other at the same moment are therefore serialised: the second
 one finds, after the wait, that it is no longer an owner (or that the other is the last one),
-and is refused. Deactivation, a role change and a password reset bump the user's
-`session_version`, which ends their open sessions at their next request (auth.access.load_user).
+and is refused. Deactivation, a role change and a password reset end the user's open sessions
+(`auth.operations.end_sessions`, and their `session_version` goes up, which also ends a session
+begun meanwhile); deactivation also revokes the API tokens they made, for good.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from sqlalchemy import Row, func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from webapp.auth.operations import end_sessions
 from webapp.db import unit_of_work
 from webapp.idempotency import create_once, fingerprint
 from webapp.inputs import EMAIL_PATTERN, checked_text
@@ -190,8 +192,19 @@ def _is_last_owner(owners: list[uuid.UUID], user: Row[Any]) -> bool:
 
 
 def _update(
-    session: Session, business_id: uuid.UUID, user_id: uuid.UUID, sets: str, **values: object
+    session: Session,
+    business_id: uuid.UUID,
+    user_id: uuid.UUID,
+    sets: str,
+    *,
+    ends_sessions: str | None = None,
+    keep: uuid.UUID | None = None,
+    **values: object,
 ) -> int:
+    """Update the user; with `ends_sessions` (the reason), their session version goes up and
+    their open sessions end, but `keep` (the actor's own, when they change themselves)."""
+    if ends_sessions is not None:
+        sets += ", session_version = session_version + 1"
     version: int = session.execute(
         text(
             f"""UPDATE users SET {sets}
@@ -200,7 +213,23 @@ def _update(
         ),
         {"business_id": business_id, "user_id": user_id, **values},
     ).scalar_one()
+    if ends_sessions is not None:
+        end_sessions(
+            session,
+            business_id=business_id,
+            user_id=user_id,
+            reason=ends_sessions,
+            version=version,
+            keep=keep,
+        )
     return version
+
+
+REVOKE_MAKERS_TOKENS = text(
+    """UPDATE api_tokens
+          SET revoked_at = now(), revoked_reason = 'maker_deactivated', revoked_by = :actor_id
+        WHERE business_id = :business_id AND created_by = :user_id AND revoked_at IS NULL"""
+)
 
 
 @unit_of_work
@@ -226,10 +255,12 @@ def set_active(
                 "You cannot deactivate your own account. Ask another owner to do it."
             )
         version = _update(
-            session,
-            business_id,
-            user_id,
-            "is_active = false, session_version = session_version + 1",
+            session, business_id, user_id, "is_active = false", ends_sessions="deactivated"
+        )
+        # For good: reactivating them later does not bring their tokens back.
+        session.execute(
+            REVOKE_MAKERS_TOKENS,
+            {"business_id": business_id, "user_id": user_id, "actor_id": actor_id},
         )
     else:
         version = _update(session, business_id, user_id, "is_active = true")
@@ -244,7 +275,10 @@ def set_role(
     actor_id: uuid.UUID,
     user_id: uuid.UUID,
     role: str,
+    actor_session: uuid.UUID | None = None,
 ) -> Outcome:
+    """`actor_session`: the actor's own session, which goes on when they change their own role
+    (their other sessions end)."""
     if role not in ROLES:
         raise StaffRefusal("Choose owner or clerk.", "role")
     owners, user = _lock(session, business_id, actor_id, user_id)
@@ -261,7 +295,9 @@ def set_role(
         session,
         business_id,
         user_id,
-        "role = :role, session_version = session_version + 1",
+        "role = :role",
+        ends_sessions="role_changed",
+        keep=actor_session if user_id == actor_id else None,
         role=role,
     )
     return Outcome(user.name, True, version)
@@ -287,7 +323,8 @@ def reset_password(
         session,
         business_id,
         user_id,
-        "password_hash = :password_hash, session_version = session_version + 1",
+        "password_hash = :password_hash",
+        ends_sessions="password_changed",
         password_hash=password_hash,
     )
     return Outcome(user.name, True, version)

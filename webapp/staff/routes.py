@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Callable
 
 from flask import abort, flash, redirect, render_template, url_for
-from flask_login import current_user, login_user
+from flask_login import current_user
 from sqlalchemy import func, select
 from werkzeug.wrappers import Response
 
@@ -150,7 +150,6 @@ def _change(
         # An owner who made themselves a clerk: their other sessions end, this one goes on.
         me = current_user._get_current_object()
         session.refresh(me)
-        login_user(me)
         if not me.is_owner:
             return redirect(url_for("dashboard.index"))
     return redirect(url_for("staff.detail", user_id=user_id))
@@ -186,6 +185,7 @@ def change_role(user_id: uuid.UUID) -> Response | tuple[str, int]:
         f"{{name}} is now {'an' if role == 'owner' else 'a'} {role}.",
         role_form=form,
         role=role,
+        actor_session=current_user.signed_in.id,
     )
 
 
