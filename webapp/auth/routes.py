@@ -6,7 +6,7 @@ from flask import current_app, flash, redirect, render_template, request, sessio
 from flask_login import current_user, login_user, logout_user
 from werkzeug.wrappers import Response
 
-from webapp.auth import bp, operations
+from webapp.auth import bp, operations, two_factor_views
 from webapp.auth.forms import ChangePasswordForm, LoginForm
 from webapp.db import db_session
 from webapp.extensions import limiter
@@ -51,12 +51,19 @@ def login() -> Response | tuple[str, int]:
         )
         if user is not None:
             next_url = _safe_next(request.args.get("next"))
-            session.clear()  # a fresh session: nothing from before sign-in carries over
-            login_user(user)
-            return redirect(next_url)
+            if user.has_two_factor:  # not signed in until the code is right too
+                return two_factor_views.ask_for_code(user, next_url)
+            return sign_in(user, next_url)
         error = LOGIN_FAILED
     status = 200 if error is None and not form.errors else 400
     return render_template("auth/login.html", form=form, error=error), status
+
+
+def sign_in(user: User, next_url: str) -> Response:
+    """Sign the session in as `user`, whose password (and second factor, when on) was right."""
+    session.clear()  # a fresh session: nothing from before sign-in carries over
+    login_user(user)
+    return redirect(next_url)
 
 
 @bp.route("/logout", methods=["POST"])
