@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
 from tests.helpers import PASSWORD, Shop, csrf_token, fetch, field_errors, login, signed_in
+from tests.test_settings import GOOD
 from webapp.auth import two_factor
 from webapp.db import get_db
 from webapp.embedded import DatabaseUrls
@@ -366,6 +367,71 @@ def test_the_step_after_the_password_lasts_five_minutes(
 def test_the_code_page_without_a_right_password_sends_to_sign_in(client: FlaskClient) -> None:
     response = client.get("/login/code")
     assert response.status_code == 302 and response.headers["Location"] == "/login"
+
+
+def test_a_shop_can_require_it_of_owners_and_clerks_are_never_asked(
+    app: Flask, owner_client: FlaskClient, shop: Shop, database: DatabaseUrls, clock: Clock
+) -> None:
+    response = owner_client.post(
+        "/settings",
+        data={
+            "csrf_token": csrf_token(owner_client, "/settings"),
+            **GOOD,
+            "owners_need_two_factor": "y",
+        },
+    )
+    assert response.status_code == 302
+    assert fetch(
+        database.admin,
+        "SELECT owners_need_two_factor FROM businesses WHERE id = %s",
+        shop.business_id,
+    ) == [(True,)]
+
+    # The owner, without one, is sent to set it up before anything else.
+    for path in ("/", "/customers", "/settings", "/staff"):
+        response = owner_client.get(path)
+        assert response.status_code == 302, path
+        assert response.headers["Location"] == "/account/two-factor"
+    page = owner_client.get("/account/two-factor").get_data(as_text=True)
+    assert "Your shop asks owners to sign in with a second factor" in page
+
+    # A clerk is never asked: signing in needs the password alone, every page opens.
+    clerk = app.test_client()
+    response = login(clerk, shop.slug, shop.clerk_email)
+    assert response.headers["Location"] == "/"
+    assert clerk.get("/customers").status_code == 200
+    assert clerk.get("/account/two-factor").status_code == 403
+    assert post(clerk, "/account/two-factor/start", "/customers").status_code == 403
+
+    secret, _ = set_up(owner_client, clock)
+    assert owner_client.get("/customers").status_code == 200
+    settings = owner_client.get("/settings").get_data(as_text=True)
+    assert re.search(r'<input checked[^>]*name="owners_need_two_factor"', settings)
+
+    # Turned off again while the shop requires it: sent straight back to set it up.
+    clock.move(30)
+    post(
+        owner_client,
+        "/account/two-factor/off",
+        "/account/two-factor",
+        password=PASSWORD,
+        code=code(secret, clock.now),
+    )
+    assert owner_client.get("/").headers["Location"] == "/account/two-factor"
+    assert owner_client.get("/settings").headers["Location"] == "/account/two-factor"
+
+    # Set up again, the owner may untick the rule; then it is gone.
+    clock.move(30)
+    set_up(owner_client, clock)
+    response = owner_client.post(
+        "/settings", data={"csrf_token": csrf_token(owner_client, "/settings"), **GOOD}
+    )
+    assert response.status_code == 302
+    assert fetch(
+        database.admin,
+        "SELECT owners_need_two_factor FROM businesses WHERE id = %s",
+        shop.business_id,
+    ) == [(False,)]
 
 
 def test_another_shops_owner_and_rows_are_untouched(

@@ -116,6 +116,7 @@ class Settings:
     low_stock_threshold: int
     default_credit_limit: Decimal
     receipt_paper: str
+    owners_need_two_factor: bool = False
 
 
 def read_settings(session: Session, raw: Mapping[str, Any]) -> tuple[Settings | None, Problems]:
@@ -163,6 +164,9 @@ def read_settings(session: Session, raw: Mapping[str, Any]) -> tuple[Settings | 
         low_stock_threshold=low_stock,
         default_credit_limit=default_limit,
         receipt_paper=paper,
+        # A checkbox: sent ("y") when ticked, missing when not.
+        owners_need_two_factor=(text_field(raw, "owners_need_two_factor") or "").lower()
+        not in ("", "false"),
     )
     return settings, problems
 
@@ -170,7 +174,8 @@ def read_settings(session: Session, raw: Mapping[str, Any]) -> tuple[Settings | 
 @unit_of_work
 def update_settings(session: Session, business: Business, settings: Settings) -> None:
     """Save the settings; new credit days apply to sales from now on (due dates already set
-    stay), a new default credit limit to customers added from now on (limits set stay)."""
+    stay), a new default credit limit to customers added from now on (limits set stay); owners
+    without a second factor, when it becomes a must, set one up at their next page."""
     business.name = settings.name
     business.address = settings.address
     business.phone = settings.phone
@@ -180,6 +185,7 @@ def update_settings(session: Session, business: Business, settings: Settings) ->
     business.low_stock_threshold = settings.low_stock_threshold
     business.default_credit_limit = settings.default_credit_limit
     business.receipt_paper = settings.receipt_paper
+    business.owners_need_two_factor = settings.owners_need_two_factor
 
 
 def issue_token(
