@@ -364,6 +364,30 @@ def test_the_step_after_the_password_lasts_five_minutes(
     assert not is_signed_in(browser)
 
 
+def test_a_password_changed_meanwhile_ends_the_step_after_the_password(
+    app: Flask, owner_client: FlaskClient, shop: Shop, clock: Clock
+) -> None:
+    secret, _ = set_up(owner_client, clock)
+    clock.move(30)
+    browser = app.test_client()
+    sign_in_asks_for_code(browser, shop)
+    token = csrf_token(browser, "/login/code")
+    changed = post(
+        owner_client,
+        "/account/password",
+        "/account/password",
+        current_password=PASSWORD,
+        new_password="another good password",
+        confirm="another good password",
+    )
+    assert changed.status_code == 302
+    response = browser.post(
+        "/login/code", data={"csrf_token": token, "code": code(secret, clock.now)}
+    )
+    assert response.headers["Location"] == "/login"
+    assert not is_signed_in(browser)
+
+
 def test_the_code_page_without_a_right_password_sends_to_sign_in(client: FlaskClient) -> None:
     response = client.get("/login/code")
     assert response.status_code == 302 and response.headers["Location"] == "/login"

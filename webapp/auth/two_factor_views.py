@@ -5,8 +5,8 @@ of a shop that requires it sets it up before anything else.
 Signing in with a second factor: the right password (webapp/auth/routes.py) does not sign the
 session in; it leaves a note in it (who, where to go next, when) and sends the browser here.
 Only the right code then signs in, through the same `routes.sign_in` as a password alone. The
-note lasts five minutes and names the user's session version, so a password changed meanwhile
-ends it; guesses are throttled per account and per address.
+note lasts five minutes and names the user's session version, so a password changed (or the
+user deactivated) meanwhile ends it; guesses are throttled per account and per address.
 """
 
 from __future__ import annotations
@@ -15,12 +15,13 @@ from typing import Any
 
 from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user
+from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 # routes imports this module to hand over to it after the password; this module calls
 # routes.sign_in only once a request runs, so the import cycle is harmless.
 from webapp.auth import bp, routes, two_factor
-from webapp.auth.access import TOKEN_AUTH_BLUEPRINTS, load_user, owner_required
+from webapp.auth.access import TOKEN_AUTH_BLUEPRINTS, owner_required
 from webapp.auth.two_factor_forms import (
     ConfirmForm,
     RenewCodesForm,
@@ -28,9 +29,10 @@ from webapp.auth.two_factor_forms import (
     StartForm,
     TurnOffForm,
 )
-from webapp.db import db_session
+from webapp.db import bind_tenant, db_session
 from webapp.extensions import limiter
 from webapp.forms import add_error
+from webapp.inputs import parse_uuid
 from webapp.models import User
 from webapp.refusal import Refused
 
@@ -59,30 +61,42 @@ SETUP_ENDPOINTS = frozenset(
 def ask_for_code(user: User, next_url: str) -> Response:
     """After the right password of a user with a second factor: not signed in yet."""
     session.clear()
-    session[PENDING] = {"user": user.get_id(), "next": next_url, "at": int(two_factor.now())}
+    session[PENDING] = {
+        "business": str(user.business_id),
+        "user": str(user.id),
+        "version": user.session_version,
+        "next": next_url,
+        "at": int(two_factor.now()),
+    }
     return redirect(url_for("auth.two_factor_login"))
 
 
 def _pending() -> tuple[User, str] | None:
-    """The user whose password was right a moment ago in this browser, and where they go."""
+    """The user whose password was right a moment ago in this browser, and where they go:
+    still active, with the same password (session version) and a second factor."""
     note = session.get(PENDING)
     if not isinstance(note, dict):
         return None
-    user_id, next_url, at = note.get("user"), note.get("next"), note.get("at")
-    if not isinstance(user_id, str) or not isinstance(next_url, str) or not isinstance(at, int):
+    next_url, at, version = note.get("next"), note.get("at"), note.get("version")
+    business_id, user_id = parse_uuid(note.get("business")), parse_uuid(note.get("user"))
+    if business_id is None or user_id is None or not isinstance(next_url, str):
         return None
-    if not 0 <= two_factor.now() - at <= PENDING_SECONDS:
+    if not isinstance(at, int) or not 0 <= two_factor.now() - at <= PENDING_SECONDS:
         return None
-    user = load_user(user_id)
-    if user is None or not user.has_two_factor:
+    db = db_session()
+    bind_tenant(db, business_id)
+    user = db.scalars(
+        select(User).where(User.business_id == business_id, User.id == user_id)
+    ).one_or_none()
+    if user is None or not user.is_active or user.session_version != version:
         return None
-    return user, next_url
+    return (user, next_url) if user.has_two_factor else None
 
 
 def _pending_key() -> str:
     note = session.get(PENDING)
     user_id = note.get("user") if isinstance(note, dict) else None
-    return f"two-factor-login:{user_id or request.remote_addr}"
+    return f"two-factor-login:{user_id if isinstance(user_id, str) else request.remote_addr}"
 
 
 @bp.route("/login/code", methods=["GET", "POST"])
