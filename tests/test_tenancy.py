@@ -76,6 +76,11 @@ def two_shops_with_data(app: Flask, database: DatabaseUrls, shop: Shop, other_sh
                 "expires_at) VALUES (%s, %s, %s, 1, now() + interval '1 hour')",
                 (s.business_id, s.clerk_id, uuid.uuid4().hex * 2),
             )
+            conn.execute(
+                "INSERT INTO recovery_codes (business_id, user_id, code_hash) "
+                "VALUES (%s, %s, encode(sha256(gen_random_uuid()::text::bytea), 'hex'))",
+                (s.business_id, s.owner_id),
+            )
 
 
 @pytest.fixture
@@ -123,6 +128,7 @@ def test_a_bound_tenant_sees_only_its_own_rows(
         "imports": 1,
         "stock_movements": 1,
         "open_dues": 1,
+        "recovery_codes": 1,
     }
     for table in TENANT_TABLES:
         owners = app_conn.execute(f"SELECT DISTINCT business_id FROM {table}").fetchall()

@@ -120,6 +120,7 @@ def _register_blueprints(app: Flask) -> None:
     from webapp.api import bp as api_bp
     from webapp.auth import bp as auth_bp
     from webapp.auth.access import require_login
+    from webapp.auth.two_factor_views import require_two_factor_setup
     from webapp.customers import bp as customers_bp
     from webapp.dashboard import bp as dashboard_bp
     from webapp.imports import bp as imports_bp
@@ -142,6 +143,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(settings_bp)
     app.register_blueprint(api_bp)
     app.before_request(require_login)
+    app.before_request(require_two_factor_setup)
 
     @app.route("/healthz")
     def health() -> tuple[str, int]:

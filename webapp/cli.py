@@ -19,6 +19,7 @@ from sqlalchemy import func, select, text
 from werkzeug.serving import make_server
 
 from webapp import migrate
+from webapp.auth import two_factor
 from webapp.db import get_db
 from webapp.demo import DemoLogin, demo_logins, load_demo
 from webapp.ledger_check import find_violations
@@ -135,6 +136,31 @@ def create_api_token_command(slug: str, name: str) -> None:
         click.echo(plain)
 
 
+@click.command(
+    "reset-two-factor",
+    help="Turn off a person's second factor (they lost their phone and recovery codes).",
+)
+@click.option("--business", "slug", required=True, help="The business's shop code.")
+@click.option("--email", required=True)
+@with_appcontext
+@friendly_errors
+def reset_two_factor_command(slug: str, email: str) -> None:
+    with get_db().admin_transaction() as session:
+        business = business_by_slug(session, slug)
+        user = session.scalar(
+            select(User).where(
+                User.business_id == business.id, func.lower(User.email) == email.strip().lower()
+            )
+        )
+        if user is None:
+            raise Refused(f"{business.name} has no one with the email {email!r}.")
+        two_factor.reset(session, user)
+        click.echo(
+            f"The second factor of {user.name} <{user.email}> at {business.name} is off; "
+            "they sign in with their password and may set it up again."
+        )
+
+
 @click.command("check-ledger", help="Check every ledger invariant in every business.")
 @with_appcontext
 def check_ledger_command() -> None:
@@ -201,6 +227,7 @@ def register_commands(app: Flask) -> None:
         create_business_command,
         create_user_command,
         create_api_token_command,
+        reset_two_factor_command,
         check_ledger_command,
         demo_command,
         serve_command,

@@ -33,6 +33,7 @@ class Business(Base):
     default_credit_limit: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"))
     receipt_paper: Mapped[str] = mapped_column(default="a4")  # a4, 80mm or 58mm
     api_requests_per_minute: Mapped[int] = mapped_column(default=600)  # per API token
+    owners_need_two_factor: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
 
@@ -65,6 +66,11 @@ class User(UserMixin, MadeOnRequest, TenantRow):  # type: ignore[misc]  # Flask-
     role: Mapped[str]
     is_active: Mapped[bool] = mapped_column(default=True)
     session_version: Mapped[int] = mapped_column(default=1)
+    # A second factor (webapp/auth/two_factor.py, migration 0014): the TOTP secret, encrypted;
+    # on once confirmed (totp_enabled_at); the last 30-second step whose code was accepted.
+    totp_secret: Mapped[str | None]
+    totp_enabled_at: Mapped[datetime | None]
+    totp_last_step: Mapped[int | None]
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
     business: Mapped[Business] = relationship(
@@ -84,9 +90,13 @@ class User(UserMixin, MadeOnRequest, TenantRow):  # type: ignore[misc]  # Flask-
     signed_in: UserSession | None = None
     password_recent: bool = False
 
+    @property
+    def has_two_factor(self) -> bool:
+        return self.totp_enabled_at is not None
+
     def get_id(self) -> str:
         if self.cookie_id is None:
-            raise RuntimeError("a user is signed in through auth.operations.sign_in only")
+            raise RuntimeError("a user is signed in through auth.operations.start_session only")
         return self.cookie_id
 
 
@@ -296,6 +306,21 @@ class Import(TenantRow):
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
 
+class RecoveryCode(TenantRow):
+    """One of a user's one-time recovery codes for the second factor, stored hashed."""
+
+    __tablename__ = "recovery_codes"
+    __table_args__ = (
+        ForeignKeyConstraint(["business_id", "user_id"], ["users.business_id", "users.id"]),
+    )
+
+    user_id: Mapped[uuid.UUID]
+    code_hash: Mapped[str]
+    used_at: Mapped[datetime | None]
+    discarded_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
 TENANT_TABLES = (
     "users",
     "user_sessions",
@@ -310,4 +335,5 @@ TENANT_TABLES = (
     "stock_movements",
     "open_dues",
     "imports",
+    "recovery_codes",
 )

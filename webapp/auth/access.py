@@ -18,7 +18,7 @@ from webapp.models import User
 
 # Endpoints anyone may reach. Everything else needs a signed-in user; the API blueprint
 # authenticates each request with its own bearer token instead of the session.
-PUBLIC_ENDPOINTS = frozenset({"auth.login", "static", "health"})
+PUBLIC_ENDPOINTS = frozenset({"auth.login", "auth.two_factor_login", "static", "health"})
 TOKEN_AUTH_BLUEPRINTS = frozenset({"api"})
 
 P = ParamSpec("P")

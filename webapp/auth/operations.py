@@ -66,10 +66,11 @@ START_SESSION = text(
 )
 
 
-def sign_in(session: Session, business: str, email: str, password: str) -> SignedIn | None:
-    """A new session of the active user with this shop code, email and password, else None (the
-    same answer whichever was wrong). Binds the session to their business; a hash made with
-    older parameters is renewed."""
+def check_password(session: Session, business: str, email: str, password: str) -> User | None:
+    """The active user with this shop code, email and password, else None (the same answer
+    whichever was wrong). Binds the session to their business; a hash made with older
+    parameters is renewed. Signs no one in: see start_session (after the second factor, when
+    the user has one)."""
     with committed(session):
         row = session.execute(LOGIN_LOOKUP, {"business": business, "email": email}).one_or_none()
         if not verify_password(row.password_hash if row else None, password) or not (
@@ -82,7 +83,15 @@ def sign_in(session: Session, business: str, email: str, password: str) -> Signe
         ).one()
         if needs_rehash(user.password_hash):
             user.password_hash = hash_password(password)
-        secret = secrets.token_urlsafe(32)
+    return user
+
+
+def start_session(session: Session, user: User) -> SignedIn:
+    """A new session on the server for `user`, who proved who they are; its cookie id is set on
+    the user (what Flask-Login keeps)."""
+    secret = secrets.token_urlsafe(32)
+    bind_tenant(session, user.business_id)
+    with committed(session):
         session.execute(
             START_SESSION,
             {
@@ -95,6 +104,12 @@ def sign_in(session: Session, business: str, email: str, password: str) -> Signe
         )
     user.cookie_id = cookie_id(user.business_id, secret)
     return SignedIn(user, user.cookie_id)
+
+
+def sign_in(session: Session, business: str, email: str, password: str) -> SignedIn | None:
+    """Both steps at once, for a user without a second factor (tests, scripts)."""
+    user = check_password(session, business, email, password)
+    return start_session(session, user) if user is not None else None
 
 
 # Read on every request: the session's row, open and not expired, of an active user whose

@@ -6,7 +6,7 @@ from flask import current_app, flash, redirect, render_template, request, sessio
 from flask_login import current_user, login_user, logout_user
 from werkzeug.wrappers import Response
 
-from webapp.auth import bp, operations, throttle
+from webapp.auth import bp, operations, throttle, two_factor_views
 from webapp.auth.forms import ChangePasswordForm, ConfirmPasswordForm, LoginForm
 from webapp.db import db_session
 from webapp.extensions import limiter
@@ -54,19 +54,28 @@ def login() -> Response | tuple[str, int] | tuple[str, int, dict[str, str]]:
             )
             return page, 429, {"Retry-After": str(wait)}
     if form.validate_on_submit():
-        signed_in = operations.sign_in(
+        user = operations.check_password(
             db_session(), form.business.data or "", form.email.data or "", form.password.data or ""
         )
-        if signed_in is not None:
+        if user is not None:
             throttle.succeeded(attempt)
             next_url = _safe_next(request.args.get("next"))
-            session.clear()  # a fresh session: nothing from before sign-in carries over
-            login_user(signed_in.user)
-            return redirect(next_url)
+            if user.has_two_factor:  # not signed in until the code is right too
+                return two_factor_views.ask_for_code(user, next_url)
+            return sign_in(user, next_url)
         throttle.failed(attempt)
         error = LOGIN_FAILED
     status = 200 if error is None and not form.errors else 400
     return render_template("auth/login.html", form=form, error=error), status
+
+
+def sign_in(user: User, next_url: str) -> Response:
+    """Sign the session in as `user`, whose password (and second factor, when on) was right:
+    a new session on the server, and its cookie."""
+    operations.start_session(db_session(), user)
+    session.clear()  # a fresh session: nothing from before sign-in carries over
+    login_user(user)
+    return redirect(next_url)
 
 
 @bp.route("/logout", methods=["POST"])

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import SelectChoice, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from webapp.forms import IdempotentForm
@@ -61,6 +61,7 @@ class SettingsForm(FlaskForm):
         choices=[SelectChoice(value, label) for value, label in RECEIPT_PAPERS.items()],
         validate_choice=False,  # operations.read_settings judges it, with the shop's words
     )
+    owners_need_two_factor = BooleanField("Owners must use a second factor")
 
 
 class TokenForm(IdempotentForm):

@@ -118,6 +118,7 @@ class Settings:
     default_credit_limit: Decimal
     receipt_paper: str
     api_requests_per_minute: int
+    owners_need_two_factor: bool = False
 
 
 def read_settings(session: Session, raw: Mapping[str, Any]) -> tuple[Settings | None, Problems]:
@@ -171,6 +172,9 @@ def read_settings(session: Session, raw: Mapping[str, Any]) -> tuple[Settings | 
         default_credit_limit=default_limit,
         receipt_paper=paper,
         api_requests_per_minute=api_rate,
+        # A checkbox: sent ("y") when ticked, missing when not.
+        owners_need_two_factor=(text_field(raw, "owners_need_two_factor") or "").lower()
+        not in ("", "false"),
     )
     return settings, problems
 
@@ -178,7 +182,8 @@ def read_settings(session: Session, raw: Mapping[str, Any]) -> tuple[Settings | 
 @unit_of_work
 def update_settings(session: Session, business: Business, settings: Settings) -> None:
     """Save the settings; new credit days apply to sales from now on (due dates already set
-    stay), a new default credit limit to customers added from now on (limits set stay)."""
+    stay), a new default credit limit to customers added from now on (limits set stay); owners
+    without a second factor, when it becomes a must, set one up at their next page."""
     business.name = settings.name
     business.address = settings.address
     business.phone = settings.phone
@@ -189,6 +194,7 @@ def update_settings(session: Session, business: Business, settings: Settings) ->
     business.default_credit_limit = settings.default_credit_limit
     business.receipt_paper = settings.receipt_paper
     business.api_requests_per_minute = settings.api_requests_per_minute
+    business.owners_need_two_factor = settings.owners_need_two_factor
 
 
 def issue_token(
