@@ -100,7 +100,9 @@ def _pending_key() -> str:
 
 
 @bp.route("/login/code", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_IP"], methods=["POST"])
+@limiter.limit(
+    lambda: f"{current_app.config['LOGIN_FAILURES_PER_ADDRESS']} per minute", methods=["POST"]
+)
 @limiter.limit(CODE_LIMIT, key_func=_pending_key, methods=["POST"])
 def two_factor_login() -> Response | tuple[str, int]:
     if current_user.is_authenticated:
