@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 import threading
 import uuid
 from collections.abc import Callable, Iterator
@@ -21,7 +22,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 from werkzeug.test import TestResponse
 
-from webapp import embedded, ledger
+from webapp import embedded, ledger, migrate
 from webapp.config import from_environ
 from webapp.db import get_db
 from webapp.settings.operations import create_business
@@ -298,3 +299,31 @@ def field_errors(page: str, field_id: str) -> list[str]:
     pattern = rf'<small class="error" id="{re.escape(field_id)}-error">(.*?)</small>'
     found = re.findall(pattern, page)
     return [html.unescape(message) for message in found]
+
+
+# --- a shop as an older release left it, for the tests of a migration -----------------------
+
+
+def migrated_before(admin_url: str, first_new: str, folder: Path) -> None:
+    """Apply only the migrations before `first_new` (e.g. "0007"), copied into `folder`, as a
+    shop that ran them has its database: a migration's test fills it with rows of that time,
+    then upgrades to see what the migration makes of them."""
+    for path in sorted(migrate.MIGRATIONS_DIR.glob("[0-9][0-9][0-9][0-9]_*.sql")):
+        if path.name < first_new:
+            shutil.copy(path, folder / path.name)
+    migrate.upgrade(admin_url, folder)
+
+
+def old_shop(conn: psycopg.Connection) -> uuid.UUID:
+    """A business written straight into the tables, as any release could hold it."""
+    return conn.execute(
+        "INSERT INTO businesses (slug, name) VALUES ('old-shop', 'Old Shop') RETURNING id"
+    ).fetchone()[0]
+
+
+def old_owner(conn: psycopg.Connection, business: uuid.UUID) -> uuid.UUID:
+    return conn.execute(
+        "INSERT INTO users (business_id, email, name, password_hash, role) "
+        "VALUES (%s, 'o@old.test', 'Owner', 'x', 'owner') RETURNING id",
+        (business,),
+    ).fetchone()[0]

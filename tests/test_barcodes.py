@@ -4,7 +4,6 @@ requests race for it; migration 0006 registers the SKUs already there."""
 
 from __future__ import annotations
 
-import shutil
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -22,6 +21,8 @@ from tests.helpers import (
     fetch,
     field_errors,
     ledger_violations,
+    migrated_before,
+    old_shop,
     tenant_session,
 )
 from tests.test_import import preview_and_import, row_html, upload
@@ -277,13 +278,9 @@ def test_0006_registers_the_skus_already_there(
     fresh_database: Callable[[], embedded.DatabaseUrls], tmp_path: Path
 ) -> None:
     urls = fresh_database()
-    for path in sorted(migrate.MIGRATIONS_DIR.glob("000[1234]_*.sql")):
-        shutil.copy(path, tmp_path / path.name)
-    migrate.upgrade(urls.admin, tmp_path)
+    migrated_before(urls.admin, "0005", tmp_path)
     with psycopg.connect(urls.admin) as conn:
-        business = conn.execute(
-            "INSERT INTO businesses (slug, name) VALUES ('old-shop', 'Old Shop') RETURNING id"
-        ).fetchone()[0]
+        business = old_shop(conn)
         for name, sku, age in (
             ("Rice", "RICE-5", 3),
             ("Cola", "036000291452", 2),

@@ -12,6 +12,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from tests.helpers import migrated_before, old_owner, old_shop
 from webapp import embedded, migrate
 
 
@@ -138,18 +139,10 @@ def test_stock_from_before_0004_becomes_each_products_first_history_line(
     from tests.helpers import ledger_violations
 
     urls = fresh_database()
-    for path in sorted(migrate.MIGRATIONS_DIR.glob("000[123]_*.sql")):
-        shutil.copy(path, tmp_path / path.name)
-    migrate.upgrade(urls.admin, tmp_path)
+    migrated_before(urls.admin, "0004", tmp_path)
     with psycopg.connect(urls.admin) as conn:
-        business = conn.execute(
-            "INSERT INTO businesses (slug, name) VALUES ('old-shop', 'Old Shop') RETURNING id"
-        ).fetchone()[0]
-        owner = conn.execute(
-            "INSERT INTO users (business_id, email, name, password_hash, role) "
-            "VALUES (%s, 'o@old.test', 'Owner', 'x', 'owner') RETURNING id",
-            (business,),
-        ).fetchone()[0]
+        business = old_shop(conn)
+        owner = old_owner(conn, business)
         rice, salt, none = (
             conn.execute(
                 "INSERT INTO products (business_id, name, price, stock) "
@@ -260,18 +253,10 @@ def test_lines_sold_before_0007_keep_the_order_their_receipts_showed(
     """Sales made before 0007 kept no order of entry; their receipts listed the lines by product
     name, so that is the order 0007 gives them."""
     urls = fresh_database()
-    for path in sorted(migrate.MIGRATIONS_DIR.glob("000[1-5]_*.sql")):
-        shutil.copy(path, tmp_path / path.name)
-    migrate.upgrade(urls.admin, tmp_path)
+    migrated_before(urls.admin, "0006", tmp_path)
     with psycopg.connect(urls.admin) as conn:
-        business = conn.execute(
-            "INSERT INTO businesses (slug, name) VALUES ('old-shop', 'Old Shop') RETURNING id"
-        ).fetchone()[0]
-        owner = conn.execute(
-            "INSERT INTO users (business_id, email, name, password_hash, role) "
-            "VALUES (%s, 'o@old.test', 'Owner', 'x', 'owner') RETURNING id",
-            (business,),
-        ).fetchone()[0]
+        business = old_shop(conn)
+        owner = old_owner(conn, business)
         customer = conn.execute(
             "INSERT INTO customers (business_id, name, credit_limit, balance) "
             "VALUES (%s, 'Ada', 100, 6) RETURNING id",
@@ -312,13 +297,9 @@ def test_rows_made_before_0010_keep_their_id_as_their_key(
     """Forms and tills sent their key as the new row's id before 0010: a form in flight must
     still find the row it made, so each row's key is its id."""
     urls = fresh_database()
-    for path in sorted(migrate.MIGRATIONS_DIR.glob("000[1-8]_*.sql")):
-        shutil.copy(path, tmp_path / path.name)
-    migrate.upgrade(urls.admin, tmp_path)
+    migrated_before(urls.admin, "0010", tmp_path)
     with psycopg.connect(urls.admin) as conn:
-        business = conn.execute(
-            "INSERT INTO businesses (slug, name) VALUES ('old-shop', 'Old Shop') RETURNING id"
-        ).fetchone()[0]
+        business = old_shop(conn)
         customer = conn.execute(
             "INSERT INTO customers (business_id, name) VALUES (%s, 'Ada') RETURNING id",
             (business,),

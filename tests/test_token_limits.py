@@ -4,7 +4,6 @@ requests a minute (429 with Retry-After above it)."""
 
 from __future__ import annotations
 
-import shutil
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -13,7 +12,7 @@ import psycopg
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.helpers import Shop, api_auth, csrf_token, fetch
+from tests.helpers import Shop, api_auth, csrf_token, fetch, migrated_before, old_shop
 from tests.test_settings import GOOD, TOKEN_VALUE, token_form
 from webapp import embedded, migrate
 from webapp.db import get_db
@@ -85,16 +84,9 @@ def test_migration_0013_gives_revoked_tokens_a_reason_and_revokes_deactivated_ma
     fresh_database: Callable[[], embedded.DatabaseUrls], tmp_path: Path
 ) -> None:
     urls = fresh_database()
-    before = tmp_path / "sql" / "migrations"
-    before.mkdir(parents=True)
-    for migration in migrate.discover():
-        if migration.name < "0013":
-            shutil.copy(migrate.MIGRATIONS_DIR / migration.name, before)
-    migrate.upgrade(urls.admin, before)
+    migrated_before(urls.admin, "0013", tmp_path)
     with psycopg.connect(urls.admin) as conn:
-        business = conn.execute(
-            "INSERT INTO businesses (slug, name) VALUES ('old-shop', 'Old') RETURNING id"
-        ).fetchone()[0]
+        business = old_shop(conn)
         users = {}
         for name, active in (("Ann", True), ("Ben", False)):
             users[name] = conn.execute(
