@@ -145,6 +145,49 @@ class IdempotencyKeyReused(LedgerError):
     sqlstate = "SC007"
 
 
+class NotPermitted(LedgerError):
+    """The user (or the token's maker) may not do this: "owner_only", "not_own_sale" or
+    "too_late" (a clerk's correction after the shop's minutes)."""
+
+    sqlstate = "SC008"
+
+    @property
+    def reason(self) -> str:
+        return str(self.detail.get("reason", ""))
+
+
+class NothingToReturn(LedgerError):
+    sqlstate = "SC009"
+
+
+class MoreThanReturnable(LedgerError):
+    """More of a product than is still unreturned on the sale (or an amount beyond what is left
+    on a sale without items: then `field` is "amount")."""
+
+    sqlstate = "SC010"
+
+    @property
+    def product_id(self) -> uuid.UUID | None:
+        value = self.detail.get("product_id")
+        return uuid.UUID(value) if value else None
+
+    @property
+    def returnable(self) -> Decimal:
+        return Decimal(str(self.detail["returnable"]))
+
+
+class AlreadyReversed(LedgerError):
+    sqlstate = "SC011"
+
+
+class PartlyRefunded(LedgerError):
+    sqlstate = "SC012"
+
+    @property
+    def refunded(self) -> Decimal:
+        return Decimal(str(self.detail["refunded"])).quantize(CENT)
+
+
 class Busy(LedgerError):
     """Another till held the same customer or products for too long (lock_timeout)."""
 
@@ -161,6 +204,11 @@ REFUSALS: dict[str, type[LedgerError]] = {
         PaymentExceedsBalance,
         CustomerArchived,
         IdempotencyKeyReused,
+        NotPermitted,
+        NothingToReturn,
+        MoreThanReturnable,
+        AlreadyReversed,
+        PartlyRefunded,
         Busy,
     )
 }
@@ -213,12 +261,15 @@ class Sale:
     total: Decimal
     balance_after: Decimal
     due_on: date
+    number: int
+    overridden: bool  # recorded over the credit limit with an owner's override
 
 
 PURCHASE = text(
-    """SELECT order_id, created, total, balance_after, due_on
+    """SELECT order_id, created, total, balance_after, due_on, number, overridden
          FROM process_purchase(:business_id, :customer_id, CAST(:items AS jsonb),
-                               :idempotency_key, :user_id, :api_token_id, :amount, :note)"""
+                               :idempotency_key, :user_id, :api_token_id, :amount, :note,
+                               :override_reason)"""
 )
 
 
@@ -232,10 +283,12 @@ def purchase(
     api_token_id: uuid.UUID | None = None,
     amount: Decimal | None = None,
     note: str = "",
+    override_reason: str | None = None,
 ) -> Sale:
     """Record a sale on the customer's account (see webapp/sql/functions/process_purchase.sql):
     `lines` in the order entered, or, for a quick entry, no lines and an `amount` with a
-    `note` saying what it was for."""
+    `note` saying what it was for. With `override_reason`, an owner records it even over the
+    customer's credit limit."""
     business_id = _business_id(session)
     try:
         items = json.dumps([line.as_json() for line in lines], allow_nan=False)
@@ -255,9 +308,18 @@ def purchase(
             "api_token_id": api_token_id,
             "amount": amount,
             "note": note,
+            "override_reason": override_reason,
         },
     )
-    return Sale(row.order_id, row.created, row.total, row.balance_after, row.due_on)
+    return Sale(
+        row.order_id,
+        row.created,
+        row.total,
+        row.balance_after,
+        row.due_on,
+        row.number,
+        row.overridden,
+    )
 
 
 PAYMENT_METHODS = {
@@ -281,11 +343,12 @@ class Receipt:
     created: bool  # False when the idempotency key named a payment already recorded
     balance_after: Decimal
     allocations: list[Allocation]  # in the order applied: the named sale first, then oldest due
+    number: int
 
 
 # The allocations as text: read here with Decimal amounts, never through a float.
 PAYMENT = text(
-    """SELECT payment_id, created, balance_after, CAST(allocations AS text) AS allocations
+    """SELECT payment_id, created, balance_after, CAST(allocations AS text) AS allocations, number
          FROM record_payment(:business_id, :customer_id, :amount, :method, :note,
                              :idempotency_key, :user_id, :order_id, :api_token_id)"""
 )
@@ -325,7 +388,121 @@ def pay(
         Allocation(uuid.UUID(share["order_id"]), Decimal(str(share["amount"])).quantize(CENT))
         for share in json.loads(row.allocations, parse_float=Decimal)
     ]
-    return Receipt(row.payment_id, row.created, row.balance_after, allocations)
+    return Receipt(row.payment_id, row.created, row.balance_after, allocations, row.number)
+
+
+@dataclass(frozen=True)
+class Return:
+    return_id: uuid.UUID
+    created: bool  # False when the idempotency key named a return already recorded
+    number: int
+    amount: Decimal  # what the goods (or the amount) taken back came to
+    refund: Decimal  # of that, money given back to the customer
+    balance_after: Decimal
+    order_number: int
+
+
+RETURN = text(
+    """SELECT return_id, created, number, amount, refund, balance_after, order_number
+         FROM record_return(:business_id, :order_id, CAST(:items AS jsonb), :amount, :void,
+                            :reason, :refund_method, :idempotency_key, :user_id,
+                            :api_token_id)"""
+)
+
+
+def record_return(
+    session: Session,
+    *,
+    order_id: uuid.UUID,
+    reason: str,
+    idempotency_key: uuid.UUID,
+    user_id: uuid.UUID,
+    lines: list[Line] | None = None,
+    amount: Decimal | None = None,
+    void: bool = False,
+    refund_method: str | None = None,
+    api_token_id: uuid.UUID | None = None,
+) -> Return:
+    """Take goods (`lines`), or an `amount` off a sale without items, back from a sale; or,
+    with `void`, everything still unreturned (see webapp/sql/functions/record_return.sql)."""
+    business_id = _business_id(session)
+    try:
+        items = (
+            json.dumps([line.as_json() for line in lines], allow_nan=False)
+            if lines is not None
+            else None
+        )
+    except ValueError:
+        raise InvalidInput(
+            "each item needs a product and a whole quantity from 1 to 100000", {"field": "items"}
+        ) from None
+    row = _call(
+        session,
+        RETURN,
+        {
+            "business_id": business_id,
+            "order_id": order_id,
+            "items": items,
+            "amount": amount,
+            "void": void,
+            "reason": reason,
+            "refund_method": refund_method,
+            "idempotency_key": idempotency_key,
+            "user_id": user_id,
+            "api_token_id": api_token_id,
+        },
+    )
+    return Return(
+        row.return_id,
+        row.created,
+        row.number,
+        row.amount,
+        row.refund,
+        row.balance_after,
+        row.order_number,
+    )
+
+
+@dataclass(frozen=True)
+class Reversal:
+    created: bool  # False when the idempotency key named this reversal already recorded
+    number: int  # the reversed payment's
+    balance_after: Decimal
+    customer_id: uuid.UUID
+
+
+REVERSAL = text(
+    """SELECT created, number, balance_after, customer_id
+         FROM reverse_payment(:business_id, :payment_id, :reason, :idempotency_key, :user_id,
+                              :api_token_id)"""
+)
+
+
+def reverse_payment(
+    session: Session,
+    *,
+    payment_id: uuid.UUID,
+    reason: str,
+    idempotency_key: uuid.UUID,
+    user_id: uuid.UUID,
+    api_token_id: uuid.UUID | None = None,
+) -> Reversal:
+    """Undo a payment's allocations, an owner's act with a reason (see
+    webapp/sql/functions/reverse_payment.sql)."""
+    business_id = _business_id(session)
+    row = _call(
+        session,
+        REVERSAL,
+        {
+            "business_id": business_id,
+            "payment_id": payment_id,
+            "reason": reason,
+            "idempotency_key": idempotency_key,
+            "user_id": user_id,
+            "api_token_id": api_token_id,
+        },
+    )
+    return Reversal(row.created, row.number, row.balance_after, row.customer_id)
 
 
 @dataclass(frozen=True)

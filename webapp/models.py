@@ -6,9 +6,11 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 from flask_login import UserMixin
 from sqlalchemy import DateTime, ForeignKeyConstraint, Numeric, func
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 Money = Numeric(12, 2, asdecimal=True)
@@ -34,6 +36,7 @@ class Business(Base):
     receipt_paper: Mapped[str] = mapped_column(default="a4")  # a4, 80mm or 58mm
     api_requests_per_minute: Mapped[int] = mapped_column(default=600)  # per API token
     owners_need_two_factor: Mapped[bool] = mapped_column(default=False)
+    clerk_correction_minutes: Mapped[int] = mapped_column(default=30)  # returns, voids
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
 
@@ -205,10 +208,27 @@ class Order(TenantRow):
     balance_after: Mapped[Decimal] = mapped_column(Money)  # what the customer owed after it
     is_opening_balance: Mapped[bool] = mapped_column(default=False)  # carried over, no items
     note: Mapped[str] = mapped_column(default="")  # what a quick entry (no items) was for
+    number: Mapped[int]  # 1, 2, … per shop ("Sale 1042")
+    returned: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"))
+    override_reason: Mapped[str | None]  # an owner's reason for going over the credit limit
+    credit_limit: Mapped[Decimal | None] = mapped_column(Money)  # the limit when it was made
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
     customer: Mapped[Customer] = relationship(viewonly=True)
     items: Mapped[list[OrderItem]] = relationship(viewonly=True, order_by="OrderItem.line_no")
+    returns: Mapped[list[Return]] = relationship(viewonly=True, order_by="Return.number")
+
+    @property
+    def owed(self) -> Decimal:
+        """What is still to pay on it: total − returned − paid."""
+        return self.total - self.returned - self.paid
+
+    @property
+    def status(self) -> str:
+        """voided (everything taken back), paid, or open."""
+        if self.returned >= self.total:
+            return "voided"
+        return "paid" if self.owed <= 0 else "open"
 
 
 class OrderItem(TenantRow):
@@ -250,10 +270,12 @@ class Payment(TenantRow):
     api_token_id: Mapped[uuid.UUID | None]
     idempotency_key: Mapped[uuid.UUID]
     balance_after: Mapped[Decimal] = mapped_column(Money)  # what the customer owed after it
+    number: Mapped[int]  # 1, 2, … per shop ("Payment 388")
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
     customer: Mapped[Customer] = relationship(viewonly=True)
     allocations: Mapped[list[PaymentAllocation]] = relationship(viewonly=True)
+    reversal: Mapped[PaymentReversal | None] = relationship(viewonly=True)
 
 
 class PaymentAllocation(TenantRow):
@@ -268,6 +290,95 @@ class PaymentAllocation(TenantRow):
     payment_id: Mapped[uuid.UUID]
     order_id: Mapped[uuid.UUID]
     amount: Mapped[Decimal] = mapped_column(Money)
+
+
+class Return(TenantRow):
+    """Goods (or an amount) taken back from one sale; a void takes back all that was left."""
+
+    __tablename__ = "returns"
+    __table_args__ = (
+        ForeignKeyConstraint(["business_id", "order_id"], ["orders.business_id", "orders.id"]),
+        ForeignKeyConstraint(
+            ["business_id", "customer_id"], ["customers.business_id", "customers.id"]
+        ),
+        ForeignKeyConstraint(["business_id", "created_by"], ["users.business_id", "users.id"]),
+    )
+
+    number: Mapped[int]  # 1, 2, … per shop ("Return 12")
+    order_id: Mapped[uuid.UUID]
+    customer_id: Mapped[uuid.UUID]
+    is_void: Mapped[bool]
+    amount: Mapped[Decimal] = mapped_column(Money)
+    refund: Mapped[Decimal] = mapped_column(Money)
+    refund_method: Mapped[str | None]
+    reason: Mapped[str]
+    created_by: Mapped[uuid.UUID]
+    api_token_id: Mapped[uuid.UUID | None]
+    idempotency_key: Mapped[uuid.UUID]
+    balance_after: Mapped[Decimal] = mapped_column(Money)
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+    order: Mapped[Order] = relationship(viewonly=True)
+    items: Mapped[list[ReturnItem]] = relationship(viewonly=True)
+
+
+class ReturnItem(Base):
+    __tablename__ = "return_items"
+    __table_args__ = (
+        ForeignKeyConstraint(["business_id", "return_id"], ["returns.business_id", "returns.id"]),
+        ForeignKeyConstraint(
+            ["business_id", "product_id"], ["products.business_id", "products.id"]
+        ),
+    )
+
+    business_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    return_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    product_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    quantity: Mapped[int]
+    unit_price: Mapped[Decimal] = mapped_column(Money)
+
+    product: Mapped[Product] = relationship(viewonly=True)
+
+    @property
+    def line_total(self) -> Decimal:
+        return self.unit_price * self.quantity
+
+
+class PaymentReversal(TenantRow):
+    __tablename__ = "payment_reversals"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["business_id", "payment_id"], ["payments.business_id", "payments.id"]
+        ),
+        ForeignKeyConstraint(["business_id", "created_by"], ["users.business_id", "users.id"]),
+    )
+
+    payment_id: Mapped[uuid.UUID]
+    reason: Mapped[str]
+    created_by: Mapped[uuid.UUID]
+    api_token_id: Mapped[uuid.UUID | None]
+    balance_after: Mapped[Decimal] = mapped_column(Money)
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+class ActivityEntry(TenantRow):
+    """One line of the append-only activity log: who changed what, from what to what, why."""
+
+    __tablename__ = "activity_log"
+
+    at: Mapped[datetime] = mapped_column(server_default=func.now())
+    user_id: Mapped[uuid.UUID | None]
+    api_token_id: Mapped[uuid.UUID | None]
+    kind: Mapped[str]
+    summary: Mapped[str]
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    reason: Mapped[str] = mapped_column(default="")
+    customer_id: Mapped[uuid.UUID | None]
+    product_id: Mapped[uuid.UUID | None]
+    order_id: Mapped[uuid.UUID | None]
+    payment_id: Mapped[uuid.UUID | None]
+    return_id: Mapped[uuid.UUID | None]
 
 
 class StockMovement(TenantRow):
@@ -285,6 +396,7 @@ class StockMovement(TenantRow):
     reason: Mapped[str]
     resulting_stock: Mapped[int]
     order_id: Mapped[uuid.UUID | None]
+    return_id: Mapped[uuid.UUID | None]
     note: Mapped[str] = mapped_column(default="")
     created_by: Mapped[uuid.UUID]
     idempotency_key: Mapped[uuid.UUID | None]
@@ -336,4 +448,10 @@ TENANT_TABLES = (
     "open_dues",
     "imports",
     "recovery_codes",
+    "document_counters",
+    "returns",
+    "return_items",
+    "refund_sources",
+    "payment_reversals",
+    "activity_log",
 )

@@ -38,10 +38,10 @@ class OpenSale:
 
 
 OPEN_SALES = text(
-    """SELECT o.id, o.created_at, o.due_on, o.total, o.total - o.paid AS owed,
+    """SELECT o.id, o.created_at, o.due_on, o.total, o.total - o.returned - o.paid AS owed,
               greatest((now() AT TIME ZONE b.timezone)::date - o.due_on, 0) AS days_overdue
          FROM orders o JOIN businesses b ON b.id = o.business_id
-        WHERE o.customer_id = :customer_id AND o.paid < o.total
+        WHERE o.customer_id = :customer_id AND o.paid + o.returned < o.total
         ORDER BY o.due_on, o.created_at, o.id"""
 )
 
@@ -190,9 +190,9 @@ _OVERDUE = f"""
                timezone
           FROM businesses
     ), open_sales AS (
-        SELECT o.customer_id, o.due_on, o.total - o.paid AS owed, a.today - o.due_on AS late
+        SELECT o.customer_id, o.due_on, o.total - o.returned - o.paid AS owed, a.today - o.due_on AS late
           FROM orders o, as_of a
-         WHERE o.paid < o.total
+         WHERE o.paid + o.returned < o.total
     ), per_customer AS (
         SELECT customer_id,
                sum(owed) FILTER (WHERE late > 0) AS overdue_amount,
@@ -265,8 +265,8 @@ FIRST_ROWS = text(
      CROSS JOIN LATERAL (
         SELECT sum(x.owed) FILTER (WHERE x.late > 0) AS overdue_amount,
                {bucket_sums("x.owed", "x.late")}
-          FROM (SELECT o.total - o.paid AS owed, a.today - o.due_on AS late
-                  FROM orders o WHERE o.customer_id = s.id AND o.paid < o.total) x
+          FROM (SELECT o.total - o.returned - o.paid AS owed, a.today - o.due_on AS late
+                  FROM orders o WHERE o.customer_id = s.id AND o.paid + o.returned < o.total) x
      ) o
      ORDER BY s.oldest_open_due_on, s.name, s.id"""
 )

@@ -127,6 +127,17 @@ BEGIN
         UPDATE public.products p SET stock = v_stock + v_change
           FROM movement
          WHERE p.business_id = v_business AND p.id = p_product_id
+    ), logged AS (
+        -- Corrections (a count, damage) go in the activity log; deliveries are ordinary work.
+        INSERT INTO public.activity_log (business_id, user_id, kind, summary, before, after,
+                                         reason, product_id)
+        SELECT v_business, p_user_id, 'stock',
+               format('Stock of %s: %s', v_name,
+                      CASE p_reason WHEN 'damage' THEN 'damage' ELSE 'count correction' END),
+               jsonb_build_object('stock', v_stock), jsonb_build_object('stock', v_stock + v_change),
+               coalesce(p_note, ''), p_product_id
+          FROM movement
+         WHERE p_reason <> 'delivery'
     )
     SELECT m.id INTO movement_id FROM movement m;
     IF movement_id IS NULL THEN

@@ -1,6 +1,9 @@
--- process_purchase(business, customer, items, idempotency key, user, API token, amount, note):
--- one sale on a customer's account, all or nothing: several products (items, in the order
--- entered), or a quick entry (an amount with a note, no items), never both.
+-- process_purchase(business, customer, items, idempotency key, user, API token, amount, note,
+-- override reason): one sale on a customer's account, all or nothing: several products (items,
+-- in the order entered), or a quick entry (an amount with a note, no items), never both. It
+-- takes the shop's next sale number. Over the customer's credit limit it is refused, unless an
+-- owner gives a reason to record it anyway (the override is kept on the sale and in the
+-- activity log).
 --
 -- The business is the one bound to the transaction (app.business_id): that binding is the
 -- authority. p_business_id must name the same business (a distributed PostgreSQL, Citus, routes
@@ -9,7 +12,8 @@
 -- hold when the owner (who bypasses it) calls the function, as the demo loader does.
 -- Lock order, the same in every transaction that writes the ledger: the customer row first,
 -- then the product rows in one statement ordered by id, then (by writing it) the one
--- open_dues row of the sale's due date and the customer's shard.
+-- open_dues row of the sale's due date and the customer's shard, and last the shop's sale
+-- counter (document_counters), held only for the inserts after it.
 --
 -- Refusals carry their own SQLSTATE and, in DETAIL, a JSON object with the facts a person needs:
 --   SC001 insufficient stock       {"product_id", "name", "available", "requested", "lines"}
@@ -24,6 +28,7 @@
 --   SC006 customer archived        {"customer_id"}
 --   SC007 idempotency key reused   {"order_id"}        (the key made a sale of another request:
 --                                  another customer, lines, amount or note)
+--   SC008 not permitted            {"reason": "owner_only"}  (an override by a clerk)
 
 CREATE OR REPLACE FUNCTION process_purchase(
     p_business_id     uuid,
@@ -31,14 +36,17 @@ CREATE OR REPLACE FUNCTION process_purchase(
     p_items           jsonb,
     p_idempotency_key uuid,
     p_user_id         uuid,
-    p_api_token_id    uuid DEFAULT NULL,
-    p_amount          numeric DEFAULT NULL,  -- a quick entry's amount (then no items)
-    p_note            text DEFAULT NULL,     -- required with an amount; at most 200 characters
+    p_api_token_id    uuid,
+    p_amount          numeric,  -- a quick entry's amount (then no items)
+    p_note            text,     -- required with an amount; at most 200 characters
+    p_override_reason text,     -- an owner's reason to go over the credit limit, or NULL
     OUT order_id      uuid,
     OUT created       boolean,  -- false: the key named a sale already recorded, returned as it was
     OUT total         numeric,
     OUT balance_after numeric,
-    OUT due_on        date
+    OUT due_on        date,
+    OUT number        bigint,
+    OUT overridden    boolean   -- recorded over the credit limit by an owner's override
 )
 LANGUAGE plpgsql
 -- As the tables' owner: the app role may not write balances, stock or what is paid itself
@@ -63,6 +71,7 @@ DECLARE
     v_nos        integer[];
     v_quick      boolean := p_amount IS NOT NULL;
     v_note       text := btrim(coalesce(p_note, ''));
+    v_override   text := nullif(btrim(coalesce(p_override_reason, '')), '');
     v_short      jsonb;
     v_lines      public.purchase_line[];
     v_existing   public.orders;
@@ -86,6 +95,10 @@ BEGIN
     IF p_idempotency_key IS NULL THEN
         PERFORM public.ledger_refuse('SC004', 'an idempotency key is required',
                               '{"field": "idempotency_key"}');
+    END IF;
+    IF length(v_override) > 500 THEN
+        PERFORM public.ledger_refuse('SC004', 'the reason can be at most 500 characters',
+                              '{"field": "override_reason"}');
     END IF;
     IF length(v_note) > 200 THEN
         PERFORM public.ledger_refuse('SC004', 'the note can be at most 200 characters',
@@ -205,8 +218,8 @@ BEGIN
                                   jsonb_build_object('order_id', v_existing.id));
         END IF;
         SELECT v_existing.id, false, v_existing.total, v_existing.balance_after,
-               v_existing.due_on
-          INTO order_id, created, total, balance_after, due_on;
+               v_existing.due_on, v_existing.number, v_existing.override_reason IS NOT NULL
+          INTO order_id, created, total, balance_after, due_on, number, overridden;
         RETURN;
     END IF;
 
@@ -255,10 +268,17 @@ BEGIN
     IF v_total <= 0 THEN
         PERFORM public.ledger_refuse('SC004', 'a sale must come to more than zero', '{"field": "items"}');
     END IF;
-    IF v_balance + v_total > v_limit THEN
+    IF v_balance + v_total <= v_limit THEN
+        v_override := NULL;  -- within the limit: there is nothing to override
+    ELSIF v_override IS NULL THEN
         PERFORM public.ledger_refuse('SC002', 'credit limit exceeded',
                               jsonb_build_object('available_credit', greatest(v_limit - v_balance, 0),
                                                  'total', v_total));
+    ELSIF NOT EXISTS (SELECT FROM public.users u
+                       WHERE u.business_id = v_business AND u.id = p_user_id
+                         AND u.role = 'owner' AND u.is_active) THEN
+        PERFORM public.ledger_refuse('SC008', 'only an owner can go over the credit limit',
+                              '{"reason": "owner_only"}');
     END IF;
 
     -- 5. Write, in one statement: the order (due in the business's credit days, counted from
@@ -268,17 +288,19 @@ BEGIN
     -- writes nothing.
     WITH new_order AS (
         INSERT INTO public.orders (business_id, customer_id, total, due_on, created_by, api_token_id,
-                            idempotency_key, balance_after, note, request_hash)
+                            idempotency_key, balance_after, note, request_hash, credit_limit,
+                            override_reason, number)
         SELECT v_business, p_customer_id, v_total,
                (now() AT TIME ZONE b.timezone)::date + b.credit_days,
-               u.id, p_api_token_id, p_idempotency_key, v_balance + v_total, v_note, v_hash
+               u.id, p_api_token_id, p_idempotency_key, v_balance + v_total, v_note, v_hash,
+               v_limit, v_override, public.next_number(v_business, 'sale')
           FROM public.businesses b
           JOIN public.users u ON u.business_id = b.id AND u.id = p_user_id AND u.is_active
          WHERE b.id = v_business
            AND (p_api_token_id IS NULL
                 OR EXISTS (SELECT FROM public.api_tokens t
                             WHERE t.business_id = v_business AND t.id = p_api_token_id))
-        RETURNING id, orders.due_on
+        RETURNING id, orders.due_on, orders.number
     ), items AS (
         INSERT INTO public.order_items (business_id, order_id, product_id, quantity, unit_price,
                                  line_no)
@@ -304,8 +326,18 @@ BEGIN
         INSERT INTO public.open_dues AS d (business_id, due_on, shard, owed)
         SELECT v_business, o.due_on, public.due_shard(p_customer_id), v_total FROM new_order o
         ON CONFLICT ON CONSTRAINT open_dues_pkey DO UPDATE SET owed = d.owed + excluded.owed
+    ), logged AS (
+        INSERT INTO public.activity_log (business_id, user_id, api_token_id, kind, summary,
+                                         before, after, reason, customer_id, order_id)
+        SELECT v_business, p_user_id, p_api_token_id, 'override',
+               format('Sale %s recorded over the credit limit', o.number),
+               jsonb_build_object('balance', v_balance, 'credit_limit', v_limit),
+               jsonb_build_object('balance', v_balance + v_total, 'total', v_total),
+               v_override, p_customer_id, o.id
+          FROM new_order o
+         WHERE v_override IS NOT NULL
     )
-    SELECT o.id, o.due_on INTO order_id, due_on FROM new_order o;
+    SELECT o.id, o.due_on, o.number INTO order_id, due_on, number FROM new_order o;
     IF order_id IS NULL THEN
         PERFORM public.ledger_refuse('SC004', 'unknown or inactive user, or unknown API token',
                               '{"field": "user_id"}');
@@ -313,7 +345,39 @@ BEGIN
     created := true;
     total := v_total;
     balance_after := v_balance + v_total;
+    overridden := v_override IS NOT NULL;
 END
+$$;
+
+REVOKE ALL ON FUNCTION process_purchase(uuid, uuid, jsonb, uuid, uuid, uuid, numeric, text, text)
+    FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION process_purchase(uuid, uuid, jsonb, uuid, uuid, uuid, numeric, text, text)
+    TO shopcredit_app;
+
+-- The signature before the override (0005–0014), kept answering app servers of the previous
+-- release while an upgrade rolls out. Its parameters all count (no defaults on the new one), so
+-- no call can be ambiguous between the two.
+CREATE OR REPLACE FUNCTION process_purchase(
+    p_business_id     uuid,
+    p_customer_id     uuid,
+    p_items           jsonb,
+    p_idempotency_key uuid,
+    p_user_id         uuid,
+    p_api_token_id    uuid DEFAULT NULL,
+    p_amount          numeric DEFAULT NULL,
+    p_note            text DEFAULT NULL,
+    OUT order_id      uuid,
+    OUT created       boolean,
+    OUT total         numeric,
+    OUT balance_after numeric,
+    OUT due_on        date
+)
+LANGUAGE sql
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT p.order_id, p.created, p.total, p.balance_after, p.due_on
+      FROM public.process_purchase(p_business_id, p_customer_id, p_items, p_idempotency_key,
+                                   p_user_id, p_api_token_id, p_amount, p_note, NULL::text) p
 $$;
 
 REVOKE ALL ON FUNCTION process_purchase(uuid, uuid, jsonb, uuid, uuid, uuid, numeric, text)

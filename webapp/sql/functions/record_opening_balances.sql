@@ -99,10 +99,12 @@ BEGIN
           FROM jsonb_array_elements(p_entries) e
     ), new_orders AS (
         INSERT INTO public.orders (business_id, customer_id, total, due_on, created_by,
-                            idempotency_key, balance_after, is_opening_balance)
+                            idempotency_key, balance_after, is_opening_balance, credit_limit,
+                            number)
         SELECT v_business, e.customer_id, e.amount,
                (now() AT TIME ZONE b.timezone)::date + b.credit_days,
-               u.id, gen_random_uuid(), c.balance + e.amount, true
+               u.id, gen_random_uuid(), c.balance + e.amount, true, c.credit_limit,
+               public.next_number(v_business, 'sale')
           FROM entries e
           JOIN public.customers c ON c.business_id = v_business AND c.id = e.customer_id
           JOIN public.businesses b ON b.id = v_business

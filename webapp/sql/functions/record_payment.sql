@@ -1,6 +1,7 @@
 -- record_payment(business, customer, amount, method, note, idempotency key, user, sale, API
 -- token): money a customer paid, applied to their open sales, all or nothing. Returns the
--- payment, whether this call recorded it, the balance after it, and its allocations: a JSON
+-- payment, whether this call recorded it, the balance after it, its number (the shop's next
+-- payment number, taken last), and its allocations: a JSON
 -- array of {"order_id", "amount"} by the sales' due date, date made and id (as the receipt
 -- lists them). A key seen before returns that payment as recorded, its allocations alike.
 --
@@ -10,7 +11,8 @@
 -- statement names the business, as in process_purchase.
 -- Locks the customer (the global order: customer first; a sale then takes its products), then
 -- the open_dues rows of the customer's open sales' due dates in date order, then updates the
--- customer's own sales (which only payments change, and only under the customer's lock). The
+-- customer's own sales (which only payments, returns and reversals change, and only under the
+-- customer's lock), and last the shop's payment counter. The
 -- amount goes to the sale named, if any, and the rest to open sales oldest due date first (then
 -- oldest made).
 --
@@ -35,7 +37,8 @@ CREATE OR REPLACE FUNCTION record_payment(
     OUT payment_id    uuid,
     OUT created       boolean,  -- false: the key named a payment already recorded
     OUT balance_after numeric,
-    OUT allocations   jsonb     -- [{"order_id", "amount"}], by due date, date made, id
+    OUT allocations   jsonb,    -- [{"order_id", "amount"}], by due date, date made, id
+    OUT number        bigint
 )
 LANGUAGE plpgsql
 -- As the tables' owner: the app role may not write balances, stock or what is paid itself
@@ -116,11 +119,11 @@ BEGIN
                                   'this idempotency key was used for a different request',
                                   jsonb_build_object('payment_id', v_existing.id));
         END IF;
-        SELECT v_existing.id, false, v_existing.balance_after,
+        SELECT v_existing.id, false, v_existing.balance_after, v_existing.number,
                coalesce(jsonb_agg(jsonb_build_object('order_id', a.order_id, 'amount', a.amount)
                                   ORDER BY o.due_on, o.created_at, o.id),
                         '[]')
-          INTO payment_id, created, balance_after, allocations
+          INTO payment_id, created, balance_after, number, allocations
           FROM public.payment_allocations a
           JOIN public.orders o ON o.business_id = a.business_id AND o.id = a.order_id
          WHERE a.business_id = v_business AND a.payment_id = v_existing.id;
@@ -143,7 +146,7 @@ BEGIN
             PERFORM public.ledger_refuse('SC004', 'that sale belongs to another customer',
                                   '{"field": "order_id", "reason": "other_customer"}');
         END IF;
-        IF v_named.paid >= v_named.total THEN
+        IF v_named.paid + v_named.returned >= v_named.total THEN
             PERFORM public.ledger_refuse('SC004', 'that sale is already paid',
                                   '{"field": "order_id", "reason": "already_paid"}');
         END IF;
@@ -157,7 +160,7 @@ BEGIN
       WHERE d.business_id = v_business AND d.shard = public.due_shard(p_customer_id)
         AND d.due_on IN (SELECT o.due_on FROM public.orders o
                           WHERE o.business_id = v_business AND o.customer_id = p_customer_id
-                            AND o.paid < o.total)
+                            AND o.paid + o.returned < o.total)
       ORDER BY d.due_on
         FOR NO KEY UPDATE;
 
@@ -165,23 +168,25 @@ BEGIN
     -- and what the business is owed on those due dates.
     WITH new_payment AS (
         INSERT INTO public.payments (business_id, customer_id, amount, method, note, created_by,
-                              api_token_id, idempotency_key, balance_after, request_hash)
+                              api_token_id, idempotency_key, balance_after, request_hash, number)
         SELECT v_business, p_customer_id, p_amount, p_method, coalesce(p_note, ''), u.id,
-               p_api_token_id, p_idempotency_key, v_balance - p_amount, v_hash
+               p_api_token_id, p_idempotency_key, v_balance - p_amount, v_hash,
+               public.next_number(v_business, 'payment')
           FROM public.users u
          WHERE u.business_id = v_business AND u.id = p_user_id AND u.is_active
            AND (p_api_token_id IS NULL
                 OR EXISTS (SELECT FROM public.api_tokens t
                             WHERE t.business_id = v_business AND t.id = p_api_token_id))
-        RETURNING id
+        RETURNING id, payments.number
     ), open_sales AS (
         -- In the order a payment is applied: the named sale first, then oldest due first.
-        SELECT o.id, o.due_on, o.total - o.paid AS owed,
-               sum(o.total - o.paid) OVER applied - (o.total - o.paid) AS owed_before,
+        SELECT o.id, o.due_on, o.total - o.returned - o.paid AS owed,
+               sum(o.total - o.returned - o.paid) OVER applied
+                   - (o.total - o.returned - o.paid) AS owed_before,
                row_number() OVER (ORDER BY o.due_on, o.created_at, o.id) AS listed
           FROM public.orders o
          WHERE o.business_id = v_business AND o.customer_id = p_customer_id
-           AND o.paid < o.total
+           AND o.paid + o.returned < o.total
         WINDOW applied AS (ORDER BY o.id IS DISTINCT FROM p_order_id, o.due_on, o.created_at,
                                     o.id)
     ), shares AS (
@@ -214,12 +219,13 @@ BEGIN
            AND d.shard = public.due_shard(p_customer_id)
         RETURNING 1
     )
-    SELECT (SELECT id FROM new_payment), (SELECT sum(a.amount) FROM new_allocations a),
+    SELECT (SELECT id FROM new_payment), (SELECT p.number FROM new_payment p),
+           (SELECT sum(a.amount) FROM new_allocations a),
            (SELECT jsonb_agg(jsonb_build_object('order_id', a.order_id, 'amount', a.amount)
                              ORDER BY s.listed)
               FROM new_allocations a JOIN shares s ON s.order_id = a.order_id),
            (SELECT count(*) FROM dues), (SELECT count(DISTINCT due_on) FROM shares)
-      INTO payment_id, v_allocated, allocations, v_dues_rows, v_due_dates;
+      INTO payment_id, number, v_allocated, allocations, v_dues_rows, v_due_dates;
     IF payment_id IS NULL THEN
         PERFORM public.ledger_refuse('SC004', 'unknown or inactive user, or unknown API token',
                               '{"field": "user_id"}');
