@@ -59,11 +59,14 @@ def overdue_amount(sales: list[OpenSale]) -> Decimal:
 @dataclass(frozen=True)
 class StatementLine:
     at: datetime
-    kind: str  # "sale", "carried_over" (an opening balance) or "payment"
-    id: uuid.UUID
+    # "sale", "carried_over" (an opening balance), "payment", "return", "void", "refund" (money
+    # given back on a return) or "reversal" (a payment undone)
+    kind: str
+    id: uuid.UUID  # the sale's, payment's or return's
+    number: int  # its number ("Sale 1042")
     due_on: date | None  # a sale's due date
-    method: str | None  # how a payment was made
-    note: str | None  # what a sale without items was for
+    method: str | None  # how a payment was made, or a refund given
+    note: str | None  # what a sale without items was for; why a return or reversal was made
     charge: Decimal  # what a sale added
     payment: Decimal  # what a payment took off
     balance: Decimal  # running balance after this line
@@ -98,12 +101,24 @@ _MOVEMENTS = """
     ), movements AS (
         SELECT o.created_at AS at,
                CASE WHEN o.is_opening_balance THEN 'carried_over' ELSE 'sale' END AS kind,
-               o.id, o.total AS amount, o.due_on,
+               o.id, o.number, o.total AS amount, o.due_on,
                NULL AS method, o.note
           FROM orders o WHERE o.customer_id = :customer_id
         UNION ALL
-        SELECT p.created_at, 'payment', p.id, -p.amount, NULL, p.method, NULL
+        SELECT p.created_at, 'payment', p.id, p.number, -p.amount, NULL, p.method, NULL
           FROM payments p WHERE p.customer_id = :customer_id
+        UNION ALL
+        SELECT x.created_at, CASE WHEN x.is_void THEN 'void' ELSE 'return' END, x.id, x.number,
+               -x.amount, NULL, NULL, x.reason
+          FROM returns x WHERE x.customer_id = :customer_id AND x.amount > 0
+        UNION ALL
+        SELECT x.created_at, 'refund', x.id, x.number, x.refund, NULL, x.refund_method, NULL
+          FROM returns x WHERE x.customer_id = :customer_id AND x.refund > 0
+        UNION ALL
+        SELECT v.created_at, 'reversal', p.id, p.number, p.amount, NULL, p.method, v.reason
+          FROM payment_reversals v JOIN payments p ON p.business_id = v.business_id
+                                                  AND p.id = v.payment_id
+         WHERE p.customer_id = :customer_id
     )
 """
 OPENING = text(
@@ -112,7 +127,7 @@ OPENING = text(
 )
 LINES = text(
     _MOVEMENTS
-    + """SELECT m.at, m.kind, m.id, m.amount, m.due_on, m.method, m.note
+    + """SELECT m.at, m.kind, m.id, m.number, m.amount, m.due_on, m.method, m.note
            FROM movements m, bounds
           WHERE m.at >= bounds.starts AND m.at < bounds.ends
           ORDER BY m.at, m.kind DESC, m.id"""
@@ -122,17 +137,18 @@ LINES = text(
 def statement(
     session: Session, customer_id: uuid.UUID, date_from: date, date_to: date
 ) -> Statement:
-    """Opening balance, every sale and payment from `date_from` to `date_to` (inclusive, in
-    the business's timezone) with a running balance; the closing balance is the last one."""
+    """Opening balance, every sale, payment, return, refund and reversal from `date_from` to
+    `date_to` (inclusive, in the business's timezone) with a running balance; the closing
+    balance is the last one."""
     params = {"customer_id": customer_id, "date_from": date_from, "date_to": date_to}
     balance = session.execute(OPENING, params).scalar_one()
     opening = balance
     lines = []
-    for at, kind, row_id, amount, due_on, method, note in session.execute(LINES, params):
+    for at, kind, row_id, number, amount, due_on, method, note in session.execute(LINES, params):
         balance += amount
         charge, payment = (amount, ZERO) if amount > 0 else (ZERO, -amount)
         lines.append(
-            StatementLine(at, kind, row_id, due_on, method, note, charge, payment, balance)
+            StatementLine(at, kind, row_id, number, due_on, method, note, charge, payment, balance)
         )
     return Statement(date_from, date_to, opening, lines)
 
@@ -190,7 +206,8 @@ _OVERDUE = f"""
                timezone
           FROM businesses
     ), open_sales AS (
-        SELECT o.customer_id, o.due_on, o.total - o.returned - o.paid AS owed, a.today - o.due_on AS late
+        SELECT o.customer_id, o.due_on, o.total - o.returned - o.paid AS owed,
+               a.today - o.due_on AS late
           FROM orders o, as_of a
          WHERE o.paid + o.returned < o.total
     ), per_customer AS (

@@ -16,6 +16,7 @@ csrf.exempt(bp)  # no cookies here: a request without the token proves nothing
 # Importing the modules registers their views on bp.
 from webapp.api import (  # noqa: E402
     common,
+    corrections,  # noqa: F401  (returns, voids, reversals, a payment)
     customers,  # noqa: F401  (GET/POST /api/customers)
     products,  # noqa: F401  (GET/POST /api/products, GET /api/products/<id>)
     routes,  # noqa: F401  (sales, payments, a customer, the overdue list)

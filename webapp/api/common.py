@@ -195,6 +195,9 @@ def refusal_error(refusal: ledger.LedgerError) -> ApiError:
             if refusal.entity in ("product", "sale") and refusal.id is not None:
                 body["product_id" if refusal.entity == "product" else "order_id"] = str(refusal.id)
             return ApiError(404, body)
+        case ledger.InvalidInput() if "refund" in refusal.detail:
+            refund = Decimal(str(refusal.detail["refund"]))
+            return invalid({**refusal.detail, "refund": money(refund), "message": refusal.message})
         case ledger.InvalidInput():
             return invalid({**refusal.detail, "message": refusal.message})
         case ledger.PaymentExceedsBalance():
@@ -205,6 +208,38 @@ def refusal_error(refusal: ledger.LedgerError) -> ApiError:
             return ApiError(409, {"error": "customer archived"})
         case ledger.IdempotencyKeyReused():
             return key_reused()
+        case ledger.NotPermitted():
+            return ApiError(
+                403, {"error": "forbidden", "details": refusal.message, "reason": refusal.reason}
+            )
+        case ledger.NothingToReturn():
+            return ApiError(
+                409, {"error": "nothing left to return", "order_id": refusal.detail["order_id"]}
+            )
+        case ledger.MoreThanReturnable() if refusal.product_id is not None:
+            return ApiError(
+                409,
+                {
+                    "error": "quantity exceeds what was sold",
+                    "product_id": str(refusal.product_id),
+                    "returnable": int(refusal.returnable),
+                    "lines": refusal.detail.get("lines", []),
+                },
+            )
+        case ledger.MoreThanReturnable():
+            return ApiError(
+                409,
+                {"error": "amount exceeds what is left", "returnable": money(refusal.returnable)},
+            )
+        case ledger.AlreadyReversed():
+            return ApiError(
+                409,
+                {"error": "payment already reversed", "payment_id": refusal.detail["payment_id"]},
+            )
+        case ledger.PartlyRefunded():
+            return ApiError(
+                409, {"error": "payment partly refunded", "refunded": money(refusal.refunded)}
+            )
         case ledger.Busy():
             return ApiError(503, {"error": "busy, try again"})
     return ApiError(409, {"error": refusal.message})

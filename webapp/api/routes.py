@@ -1,5 +1,5 @@
 """POST /api/purchase, GET /api/sales/<id>, POST /api/payments, GET /api/customers/<id>,
-GET /api/overdue."""
+GET /api/overdue. (Returns, voids and reversals: webapp/api/corrections.py.)"""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from webapp.api.common import (
     json_object,
     json_response,
     money,
+    require_owner,
 )
 from webapp.customers.queries import get_customer
 from webapp.db import db_session
@@ -47,11 +48,20 @@ def purchase() -> Response:
         problems["items"] = "each item is an object {product_id, quantity}"
     if not isinstance(note, str):
         problems["note"] = "must be text"
+    override = body.get("override_reason")
+    if override is not None and (
+        not isinstance(override, str) or not 1 <= len(override.strip()) <= 500
+    ):
+        problems["override_reason"] = (
+            "why the sale may go over the credit limit, 1 to 500 characters"
+        )
     key = idempotency_key_of(body)
     if key is None:
         problems["idempotency_key"] = "must be a UUID when given"
     if problems or customer_id is None or key is None or not isinstance(items, list):
         raise invalid(problems)
+    if override is not None:
+        require_owner("only an owner's token can record a sale over the credit limit")
 
     sale = ledger.purchase(
         db_session(),
@@ -62,15 +72,18 @@ def purchase() -> Response:
         api_token_id=g.token.token_id,
         amount=amount,
         note=note if isinstance(note, str) else "",
+        override_reason=override.strip() if isinstance(override, str) else None,
     )
     return json_response(
         201 if sale.created else 200,
         {
             "success": True,
             "order_id": str(sale.order_id),
+            "number": sale.number,
             "total": money(sale.total),
             "balance": money(sale.balance_after),
             "due_on": sale.due_on.isoformat(),
+            "overridden": sale.overridden,
         },
     )
 
@@ -86,6 +99,8 @@ def sale(sale_id: str) -> Response:
     return jsonify(
         {
             "id": str(order.id),
+            "number": order.number,
+            "status": order.status,
             "customer_id": str(order.customer_id),
             "lines": [
                 {
@@ -99,7 +114,20 @@ def sale(sale_id: str) -> Response:
             ],
             "note": order.note,
             "total": money(order.total),
+            "returned": money(order.returned),
             "paid": money(order.paid),
+            "owed": money(order.owed),
+            "returns": [
+                {
+                    "return_id": str(record.id),
+                    "number": record.number,
+                    "void": record.is_void,
+                    "amount": money(record.amount),
+                    "refund": money(record.refund),
+                }
+                for record in order.returns
+            ],
+            "override_reason": order.override_reason,
             "due_on": order.due_on.isoformat(),
             "created_at": order.created_at.isoformat(),
         }
@@ -147,6 +175,7 @@ def payments() -> Response:
         {
             "success": True,
             "payment_id": str(receipt.payment_id),
+            "number": receipt.number,
             "balance": money(receipt.balance_after),
             "allocations": [
                 {"order_id": str(share.order_id), "amount": money(share.amount)}

@@ -17,11 +17,12 @@ from webapp.models import Payment, User
 class PaymentReceipt:
     payment: Payment
     clerk: str
-    allocations: list[Row[Any]]  # order_id, amount, order_created_at, due_on, total
+    allocations: list[Row[Any]]  # order_id, amount, order_created_at, due_on, total, order_number
 
 
 ALLOCATIONS = text(
-    """SELECT a.order_id, a.amount, o.created_at AS order_created_at, o.due_on, o.total
+    """SELECT a.order_id, a.amount, o.created_at AS order_created_at, o.due_on, o.total,
+              o.number AS order_number
          FROM payment_allocations a JOIN orders o ON o.id = a.order_id
         WHERE a.payment_id = :payment_id
         ORDER BY o.due_on, o.created_at, o.id"""

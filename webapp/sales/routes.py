@@ -13,6 +13,7 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from webapp import ledger
+from webapp.corrections.rules import may_correct
 from webapp.customers import queries as customer_queries
 from webapp.customers.chooser import chooser_page
 from webapp.customers.operations import no_credit_message
@@ -262,7 +263,9 @@ def receipt(order_id: uuid.UUID) -> str:
     found = queries.get_receipt(db_session(), order_id)
     if found is None:
         abort(404)
-    return render_template("sales/receipt.html", receipt=found)
+    return render_template(
+        "sales/receipt.html", receipt=found, can_correct=may_correct(found.order)
+    )
 
 
 @bp.route("")

@@ -435,7 +435,7 @@ BEGIN
 
     created := true;
     amount := v_value;
-    refund := v_refund;
+    refund := v_refund::numeric(12, 2);
     balance_after := v_balance - v_reduce - v_applied;
     order_number := v_order.number;
 END

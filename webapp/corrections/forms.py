@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+from wtforms import SelectChoice, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length
+
+from webapp.forms import IdempotentForm
+from webapp.ledger import PAYMENT_METHODS
+
+REASON_RULES = [
+    DataRequired("Say why."),
+    Length(max=500, message="At most 500 characters."),
+]
+
+
+class ReturnForm(IdempotentForm):
+    """Return items (a quantity per line, read from the form by product: qty-<product id>), an
+    amount off a sale without items, or, as a void, everything left."""
+
+    amount = StringField(
+        "Amount to take off", render_kw={"inputmode": "decimal", "autocomplete": "off"}
+    )
+    reason = TextAreaField("Reason", validators=REASON_RULES)
+    refund_method = SelectField(
+        "If money goes back, refunded by",
+        choices=[SelectChoice(value, label) for value, label in PAYMENT_METHODS.items()],
+        default="cash",
+    )
+
+
+class ReversalForm(IdempotentForm):
+    reason = TextAreaField("Reason", validators=REASON_RULES)
