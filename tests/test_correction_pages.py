@@ -18,7 +18,9 @@ from tests.helpers import (
     csrf_token,
     fetch,
     ledger_violations,
+    login,
     pay,
+    sell,
     tenant_session,
 )
 from webapp import ledger
@@ -151,7 +153,76 @@ def test_an_owner_reverses_a_payment_and_a_clerk_cannot(
     assert fetch(database.admin, "SELECT balance FROM customers") == [(Decimal("39.00"),)]
 
     clerk = app.test_client()
-    from tests.helpers import login
-
     login(clerk, shop.slug, shop.clerk_email)
     assert clerk.get(path).status_code == 403
+
+
+def _sell_over_the_limit(client: FlaskClient, customer: uuid.UUID, rice: uuid.UUID, **extra: str):
+    path = f"/sales/new?customer={customer}"
+    page = client.get(path).get_data(as_text=True)
+    key = KEY.search(page)
+    assert key, page
+    return client.post(
+        "/sales/new",
+        data={
+            "csrf_token": csrf_token(client, path),
+            "customer_id": str(customer),
+            "idempotency_key": key.group(1),
+            "product": [str(rice)],
+            "quantity": ["5"],
+            **extra,
+        },
+    )
+
+
+def test_an_owner_records_a_sale_over_the_limit_with_a_reason(
+    app: Flask, database: DatabaseUrls, shop: Shop, owner_client: FlaskClient
+) -> None:
+    customer = add_customer(database.admin, shop.business_id, "Grace", credit_limit="20.00")
+    rice = add_product(database.admin, shop.business_id, "Rice", price="10.00", stock=20)
+
+    refused = _sell_over_the_limit(owner_client, customer, rice)
+    assert refused.status_code == 409
+    assert "Record it anyway" in refused.get_data(as_text=True)
+    no_reason = _sell_over_the_limit(
+        owner_client, customer, rice, override="yes", override_reason=""
+    )
+    assert no_reason.status_code == 400
+    assert "Say why this sale may go over the limit." in no_reason.get_data(as_text=True)
+    recorded = _sell_over_the_limit(
+        owner_client, customer, rice, override="yes", override_reason="Pays on Friday"
+    )
+    assert recorded.status_code == 302
+    assert fetch(database.admin, "SELECT total, override_reason FROM orders") == [
+        (Decimal("50.00"), "Pays on Friday")
+    ]
+    receipt = owner_client.get(recorded.headers["Location"]).get_data(as_text=True)
+    assert "Over the credit limit" in receipt and "Pays on Friday" in receipt
+
+
+def test_a_clerk_is_not_offered_the_override_and_cannot_send_one(
+    app: Flask, database: DatabaseUrls, shop: Shop, clerk_client: FlaskClient
+) -> None:
+    customer = add_customer(database.admin, shop.business_id, "Grace", credit_limit="20.00")
+    rice = add_product(database.admin, shop.business_id, "Rice", price="10.00", stock=20)
+    refused = _sell_over_the_limit(clerk_client, customer, rice)
+    assert refused.status_code == 409
+    assert "Record it anyway" not in refused.get_data(as_text=True)
+    forged = _sell_over_the_limit(clerk_client, customer, rice, override="yes", override_reason="x")
+    assert forged.status_code == 409
+    assert fetch(database.admin, "SELECT count(*) FROM orders") == [(0,)]
+
+
+def test_sales_and_payments_are_found_by_their_number(
+    app: Flask, database: DatabaseUrls, shop: Shop, owner_client: FlaskClient
+) -> None:
+    customer, rice, _ = _sale(app, database, shop)
+    second = sell(app, shop, customer, rice, 1)
+    payment = pay(app, shop, customer, Decimal("5.00"))
+    for query in ("2", "#2", "Sale 2"):
+        page = owner_client.get("/sales", query_string={"q": query}).get_data(as_text=True)
+        assert f"/sales/{second}" in page and ">Sale 2<" in page and ">Sale 1<" not in page
+    page = owner_client.get("/payments", query_string={"q": "Payment 1"}).get_data(as_text=True)
+    assert f"/payments/{payment.payment_id}" in page
+    page = owner_client.get("/payments", query_string={"q": "3"}).get_data(as_text=True)
+    assert f"/payments/{payment.payment_id}" not in page

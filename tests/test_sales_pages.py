@@ -368,7 +368,7 @@ def test_a_quick_entry_is_an_amount_with_a_note(
     receipt = clerk_client.get(made.headers["Location"]).get_data(as_text=True)
     assert "goods, 3 Dec" in receipt and "$30.00" in receipt
     statement = clerk_client.get(f"/customers/{customer}").get_data(as_text=True)
-    assert "Sale</a>: goods, 3 Dec" in statement
+    assert "Sale 1</a>: goods, 3 Dec" in statement
 
 
 def test_the_sale_page_says_why_there_is_no_credit_and_who_can_change_it(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import date
@@ -64,8 +65,9 @@ def like_pattern(query: str) -> str:
 
 @dataclass(frozen=True)
 class ListFilter:
-    """Who and when: one customer, or customers whose name or phone matches; a date range
-    (inclusive, in the business's timezone)."""
+    """Who and when: one customer, or customers whose name or phone matches (or the record's
+    number: "1042", "#1042", "Sale 1042"); a date range (inclusive, in the business's
+    timezone)."""
 
     customer_id: uuid.UUID | None = None
     customer_query: str = ""
@@ -76,9 +78,19 @@ class ListFilter:
         return {
             "customer_id": self.customer_id,
             "pattern": like_pattern(self.customer_query) if self.customer_query else None,
+            "number": record_number(self.customer_query),
             "date_from": self.date_from,
             "date_to": self.date_to,
         }
+
+
+NUMBER = re.compile(r"(?:sale|payment|no\.?)?\s*#?\s*(\d{1,15})", re.IGNORECASE)
+
+
+def record_number(query: str) -> int | None:
+    """The number a search names, when it is one ("1042", "#1042", "Sale 1042")."""
+    match = NUMBER.fullmatch(query.strip())
+    return int(match.group(1)) if match else None
 
 
 def filter_values(form: Any) -> dict[str, Any]:
@@ -98,7 +110,8 @@ def filter_clause(alias: str) -> str:
     return f"""
        (CAST(:customer_id AS uuid) IS NULL OR {alias}.customer_id = :customer_id)
    AND (CAST(:pattern AS text) IS NULL
-        OR c.name ILIKE :pattern ESCAPE '\\' OR c.phone ILIKE :pattern ESCAPE '\\')
+        OR c.name ILIKE :pattern ESCAPE '\\' OR c.phone ILIKE :pattern ESCAPE '\\'
+        OR {alias}.number = CAST(:number AS bigint))
    AND (CAST(:date_from AS date) IS NULL
         OR {alias}.created_at >= CAST(:date_from AS date)::timestamp AT TIME ZONE b.timezone)
    AND (CAST(:date_to AS date) IS NULL

@@ -32,7 +32,7 @@ class PaymentsFilterForm(FlaskForm):
     class Meta:
         csrf = False  # a GET search form: it changes nothing
 
-    q = StringField("Customer name or phone", validators=[Optional()])
+    q = StringField("Customer, phone or number", validators=[Optional()])
     method = SelectField(
         "Paid by",
         choices=[

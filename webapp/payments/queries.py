@@ -55,14 +55,21 @@ _PAYMENTS_FROM = f"""
      AND (CAST(:method AS text) IS NULL OR p.method = :method)
 """
 PAYMENTS_PAGE = text(
-    f"""SELECT p.id, p.created_at, p.amount, p.method, p.customer_id,
-               c.name AS customer_name, u.name AS clerk_name
+    f"""SELECT p.id, p.number, p.created_at, p.amount, p.method, p.customer_id,
+               c.name AS customer_name, u.name AS clerk_name,
+               EXISTS (SELECT FROM payment_reversals v
+                        WHERE v.business_id = p.business_id AND v.payment_id = p.id) AS reversed
         {_PAYMENTS_FROM}
          ORDER BY p.created_at DESC, p.id DESC
          LIMIT :limit OFFSET :offset"""
 )
+# The total is what was received and stands: reversed payments are listed, not counted in it.
 PAYMENTS_TOTALS = text(
-    f"SELECT count(*) AS count, coalesce(sum(p.amount), 0) AS total {_PAYMENTS_FROM}"
+    f"""SELECT count(*) AS count,
+               coalesce(sum(p.amount) FILTER (WHERE NOT EXISTS (
+                   SELECT FROM payment_reversals v
+                    WHERE v.business_id = p.business_id AND v.payment_id = p.id)), 0) AS total
+        {_PAYMENTS_FROM}"""
 )
 
 

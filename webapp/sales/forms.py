@@ -104,6 +104,6 @@ class SalesFilterForm(FlaskForm):
     class Meta:
         csrf = False  # a GET search form: it changes nothing
 
-    q = StringField("Customer name or phone", validators=[Optional()])
+    q = StringField("Customer, phone or number", validators=[Optional()])
     date_from = DateField("From", validators=[Optional()])
     date_to = DateField("To", validators=[Optional()])

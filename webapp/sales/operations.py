@@ -33,6 +33,7 @@ def record_sale(
     amount: Decimal | None = None,
     note: str = "",
     repeat_of: uuid.UUID | None = None,
+    override_reason: str | None = None,
 ) -> ledger.Sale:
     """A sale from the sale form, one committed ledger call. A sale identical to one this clerk
     recorded for this customer in the last ten minutes (under another key: Back, then Record
@@ -65,4 +66,5 @@ def record_sale(
         user_id=user_id,
         amount=amount,
         note=note,
+        override_reason=override_reason,
     )

@@ -55,7 +55,7 @@ _SALES_FROM = f"""
    WHERE {filter_clause("o")}
 """
 SALES_PAGE = text(
-    f"""SELECT o.id, o.created_at, o.total, o.paid, o.due_on, o.customer_id,
+    f"""SELECT o.id, o.number, o.created_at, o.total, o.returned, o.paid, o.due_on, o.customer_id,
                c.name AS customer_name, u.name AS clerk_name
         {_SALES_FROM}
          ORDER BY o.created_at DESC, o.id DESC

@@ -145,7 +145,34 @@ def _find(form: SaleForm, customer: Customer, draft: SaleDraft, wanted: str) -> 
     return _sale_page(form, customer, draft, find=wanted, matches=matches, find_error=problem)
 
 
+@dataclass
+class Override:
+    """An owner's "record it anyway" after a refusal for the credit limit."""
+
+    checked: bool
+    reason: str
+    error: str | None = None
+
+    @classmethod
+    def from_request(cls) -> Override | None:
+        """The one sent, if an owner sent one (a clerk's is ignored: only owners are offered it,
+        and the ledger refuses a clerk's override in any case)."""
+        if not current_user.is_owner or "override_reason" not in request.form:
+            return None
+        reason = request.form.get("override_reason", "").strip()[:500]
+        return cls(request.form.get("override") == "yes", reason)
+
+    @property
+    def reason_to_send(self) -> str | None:
+        return self.reason if self.checked and self.reason else None
+
+
 def _record(form: SaleForm, customer: Customer, draft: SaleDraft) -> Page | Response:
+    override = Override.from_request()
+    if override and override.checked and not override.reason:
+        override.error = "Say why this sale may go over the limit."
+        draft.error = "Not recorded: an override needs a reason."
+        return _sale_page(form, customer, draft, override=override, status=400)
     typed_amount = request.form.get("amount", "").strip()
     note = request.form.get("note", "").strip()
     amount = parse_amount(typed_amount) if typed_amount else None
@@ -170,15 +197,21 @@ def _record(form: SaleForm, customer: Customer, draft: SaleDraft) -> Page | Resp
             amount=amount,
             note=note,
             repeat_of=parse_uuid(request.form.get("repeat_of")),
+            override_reason=override.reason_to_send if override else None,
         )
     except ledger.IdempotencyKeyReused:
         form.renew_key()  # the key recorded another sale: this form was out of date
         return _sale_page(form, customer, draft, quick=quick, status=409)
     except operations.LooksLikeARepeat as repeat:
         return _sale_page(form, customer, draft, quick=quick, repeat=repeat.twin, status=409)
+    except ledger.CreditLimitExceeded as refusal:
+        _explain(refusal, draft, customer, quick)
+        if current_user.is_owner:
+            override = override or Override(False, "")
+        return _sale_page(form, customer, draft, quick=quick, override=override, status=409)
     except ledger.LedgerError as refusal:
         _explain(refusal, draft, customer, quick)
-        return _sale_page(form, customer, draft, quick=quick, status=409)
+        return _sale_page(form, customer, draft, quick=quick, override=override, status=409)
     return redirect(url_for("sales.receipt", order_id=sale.order_id))
 
 
@@ -232,6 +265,7 @@ def _sale_page(
     find_error: str | None = None,
     quick: dict[str, str] | None = None,
     repeat: Twin | None = None,
+    override: Override | None = None,
     status: int = 200,
 ) -> Page:
     ids = [line.product for line in draft.lines if line.product is not None]
@@ -252,6 +286,7 @@ def _sale_page(
         find_error=find_error,
         quick=quick or {},
         repeat=repeat,
+        override=override,
         no_credit=no_credit_message(customer),
         money_format=money_format(),
     )
