@@ -19,7 +19,18 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Rule
 from werkzeug.routing.converters import AnyConverter, UUIDConverter
 
-from tests.helpers import Shop, add_customer, add_product, api_auth, fetch, pay, sell, signed_in
+from tests.helpers import (
+    Shop,
+    add_customer,
+    add_product,
+    api_auth,
+    fetch,
+    pay,
+    sell,
+    signed_in,
+    tenant_session,
+)
+from webapp import ledger
 
 # The name of a route's id parameter → the kind of row it names.
 ID_PARAMETERS = {
@@ -35,6 +46,7 @@ ID_PARAMETERS = {
     "api_token_id": "token",
     "import_id": "import",
     "movement_id": "movement",
+    "return_id": "return",
 }
 # Parameters that are not ids: the values each may take (an `any(...)` converter says its own).
 OTHER_PARAMETERS: dict[str, tuple[str, ...]] = {}
@@ -125,8 +137,9 @@ def seed(
     product_name: str = "Rice 5 kg",
     phone: str = "",
 ) -> Rows:
-    """A customer with a sale of a product and a payment, an API token, an import and the
-    clerk's session."""
+    """A customer with a sale of a product and a payment, the sale returned (part of the payment
+    refunded), a second payment reversed, an API token, an import and the clerk's session: a
+    row in every table."""
     customer = add_customer(admin_url, shop.business_id, customer_name, phone=phone)
     product = add_product(
         admin_url,
@@ -145,6 +158,25 @@ def seed(
         shop.business_id,
     )
     ((movement,),) = fetch(admin_url, "SELECT id FROM stock_movements WHERE order_id = %s", sale)
+    with tenant_session(app, shop.business_id) as session:
+        returned = ledger.record_return(  # 12.00 back: 7.00 owed, 5.00 refunded
+            session,
+            order_id=sale,
+            reason="brought back",
+            idempotency_key=uuid.uuid4(),
+            user_id=shop.owner_id,
+            void=True,
+            refund_method="cash",
+        ).return_id
+        sell(app, shop, customer, product, 1)
+        bounced = pay(app, shop, customer, "2.00").payment_id
+        ledger.reverse_payment(
+            session,
+            payment_id=bounced,
+            reason="bounced",
+            idempotency_key=uuid.uuid4(),
+            user_id=shop.owner_id,
+        )
     signed_in(app, shop.slug, shop.clerk_email)  # a session: a row in user_sessions
     ((upload,),) = fetch(
         admin_url,
@@ -170,6 +202,7 @@ def seed(
         "token": token,
         "import": upload,
         "movement": movement,
+        "return": returned,
     }
     return Rows(ids, auth)
 

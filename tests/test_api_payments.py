@@ -45,6 +45,7 @@ def test_a_payment_then_its_replay(
     assert response.get_json() == {
         "success": True,
         "payment_id": str(payment_id),
+        "number": 1,
         "balance": "150.00",
         "allocations": [
             {"order_id": str(first), "amount": "100.00"},

@@ -59,9 +59,11 @@ def test_a_sale_then_its_replay(
     assert body == {
         "success": True,
         "order_id": str(order_id),
+        "number": 1,
         "total": "22.25",
         "balance": "22.25",
         "due_on": due_on.isoformat(),
+        "overridden": False,
     }
     # Recorded in the name of the token's owner, and marked as coming through the API.
     assert fetch(database.admin, "SELECT created_by, api_token_id IS NOT NULL FROM orders") == [

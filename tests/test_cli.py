@@ -208,7 +208,7 @@ def test_check_ledger_reports_a_broken_invariant(app: Flask, database: DatabaseU
         ).fetchone()[0]
     code, out = _invoke(app, "check-ledger")
     assert code == 1
-    assert "customer balance differs from sales minus payments: business" in out
+    assert "customer balance differs from sales, returns, payments and refunds: business" in out
     assert str(customer) in out
 
 

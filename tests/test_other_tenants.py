@@ -136,6 +136,7 @@ def api_body(ids: dict[str, uuid.UUID], endpoint: str) -> dict[str, object]:
         "name": "Changed by A",
         "price": "1.00",
         "credit_limit": "5.00",
+        "reason": "Changed by A",
         "idempotency_key": str(uuid.uuid4()),
     }
     if endpoint == "api.purchase":
@@ -343,7 +344,13 @@ def _row_keys(admin_url: str, b: uuid.UUID) -> dict[str, list[str]]:
 
 
 def _column(table: str) -> str:
-    return {"open_dues": "due_on", "product_codes": "code"}.get(table, "id")
+    return {
+        "open_dues": "due_on",
+        "product_codes": "code",
+        "document_counters": "kind",
+        "return_items": "product_id",
+        "refund_sources": "payment_id",
+    }.get(table, "id")
 
 
 def _as_b(conn: psycopg.Connection, table: str) -> str:

@@ -31,8 +31,8 @@ def two_shops_with_data(app: Flask, database: DatabaseUrls, shop: Shop, other_sh
             ).fetchone()[0]
             order = conn.execute(
                 "INSERT INTO orders (business_id, customer_id, total, due_on, created_by, "
-                "idempotency_key, balance_after) "
-                "VALUES (%s, %s, 5, current_date, %s, gen_random_uuid(), 5) RETURNING id",
+                "idempotency_key, balance_after, number) "
+                "VALUES (%s, %s, 5, current_date, %s, gen_random_uuid(), 5, 1) RETURNING id",
                 (s.business_id, customer, s.clerk_id),
             ).fetchone()[0]
             conn.execute(
@@ -42,7 +42,8 @@ def two_shops_with_data(app: Flask, database: DatabaseUrls, shop: Shop, other_sh
             )
             payment = conn.execute(
                 "INSERT INTO payments (business_id, customer_id, amount, created_by, "
-                "idempotency_key, balance_after) VALUES (%s, %s, 1, %s, gen_random_uuid(), 4) "
+                "idempotency_key, balance_after, number) "
+                "VALUES (%s, %s, 1, %s, gen_random_uuid(), 4, 1) "
                 "RETURNING id",
                 (s.business_id, customer, s.clerk_id),
             ).fetchone()[0]
@@ -79,6 +80,40 @@ def two_shops_with_data(app: Flask, database: DatabaseUrls, shop: Shop, other_sh
             conn.execute(
                 "INSERT INTO recovery_codes (business_id, user_id, code_hash) "
                 "VALUES (%s, %s, encode(sha256(gen_random_uuid()::text::bytea), 'hex'))",
+                (s.business_id, s.owner_id),
+            )
+            # The corrections' tables (0015), each with one row as the owner writes them.
+            conn.execute(
+                "INSERT INTO document_counters (business_id, kind, last_number) "
+                "VALUES (%s, 'return', 1)",
+                (s.business_id,),
+            )
+            returned = conn.execute(
+                "INSERT INTO returns (business_id, number, order_id, customer_id, is_void, amount,"
+                " refund, refund_method, reason, created_by, idempotency_key, request_hash,"
+                " balance_after) VALUES (%s, 1, %s, %s, false, 5, 1, 'cash', 'x', %s,"
+                " gen_random_uuid(), gen_random_uuid(), 0) RETURNING id",
+                (s.business_id, order, customer, s.owner_id),
+            ).fetchone()[0]
+            conn.execute(
+                "INSERT INTO return_items (business_id, return_id, product_id, quantity,"
+                " unit_price) VALUES (%s, %s, %s, 1, 5)",
+                (s.business_id, returned, product),
+            )
+            conn.execute(
+                "INSERT INTO refund_sources (business_id, return_id, payment_id, amount) "
+                "VALUES (%s, %s, %s, 1)",
+                (s.business_id, returned, payment),
+            )
+            conn.execute(
+                "INSERT INTO payment_reversals (business_id, payment_id, reason, created_by,"
+                " idempotency_key, request_hash, balance_after)"
+                " VALUES (%s, %s, 'x', %s, gen_random_uuid(), gen_random_uuid(), 0)",
+                (s.business_id, payment, s.owner_id),
+            )
+            conn.execute(
+                "INSERT INTO activity_log (business_id, user_id, kind, summary) "
+                "VALUES (%s, %s, 'settings', 'Shop name changed')",
                 (s.business_id, s.owner_id),
             )
 
@@ -129,6 +164,12 @@ def test_a_bound_tenant_sees_only_its_own_rows(
         "stock_movements": 1,
         "open_dues": 1,
         "recovery_codes": 1,
+        "document_counters": 1,
+        "returns": 1,
+        "return_items": 1,
+        "refund_sources": 1,
+        "payment_reversals": 1,
+        "activity_log": 1,
     }
     for table in TENANT_TABLES:
         owners = app_conn.execute(f"SELECT DISTINCT business_id FROM {table}").fetchall()
@@ -186,8 +227,8 @@ def test_a_composite_foreign_key_refuses_an_order_pointing_into_another_business
         with pytest.raises(psycopg.errors.ForeignKeyViolation):
             conn.execute(
                 "INSERT INTO orders (business_id, customer_id, total, due_on, created_by, "
-                "idempotency_key, balance_after) "
-                "VALUES (%s, %s, 5, current_date, %s, gen_random_uuid(), 5)",
+                "idempotency_key, balance_after, number) "
+                "VALUES (%s, %s, 5, current_date, %s, gen_random_uuid(), 5, 2)",
                 (shop.business_id, foreign_customer, shop.clerk_id),
             )
 
