@@ -308,3 +308,52 @@ def test_rows_made_before_0010_keep_their_id_as_their_key(
     with psycopg.connect(urls.admin) as conn:
         row = conn.execute("SELECT id, idempotency_key, request_hash FROM customers").fetchone()
     assert row == (customer, customer, None)
+
+
+def test_0015_numbers_existing_sales_and_payments_in_the_order_they_were_made(
+    fresh_database: Callable[[], embedded.DatabaseUrls], tmp_path: Path
+) -> None:
+    from tests.helpers import ledger_violations
+
+    urls = fresh_database()
+    migrated_before(urls.admin, "0015", tmp_path)
+    with psycopg.connect(urls.admin) as conn:
+        business = old_shop(conn)
+        owner = old_owner(conn, business)
+        customer = conn.execute(
+            "INSERT INTO customers (business_id, name, credit_limit, balance) "
+            "VALUES (%s, 'Ada', 100, 0) RETURNING id",
+            (business,),
+        ).fetchone()[0]
+        # Three sales of 1.00 made 3, 1 and 2 days ago (not in the order they were inserted).
+        made = {}
+        for days in (3, 1, 2):
+            made[days] = conn.execute(
+                "INSERT INTO orders (business_id, customer_id, total, due_on, created_by, "
+                "idempotency_key, balance_after, created_at) VALUES (%s, %s, 1, current_date, "
+                "%s, gen_random_uuid(), 0, now() - %s * interval '1 day') RETURNING id",
+                (business, customer, owner, days),
+            ).fetchone()[0]
+        conn.execute("UPDATE customers SET balance = 3 WHERE id = %s", (customer,))
+        conn.execute("SELECT rebuild_due_summaries(%s)", (business,))
+
+    migrate.upgrade(urls.admin)
+    with psycopg.connect(urls.admin) as conn:
+        numbers = dict(conn.execute("SELECT id, number FROM orders").fetchall())
+        assert [numbers[made[days]] for days in (3, 2, 1)] == [1, 2, 3]
+        assert conn.execute(
+            "SELECT last_number FROM document_counters WHERE kind = 'sale'"
+        ).fetchall() == [(3,)]
+        assert conn.execute("SELECT returned, credit_limit FROM orders LIMIT 1").fetchone() == (
+            0,
+            None,
+        )
+        # The next sale continues the count.
+        conn.execute("SELECT set_config('app.business_id', %s, true)", (str(business),))
+        sale = conn.execute(
+            "SELECT number FROM process_purchase(%s, %s, '[]', gen_random_uuid(), %s, NULL, 2.5,"
+            " 'goods', NULL)",
+            (business, customer, owner),
+        ).fetchone()
+        assert sale == (4,)
+    assert ledger_violations(urls.admin) == []

@@ -59,17 +59,19 @@ def overdue_amount(sales: list[OpenSale]) -> Decimal:
 @dataclass(frozen=True)
 class StatementLine:
     at: datetime
-    # "sale", "carried_over" (an opening balance), "payment", "return", "void", "refund" (money
-    # given back on a return) or "reversal" (a payment undone)
+    # "sale", "carried_over" (an opening balance), "payment", "return", "void" or "reversal"
+    # (a payment undone)
     kind: str
     id: uuid.UUID  # the sale's, payment's or return's
     number: int  # its number ("Sale 1042")
     due_on: date | None  # a sale's due date
     method: str | None  # how a payment was made, or a refund given
     note: str | None  # what a sale without items was for; why a return or reversal was made
-    charge: Decimal  # what a sale added
-    payment: Decimal  # what a payment took off
+    charge: Decimal  # what a sale (or a reversal) added
+    payment: Decimal  # what a payment (or a return, less what it refunded) took off
     balance: Decimal  # running balance after this line
+    returned: Decimal = ZERO  # a return's goods at the price sold
+    refund: Decimal = ZERO  # of that, money given back to the customer
 
 
 @dataclass(frozen=True)
@@ -102,20 +104,21 @@ _MOVEMENTS = """
         SELECT o.created_at AS at,
                CASE WHEN o.is_opening_balance THEN 'carried_over' ELSE 'sale' END AS kind,
                o.id, o.number, o.total AS amount, o.due_on,
-               NULL AS method, o.note
+               NULL AS method, o.note, NULL::numeric AS returned, NULL::numeric AS refund
           FROM orders o WHERE o.customer_id = :customer_id
         UNION ALL
-        SELECT p.created_at, 'payment', p.id, p.number, -p.amount, NULL, p.method, NULL
+        SELECT p.created_at, 'payment', p.id, p.number, -p.amount, NULL, p.method, NULL, NULL,
+               NULL
           FROM payments p WHERE p.customer_id = :customer_id
         UNION ALL
+        -- A return takes off what it was worth less what of it went back as money: one line,
+        -- so the running balance never shows below zero in between.
         SELECT x.created_at, CASE WHEN x.is_void THEN 'void' ELSE 'return' END, x.id, x.number,
-               -x.amount, NULL, NULL, x.reason
-          FROM returns x WHERE x.customer_id = :customer_id AND x.amount > 0
+               x.refund - x.amount, NULL, x.refund_method, x.reason, x.amount, x.refund
+          FROM returns x WHERE x.customer_id = :customer_id
         UNION ALL
-        SELECT x.created_at, 'refund', x.id, x.number, x.refund, NULL, x.refund_method, NULL
-          FROM returns x WHERE x.customer_id = :customer_id AND x.refund > 0
-        UNION ALL
-        SELECT v.created_at, 'reversal', p.id, p.number, p.amount, NULL, p.method, v.reason
+        SELECT v.created_at, 'reversal', p.id, p.number, p.amount, NULL, p.method, v.reason,
+               NULL, NULL
           FROM payment_reversals v JOIN payments p ON p.business_id = v.business_id
                                                   AND p.id = v.payment_id
          WHERE p.customer_id = :customer_id
@@ -127,7 +130,8 @@ OPENING = text(
 )
 LINES = text(
     _MOVEMENTS
-    + """SELECT m.at, m.kind, m.id, m.number, m.amount, m.due_on, m.method, m.note
+    + """SELECT m.at, m.kind, m.id, m.number, m.amount, m.due_on, m.method, m.note, m.returned,
+                m.refund
            FROM movements m, bounds
           WHERE m.at >= bounds.starts AND m.at < bounds.ends
           ORDER BY m.at, m.kind DESC, m.id"""
@@ -144,11 +148,24 @@ def statement(
     balance = session.execute(OPENING, params).scalar_one()
     opening = balance
     lines = []
-    for at, kind, row_id, number, amount, due_on, method, note in session.execute(LINES, params):
-        balance += amount
-        charge, payment = (amount, ZERO) if amount > 0 else (ZERO, -amount)
+    for row in session.execute(LINES, params):
+        balance += row.amount
+        charge, payment = (row.amount, ZERO) if row.amount > 0 else (ZERO, -row.amount)
         lines.append(
-            StatementLine(at, kind, row_id, number, due_on, method, note, charge, payment, balance)
+            StatementLine(
+                row.at,
+                row.kind,
+                row.id,
+                row.number,
+                row.due_on,
+                row.method,
+                row.note,
+                charge,
+                payment,
+                balance,
+                row.returned or ZERO,
+                row.refund or ZERO,
+            )
         )
     return Statement(date_from, date_to, opening, lines)
 

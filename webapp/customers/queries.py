@@ -108,9 +108,10 @@ def list_customers(
 
 
 # Everything held about one customer, for their copy (the owner downloads it as JSON): their
-# details, every sale with its lines, every payment with what it paid.
+# details, every sale with its lines, every payment with what it paid, every return.
 EXPORT_SALES = text(
-    """SELECT o.id, o.created_at, o.due_on, o.total, o.paid, o.note, o.is_opening_balance,
+    """SELECT o.id, o.number, o.created_at, o.due_on, o.total, o.returned, o.paid, o.note,
+              o.is_opening_balance,
               coalesce((SELECT jsonb_agg(jsonb_build_object(
                                    'product', p.name, 'quantity', i.quantity,
                                    'unit_price', i.unit_price) ORDER BY i.line_no)
@@ -124,7 +125,9 @@ EXPORT_SALES = text(
         ORDER BY o.created_at, o.id"""
 )
 EXPORT_PAYMENTS = text(
-    """SELECT p.id, p.created_at, p.amount, p.method, p.note,
+    """SELECT p.id, p.number, p.created_at, p.amount, p.method, p.note,
+              (SELECT v.created_at FROM payment_reversals v
+                WHERE v.business_id = p.business_id AND v.payment_id = p.id) AS reversed_at,
               coalesce((SELECT jsonb_agg(jsonb_build_object('sale', a.order_id,
                                                             'amount', a.amount)
                                          ORDER BY a.order_id)
@@ -134,6 +137,15 @@ EXPORT_PAYMENTS = text(
          FROM payments p
         WHERE p.customer_id = :customer_id
         ORDER BY p.created_at, p.id"""
+)
+
+
+EXPORT_RETURNS = text(
+    """SELECT x.id, x.number, x.order_id, x.created_at, x.is_void, x.amount, x.refund,
+              x.refund_method, x.reason
+         FROM returns x
+        WHERE x.customer_id = :customer_id
+        ORDER BY x.created_at, x.id"""
 )
 
 
@@ -155,9 +167,11 @@ def export_customer(session: Session, customer: Customer) -> dict[str, Any]:
         "sales": [
             {
                 "id": str(row.id),
+                "number": row.number,
                 "created_at": row.created_at.isoformat(),
                 "due_on": row.due_on.isoformat(),
                 "total": str(row.total),
+                "returned": str(row.returned),
                 "paid": str(row.paid),
                 "note": row.note,
                 "carried_over": row.is_opening_balance,
@@ -168,12 +182,28 @@ def export_customer(session: Session, customer: Customer) -> dict[str, Any]:
         "payments": [
             {
                 "id": str(row.id),
+                "number": row.number,
                 "created_at": row.created_at.isoformat(),
                 "amount": str(row.amount),
                 "method": row.method,
                 "note": row.note,
                 "paid_sales": row.paid_sales,
+                "reversed_at": row.reversed_at.isoformat() if row.reversed_at else None,
             }
             for row in session.execute(EXPORT_PAYMENTS, params)
+        ],
+        "returns": [
+            {
+                "id": str(row.id),
+                "number": row.number,
+                "sale": str(row.order_id),
+                "created_at": row.created_at.isoformat(),
+                "void": row.is_void,
+                "amount": str(row.amount),
+                "refund": str(row.refund),
+                "refund_method": row.refund_method,
+                "reason": row.reason,
+            }
+            for row in session.execute(EXPORT_RETURNS, params)
         ],
     }

@@ -19,7 +19,8 @@ AS $$
      WHERE c.business_id = p_business_id;
     DELETE FROM public.open_dues WHERE business_id = p_business_id;
     INSERT INTO public.open_dues (business_id, due_on, shard, owed)
-    SELECT o.business_id, o.due_on, public.due_shard(o.customer_id), sum(o.total - o.returned - o.paid)
+    SELECT o.business_id, o.due_on, public.due_shard(o.customer_id),
+           sum(o.total - o.returned - o.paid)
       FROM public.orders o
      WHERE o.business_id = p_business_id AND o.paid + o.returned < o.total
      GROUP BY 1, 2, 3;
