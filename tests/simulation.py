@@ -2,7 +2,8 @@
 
 Shared by tests/test_simulation.py (a few thousand operations) and bench/simulation.py (100,000
 or more). Threads do random sales, payments, deliveries, damage, count corrections, price
-changes and credit-limit changes on a few customers and products, through the real ledger
+changes, credit-limit changes, and an owner's corrections (returns, voids, payment reversals,
+sales over the limit with an override) on a few customers and products, through the real ledger
 functions (webapp.ledger) as the app role with the tenant bound, exactly as a request does.
 Some requests are resent later with the same idempotency key (a till that lost the answer),
 some are sent twice at once from two threads (a double click racing itself), and a killer
@@ -13,8 +14,9 @@ exactly once.
 
 At the end, `check()` verifies: check-ledger's invariants; no product below zero; every sale's
 balance within the credit limit in force at that moment and every line at the price in force
-at that moment; every acknowledged sale, payment and stock change recorded exactly once, as
-answered; nothing recorded that was refused or never sent.
+at that moment (or carrying an owner's override); every acknowledged sale, payment, stock
+change, return and reversal recorded exactly once, as answered; nothing recorded that was
+refused or never sent.
 
 Reproducing: the seed fixes every thread's sequence of requests (what, to whom, how much, with
 which key, which are resent or doubled) and the killer's pauses. The interleaving of threads
@@ -82,12 +84,17 @@ MIX = {
     "count_correction": 3,
     "price": 5,
     "credit_limit": 6,
+    "return": 4,
+    "void": 2,
+    "reversal": 2,
+    "override": 2,
     "resend": 6,
 }
 KINDS = list(MIX)
 WEIGHTS = list(MIX.values())
 STOCK_KINDS = frozenset({"delivery", "damage", "count_correction"})
-LEDGER_KINDS = frozenset({"sale", "payment"}) | STOCK_KINDS
+CORRECTION_KINDS = frozenset({"return", "void", "reversal", "override"})
+LEDGER_KINDS = frozenset({"sale", "payment"}) | STOCK_KINDS | CORRECTION_KINDS
 DOUBLE_RATE = 0.06  # ledger requests sent twice at once, from two threads
 NAMED_ORDER_RATE = 0.1  # payments that name one of the customer's sales
 MAX_ATTEMPTS = 200  # sends of one request before giving up on learning its outcome
@@ -100,6 +107,10 @@ EXPECTED_REFUSALS: dict[str, tuple[type[ledger.LedgerError], ...]] = {
     "delivery": (ledger.Busy,),
     "damage": (ledger.InsufficientStock, ledger.Busy),
     "count_correction": (ledger.Busy,),
+    "return": (ledger.NothingToReturn, ledger.MoreThanReturnable, ledger.Busy),
+    "void": (ledger.NothingToReturn, ledger.Busy),
+    "reversal": (ledger.AlreadyReversed, ledger.PartlyRefunded, ledger.Busy),
+    "override": (ledger.InsufficientStock, ledger.Busy),
 }
 
 SIDE_TABLES = """
@@ -155,7 +166,8 @@ class Config:
 @dataclass(frozen=True)
 class Shop:
     business_id: uuid.UUID
-    user_id: uuid.UUID
+    user_id: uuid.UUID  # the clerk at the tills
+    owner_id: uuid.UUID  # who corrects: returns, voids, reversals, overrides
     customers: list[uuid.UUID]
     products: list[uuid.UUID]
 
@@ -171,7 +183,8 @@ class Op:
     lines: tuple[tuple[uuid.UUID, int], ...] = ()
     amount: Decimal | None = None  # a payment's
     method: str = "cash"
-    order: uuid.UUID | None = None  # the sale a payment names
+    order: uuid.UUID | None = None  # the sale a payment names, or a return takes back from
+    payment: uuid.UUID | None = None  # the payment a reversal undoes
     change: int | None = None
     counted: int | None = None
     value: Decimal | None = None  # the new price or credit limit
@@ -179,7 +192,7 @@ class Op:
 
 @dataclass(frozen=True)
 class Answer:
-    record_id: uuid.UUID  # order, payment or stock movement
+    record_id: uuid.UUID  # order, payment, stock movement, return, or the payment reversed
     created: bool
     total: Decimal | None = None  # a sale's
 
@@ -272,11 +285,14 @@ def make_shop(admin_url: str, rng: random.Random, customers: int, products: int)
             "INSERT INTO businesses (slug, name, timezone) VALUES ('simulation', 'Simulation',"
             " 'UTC') RETURNING id"
         ).fetchone()[0]
-        user = conn.execute(
-            "INSERT INTO users (business_id, email, name, password_hash, role)"
-            " VALUES (%s, 'till@simulation.test', 'Till', 'x', 'clerk') RETURNING id",
-            (business,),
-        ).fetchone()[0]
+        user, owner = (
+            conn.execute(
+                "INSERT INTO users (business_id, email, name, password_hash, role)"
+                " VALUES (%s, %s, %s, 'x', %s) RETURNING id",
+                (business, f"{role}@simulation.test", role.title(), role),
+            ).fetchone()[0]
+            for role in ("clerk", "owner")
+        )
         customer_ids = [
             conn.execute(
                 "INSERT INTO customers (business_id, name, credit_limit) VALUES (%s, %s, %s)"
@@ -307,7 +323,7 @@ def make_shop(admin_url: str, rng: random.Random, customers: int, products: int)
             " FROM products WHERE business_id = %s",
             (business,),
         )
-    return Shop(business, user, customer_ids, product_ids)
+    return Shop(business, user, owner, customer_ids, product_ids)
 
 
 def drop_side_tables(admin_url: str) -> None:
@@ -384,9 +400,9 @@ class Till:
             raise
 
     def _execute(self, op: Op) -> Answer:
-        user = self.shop.user_id
+        user, owner = self.shop.user_id, self.shop.owner_id
         with self.session() as session:
-            if op.kind == "sale":
+            if op.kind in ("sale", "override"):
                 assert op.customer is not None
                 session.info[SALE_KEY] = op.key
                 sale = ledger.purchase(
@@ -394,9 +410,35 @@ class Till:
                     customer_id=op.customer,
                     lines=[ledger.Line(product, qty) for product, qty in op.lines],
                     idempotency_key=op.key,
-                    user_id=user,
+                    user_id=owner if op.kind == "override" else user,
+                    override_reason="simulated override" if op.kind == "override" else None,
                 )
                 return Answer(sale.order_id, sale.created, sale.total)
+            if op.kind in ("return", "void"):
+                assert op.order is not None
+                returned = ledger.record_return(
+                    session,
+                    order_id=op.order,
+                    reason="simulated",
+                    idempotency_key=op.key,
+                    user_id=owner,
+                    lines=(
+                        [ledger.Line(p, q) for p, q in op.lines] if op.kind == "return" else None
+                    ),
+                    void=op.kind == "void",
+                    refund_method=op.method,
+                )
+                return Answer(returned.return_id, returned.created)
+            if op.kind == "reversal":
+                assert op.payment is not None
+                reversal = ledger.reverse_payment(
+                    session,
+                    payment_id=op.payment,
+                    reason="simulated",
+                    idempotency_key=op.key,
+                    user_id=owner,
+                )
+                return Answer(op.payment, reversal.created)
             if op.kind == "payment":
                 assert op.customer is not None and op.amount is not None
                 receipt = ledger.pay(
@@ -473,6 +515,8 @@ class Worker:
         self.tracks: dict[uuid.UUID, Track] = {}
         self.acknowledged: list[Track] = []  # ledger requests answered, in order
         self.sales_of: dict[uuid.UUID, list[uuid.UUID]] = {}  # customer → acknowledged orders
+        self.lines_of: dict[uuid.UUID, tuple[tuple[uuid.UUID, int], ...]] = {}  # order → lines
+        self.payments: list[uuid.UUID] = []  # acknowledged payments
 
     def next_op(self) -> Op | None:
         """Draw the next request. Every call consumes the same draws whatever the outcomes so
@@ -485,10 +529,27 @@ class Worker:
             if not self.acknowledged:
                 return None
             return self.acknowledged[int(pick * len(self.acknowledged))].op
-        if kind == "sale":
+        if kind in ("sale", "override"):
             products = rng.sample(shop.products, rng.choice((1, 1, 2, 3)))
             lines = tuple((p, rng.randint(1, 4)) for p in products)
             return Op(kind, key, customer=customer, lines=lines)
+        if kind in ("return", "void"):
+            orders = [order for sales in self.sales_of.values() for order in sales]
+            if not orders:
+                return None
+            # Drawn from the key, so the worker's own sequence of draws stays the same.
+            mine = random.Random(key.int)
+            order = orders[int(pick * len(orders))]
+            method = mine.choice(list(ledger.PAYMENT_METHODS))
+            if kind == "void":
+                return Op(kind, key, order=order, method=method)
+            sold = self.lines_of[order]
+            lines = tuple((p, mine.randint(1, q)) for p, q in sold[: mine.randint(1, len(sold))])
+            return Op(kind, key, order=order, lines=lines, method=method)
+        if kind == "reversal":
+            if not self.payments:
+                return None
+            return Op(kind, key, payment=self.payments[int(pick * len(self.payments))])
         if kind == "payment":
             amount = Decimal(rng.randint(1, 15000)) * CENT
             method = rng.choice(list(ledger.PAYMENT_METHODS))
@@ -573,8 +634,12 @@ class Worker:
                 track.answers.append(outcome)
         if track.answers and not was_acknowledged:
             self.acknowledged.append(track)
-            if op.kind == "sale" and op.customer is not None:
-                self.sales_of.setdefault(op.customer, []).append(track.answers[0].record_id)
+            if op.kind in ("sale", "override") and op.customer is not None:
+                order = track.answers[0].record_id
+                self.sales_of.setdefault(op.customer, []).append(order)
+                self.lines_of[order] = op.lines
+            if op.kind == "payment":
+                self.payments.append(track.answers[0].record_id)
 
 
 def _killer(
@@ -691,7 +756,7 @@ def check(
                      LEFT JOIN LATERAL (SELECT credit_limit FROM simulation_limits l
                                          WHERE l.customer_id = o.customer_id AND l.tick < s.tick
                                          ORDER BY l.tick DESC LIMIT 1) l ON true
-                    WHERE o.business_id = %(b)s
+                    WHERE o.business_id = %(b)s AND o.override_reason IS NULL
                       AND (o.balance_after > l.credit_limit) IS NOT FALSE"""
             )
         ]
@@ -749,6 +814,14 @@ def check(
                 "SELECT idempotency_key, id, product_id, change, reason FROM stock_movements"
                 " WHERE business_id = %(b)s AND idempotency_key IS NOT NULL"
             ),
+            "return": rows(
+                "SELECT idempotency_key, id, order_id, is_void FROM returns"
+                " WHERE business_id = %(b)s"
+            ),
+            "reversal": rows(
+                "SELECT idempotency_key, payment_id, payment_id FROM payment_reversals"
+                " WHERE business_id = %(b)s"
+            ),
         }
     by_key: dict[uuid.UUID, list[tuple]] = {}
     for kind, found in recorded.items():
@@ -788,16 +861,27 @@ def check(
 def _differences(track: Track, answered: uuid.UUID, record: tuple) -> list[str]:
     op = track.op
     kind, record_id, owner, *rest = record
-    expected_kind = "stock" if op.kind in STOCK_KINDS else op.kind
+    expected_kind = {"override": "sale", "void": "return"}.get(op.kind, op.kind)
+    if op.kind in STOCK_KINDS:
+        expected_kind = "stock"
     what = f"{op.kind} {op.key}"
     if kind != expected_kind:
         return [f"{what} was recorded as a {kind}"]
     problems = []
     if record_id != answered:
         problems.append(f"{what} answered {answered}, recorded as {record_id}")
-    if owner != (op.product if kind == "stock" else op.customer):
+    wanted_owner = {"stock": op.product, "return": op.order, "reversal": op.payment}.get(
+        kind, op.customer
+    )
+    if owner != wanted_owner:
         problems.append(f"{what} recorded for {owner}")
-    if kind == "sale":
+    if kind == "return":
+        (is_void,) = rest
+        if is_void != (op.kind == "void"):
+            problems.append(f"{what} recorded with void={is_void}")
+    elif kind == "reversal":
+        pass  # the reversed payment, checked above
+    elif kind == "sale":
         total, items = rest
         wanted = {str(product): qty for product, qty in op.lines}
         if items != wanted:
