@@ -139,6 +139,7 @@ def test_the_default_is_set_in_settings_and_applies_to_new_customers_only(
         "default_credit_limit": "75.50",
         "receipt_paper": "a4",
         "api_requests_per_minute": "600",
+        "clerk_correction_minutes": "30",
     }
     assert owner_client.post("/settings", data=data).status_code == 302
     with tenant_session(app, shop.business_id) as session:

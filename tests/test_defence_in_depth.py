@@ -268,6 +268,7 @@ def test_odd_unicode_is_refused_by_the_pages_the_api_imports_and_staff(
             "default_credit_limit": "0",
             "receipt_paper": "a4",
             "api_requests_per_minute": "600",
+            "clerk_correction_minutes": "30",
         },
     )
     assert "U+2066" in response.get_data(as_text=True)

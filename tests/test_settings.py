@@ -35,10 +35,11 @@ GOOD = {
     "default_credit_limit": "250.00",
     "receipt_paper": "80mm",
     "api_requests_per_minute": "120",
+    "clerk_correction_minutes": "45",
 }
 BUSINESS_COLUMNS = (
     "name, address, phone, currency, timezone, credit_days, low_stock_threshold,"
-    " default_credit_limit, receipt_paper, api_requests_per_minute"
+    " default_credit_limit, receipt_paper, api_requests_per_minute, clerk_correction_minutes"
 )
 TOKEN_VALUE = re.compile(r'value="(sc_[A-Za-z0-9_-]+)"')
 
@@ -69,6 +70,7 @@ def test_the_page_shows_the_current_settings(owner_client: FlaskClient, shop: Sh
     assert input_value(page, "low_stock_threshold") == "5"
     assert input_value(page, "default_credit_limit") == "0.00"  # 0008: no credit, as before
     assert input_value(page, "api_requests_per_minute") == "600"  # 0013's default
+    assert input_value(page, "clerk_correction_minutes") == "30"  # 0015's default
     assert '<option selected value="a4">A4 sheets</option>' in page
     assert shop.slug in page
     assert '<option value="Africa/Nairobi">' in page  # the time zone suggestions
@@ -91,6 +93,7 @@ def test_settings_are_saved_and_shown(
         Decimal("250.00"),
         "80mm",
         120,
+        45,
     )
     page = owner_client.get("/settings").get_data(as_text=True)
     assert "Settings saved." in page
@@ -129,6 +132,9 @@ def test_settings_are_saved_and_shown(
         ("default_credit_limit", "1.999", "has at most 2 decimals"),
         ("receipt_paper", "a5", "Choose the paper of your receipt printer."),
         ("receipt_paper", "", "Choose the paper of your receipt printer."),
+        ("clerk_correction_minutes", "1441", "Enter a whole number of minutes from 0 to 1440."),
+        ("clerk_correction_minutes", "-1", "Enter a whole number of minutes from 0 to 1440."),
+        ("clerk_correction_minutes", "half", "Enter a whole number of minutes from 0 to 1440."),
     ],
 )
 def test_bad_settings_are_refused_next_to_the_field_and_nothing_changes(

@@ -56,6 +56,11 @@ class SettingsForm(FlaskForm):
         validators=[DataRequired("Enter a number of requests (1 to 100000).")],
         render_kw={"inputmode": "numeric", "autocomplete": "off"},
     )
+    clerk_correction_minutes = StringField(
+        "Minutes a clerk has to return or void their own sale",
+        validators=[DataRequired("Enter a number of minutes (0 to 1440).")],
+        render_kw={"inputmode": "numeric", "autocomplete": "off"},
+    )
     receipt_paper = SelectField(
         "Receipt paper",
         choices=[SelectChoice(value, label) for value, label in RECEIPT_PAPERS.items()],

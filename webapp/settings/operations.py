@@ -29,6 +29,7 @@ SLUG_PATTERN = re.compile(r"^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$")
 MAX_CREDIT_DAYS = 365
 MAX_LOW_STOCK = 100_000
 MAX_API_REQUESTS_PER_MINUTE = 100_000
+MAX_CLERK_CORRECTION_MINUTES = 1440  # a day: 0 means only owners correct sales
 # The paper a shop's receipts print on (businesses.receipt_paper): A4 sheets or a thermal roll.
 RECEIPT_PAPERS = {
     "a4": "A4 sheets",
@@ -119,6 +120,7 @@ class Settings:
     receipt_paper: str
     api_requests_per_minute: int
     owners_need_two_factor: bool = False
+    clerk_correction_minutes: int = 30
 
 
 def read_settings(session: Session, raw: Mapping[str, Any]) -> tuple[Settings | None, Problems]:
@@ -143,6 +145,11 @@ def read_settings(session: Session, raw: Mapping[str, Any]) -> tuple[Settings | 
         problems["api_requests_per_minute"] = (
             f"Enter a whole number of requests from 1 to {MAX_API_REQUESTS_PER_MINUTE}."
         )
+    correction_minutes = whole_number(raw.get("clerk_correction_minutes"))
+    if correction_minutes is None or correction_minutes > MAX_CLERK_CORRECTION_MINUTES:
+        problems["clerk_correction_minutes"] = (
+            f"Enter a whole number of minutes from 0 to {MAX_CLERK_CORRECTION_MINUTES}."
+        )
     paper = text_field(raw, "receipt_paper") or ""
     if paper not in RECEIPT_PAPERS:
         problems["receipt_paper"] = "Choose the paper of your receipt printer."
@@ -159,7 +166,13 @@ def read_settings(session: Session, raw: Mapping[str, Any]) -> tuple[Settings | 
         session, currency, timezone, 30 if credit_days is None else credit_days
     ).items():
         problems.setdefault(field, message)
-    if problems or credit_days is None or low_stock is None or api_rate is None:
+    if (
+        problems
+        or credit_days is None
+        or low_stock is None
+        or api_rate is None
+        or correction_minutes is None
+    ):
         return None, problems
     settings = Settings(
         name=name,
@@ -172,6 +185,7 @@ def read_settings(session: Session, raw: Mapping[str, Any]) -> tuple[Settings | 
         default_credit_limit=default_limit,
         receipt_paper=paper,
         api_requests_per_minute=api_rate,
+        clerk_correction_minutes=correction_minutes,
         # A checkbox: sent ("y") when ticked, missing when not.
         owners_need_two_factor=(text_field(raw, "owners_need_two_factor") or "").lower()
         not in ("", "false"),
@@ -195,6 +209,7 @@ def update_settings(session: Session, business: Business, settings: Settings) ->
     business.receipt_paper = settings.receipt_paper
     business.api_requests_per_minute = settings.api_requests_per_minute
     business.owners_need_two_factor = settings.owners_need_two_factor
+    business.clerk_correction_minutes = settings.clerk_correction_minutes
 
 
 def issue_token(

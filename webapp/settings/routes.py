@@ -59,6 +59,7 @@ def index() -> str | Response | tuple[str, int]:
         form.low_stock_threshold.data = str(business.low_stock_threshold)
         form.default_credit_limit.data = str(business.default_credit_limit)
         form.api_requests_per_minute.data = str(business.api_requests_per_minute)
+        form.clerk_correction_minutes.data = str(business.clerk_correction_minutes)
         return _settings_page(form)
     if not form.validate():
         return _settings_page(form, status=400)
