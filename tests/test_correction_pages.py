@@ -127,7 +127,7 @@ def test_an_owner_voids_a_paid_sale_and_the_refund_is_on_the_receipt(
     app: Flask, database: DatabaseUrls, shop: Shop, owner_client: FlaskClient
 ) -> None:
     customer, _, order = _sale(app, database, shop)
-    pay(app, shop, customer, Decimal("39.00"))
+    payment = pay(app, shop, customer, Decimal("39.00"))
     response = _post(
         owner_client, f"/sales/{order}/void", reason="Wrong customer", refund_method="mobile_money"
     )
@@ -135,6 +135,9 @@ def test_an_owner_voids_a_paid_sale_and_the_refund_is_on_the_receipt(
     page = owner_client.get(response.headers["Location"]).get_data(as_text=True)
     assert "Sale voided" in page and "Refunded (Mobile money)" in page
     assert "Voided" in owner_client.get(f"/sales/{order}").get_data(as_text=True)
+    # The payment's receipt says where its money went.
+    receipt = owner_client.get(f"/payments/{payment.payment_id}").get_data(as_text=True)
+    assert "Refunded on" in receipt and "Return 1</a>" in receipt
     assert ledger_violations(database.admin) == []
 
 

@@ -18,6 +18,7 @@ class PaymentReceipt:
     payment: Payment
     clerk: str
     allocations: list[Row[Any]]  # order_id, amount, order_created_at, due_on, total, order_number
+    refunds: list[Row[Any]]  # return_id, number, amount: what returns gave back of it
 
 
 ALLOCATIONS = text(
@@ -29,13 +30,23 @@ ALLOCATIONS = text(
 )
 
 
+REFUNDS = text(
+    """SELECT x.id AS return_id, x.number, s.amount
+         FROM refund_sources s JOIN returns x ON x.business_id = s.business_id
+                                            AND x.id = s.return_id
+        WHERE s.payment_id = :payment_id
+        ORDER BY x.number"""
+)
+
+
 def get_receipt(session: Session, payment_id: uuid.UUID) -> PaymentReceipt | None:
     payment = session.scalars(select(Payment).where(Payment.id == payment_id)).one_or_none()
     if payment is None:
         return None
     clerk = session.scalar(select(User.name).where(User.id == payment.created_by))
     allocations = list(session.execute(ALLOCATIONS, {"payment_id": payment_id}))
-    return PaymentReceipt(payment, clerk or "", allocations)
+    refunds = list(session.execute(REFUNDS, {"payment_id": payment_id}))
+    return PaymentReceipt(payment, clerk or "", allocations, refunds)
 
 
 @dataclass(frozen=True)
