@@ -137,9 +137,9 @@ def seed(
     product_name: str = "Rice 5 kg",
     phone: str = "",
 ) -> Rows:
-    """A customer with a sale of a product and a payment, the sale returned (part of the payment
-    refunded), a second payment reversed, an API token, an import and the clerk's session: a
-    row in every table."""
+    """A customer with a sale of a product and a payment; a second customer whose paid sale was
+    voided (the payment refunded) and whose second payment was reversed; an API token, an import
+    and the clerk's session: a row in every table."""
     customer = add_customer(admin_url, shop.business_id, customer_name, phone=phone)
     product = add_product(
         admin_url,
@@ -158,18 +158,21 @@ def seed(
         shop.business_id,
     )
     ((movement,),) = fetch(admin_url, "SELECT id FROM stock_movements WHERE order_id = %s", sale)
+    other = add_customer(admin_url, shop.business_id, f"{customer_name} Jr", phone=phone)
+    returned_sale = sell(app, shop, other, product, 1)
+    pay(app, shop, other, "4.00")
     with tenant_session(app, shop.business_id) as session:
-        returned = ledger.record_return(  # 12.00 back: 7.00 owed, 5.00 refunded
+        returned = ledger.record_return(  # paid in full, so all of it is refunded
             session,
-            order_id=sale,
+            order_id=returned_sale,
             reason="brought back",
             idempotency_key=uuid.uuid4(),
             user_id=shop.owner_id,
             void=True,
             refund_method="cash",
         ).return_id
-        sell(app, shop, customer, product, 1)
-        bounced = pay(app, shop, customer, "2.00").payment_id
+        sell(app, shop, other, product, 1)
+        bounced = pay(app, shop, other, "2.00").payment_id
         ledger.reverse_payment(
             session,
             payment_id=bounced,

@@ -139,7 +139,7 @@ def api_body(ids: dict[str, uuid.UUID], endpoint: str) -> dict[str, object]:
         "reason": "Changed by A",
         "idempotency_key": str(uuid.uuid4()),
     }
-    if endpoint == "api.purchase":
+    if endpoint in ("api.purchase", "api.sale_returns"):
         del body["amount"]
     return body
 

@@ -46,6 +46,17 @@ def _return_response(result: ledger.Return) -> Response:
     )
 
 
+def _record_return(**arguments: Any) -> ledger.Return:
+    """record_return, where a sale not found is answered without its id (it was in the path:
+    nothing to point at, and another shop's id is not repeated back)."""
+    try:
+        return ledger.record_return(db_session(), **arguments)
+    except ledger.NotFound as missing:
+        if missing.entity == "sale":
+            raise ApiError(404, {"error": "sale not found"}) from None
+        raise
+
+
 def _sale_id(sale_id: str) -> uuid.UUID:
     parsed = parse_uuid(sale_id)
     if parsed is None:
@@ -86,8 +97,7 @@ def sale_returns(sale_id: str) -> Response:
         problems["idempotency_key"] = "must be a UUID when given"
     if problems or key is None:
         raise invalid(problems)
-    result = ledger.record_return(
-        db_session(),
+    result = _record_return(
         order_id=order_id,
         reason=reason,
         idempotency_key=key,
@@ -117,8 +127,7 @@ def void_sale(sale_id: str) -> Response:
         problems["idempotency_key"] = "must be a UUID when given"
     if problems or key is None:
         raise invalid(problems)
-    result = ledger.record_return(
-        db_session(),
+    result = _record_return(
         order_id=order_id,
         reason=reason,
         idempotency_key=key,
