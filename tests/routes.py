@@ -188,6 +188,15 @@ def seed(
         shop.business_id,
         shop.owner_id,
     )
+    fetch(  # the clerk's drawer counted
+        admin_url,
+        "INSERT INTO drawer_counts (business_id, day, user_id, float_amount, expected, counted,"
+        " created_by, idempotency_key, request_hash) VALUES (%s, current_date, %s, 0, 5, 5, %s,"
+        " gen_random_uuid(), gen_random_uuid()) RETURNING id",
+        shop.business_id,
+        shop.clerk_id,
+        shop.clerk_id,
+    )
     # A recovery code of the owner's (its second factor stays off: signing in needs no code).
     fetch(
         admin_url,

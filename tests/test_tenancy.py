@@ -116,6 +116,12 @@ def two_shops_with_data(app: Flask, database: DatabaseUrls, shop: Shop, other_sh
                 "VALUES (%s, %s, 'settings', 'Shop name changed')",
                 (s.business_id, s.owner_id),
             )
+            conn.execute(
+                "INSERT INTO drawer_counts (business_id, day, user_id, float_amount, expected,"
+                " counted, created_by, idempotency_key, request_hash) VALUES (%s, current_date,"
+                " %s, 0, 10, 10, %s, gen_random_uuid(), gen_random_uuid())",
+                (s.business_id, s.clerk_id, s.clerk_id),
+            )
 
 
 @pytest.fixture
@@ -170,6 +176,7 @@ def test_a_bound_tenant_sees_only_its_own_rows(
         "refund_sources": 1,
         "payment_reversals": 1,
         "activity_log": 1,
+        "drawer_counts": 1,
     }
     for table in TENANT_TABLES:
         owners = app_conn.execute(f"SELECT DISTINCT business_id FROM {table}").fetchall()

@@ -121,6 +121,7 @@ def _register_blueprints(app: Flask) -> None:
     from webapp.auth import bp as auth_bp
     from webapp.auth.access import require_login
     from webapp.auth.two_factor_views import require_two_factor_setup
+    from webapp.cashup import bp as cashup_bp
     from webapp.corrections import bp as corrections_bp
     from webapp.customers import bp as customers_bp
     from webapp.dashboard import bp as dashboard_bp
@@ -137,6 +138,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(sales_bp)
     app.register_blueprint(payments_bp)
     app.register_blueprint(corrections_bp)
+    app.register_blueprint(cashup_bp)
     app.register_blueprint(customers_bp)
     app.register_blueprint(overdue_bp)
     app.register_blueprint(imports_bp)

@@ -381,6 +381,28 @@ class ActivityEntry(TenantRow):
     return_id: Mapped[uuid.UUID | None]
 
 
+class DrawerCount(TenantRow):
+    """One count of a drawer at the end of a day: expected against counted."""
+
+    __tablename__ = "drawer_counts"
+
+    day: Mapped[date]
+    user_id: Mapped[uuid.UUID]  # whose drawer
+    float_amount: Mapped[Decimal] = mapped_column(Money)
+    expected: Mapped[Decimal] = mapped_column(Money)
+    counted: Mapped[Decimal] = mapped_column(Money)
+    note: Mapped[str] = mapped_column(default="")
+    created_by: Mapped[uuid.UUID]
+    idempotency_key: Mapped[uuid.UUID]
+    request_hash: Mapped[uuid.UUID | None]
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+    @property
+    def difference(self) -> Decimal:
+        """Over (more than zero) or short (less than zero)."""
+        return self.counted - self.expected
+
+
 class StockMovement(TenantRow):
     __tablename__ = "stock_movements"
     __table_args__ = (
@@ -454,4 +476,5 @@ TENANT_TABLES = (
     "refund_sources",
     "payment_reversals",
     "activity_log",
+    "drawer_counts",
 )

@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, SelectField, StringField, TextAreaField
+from wtforms.fields import DateField
+from wtforms.validators import DataRequired, Length, Optional
+
+from webapp.forms import IdempotentForm
+
+
+class DayForm(FlaskForm):
+    class Meta:
+        csrf = False  # a GET form: it changes nothing
+
+    date = DateField("Day", validators=[Optional()])
+    person = SelectField("Whose", choices=[], validate_choice=False)
+
+
+class DrawerCountForm(IdempotentForm):
+    day = HiddenField()
+    float_amount = StringField(
+        "Float at the start of the day",
+        render_kw={"inputmode": "decimal", "autocomplete": "off"},
+    )
+    counted = StringField(
+        "Cash counted in the drawer",
+        validators=[DataRequired("Enter the cash you counted, like 1250.00.")],
+        render_kw={"inputmode": "decimal", "autocomplete": "off"},
+    )
+    note = TextAreaField(
+        "Note", validators=[Optional(), Length(max=500, message="At most 500 characters.")]
+    )
