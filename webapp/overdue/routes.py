@@ -10,7 +10,7 @@ from webapp.db import db_session
 from webapp.formatting import local_date, money
 from webapp.listing import Page, page_of, requested_page
 from webapp.overdue import bp
-from webapp.overdue.export import overdue_csv
+from webapp.overdue.export import XLSX_TYPE, overdue_csv, overdue_xlsx
 from webapp.overdue.forms import OverdueFilterForm
 from webapp.overdue.reminders import reminder_text, sms_link, whatsapp_link
 
@@ -27,10 +27,20 @@ def _report(*, paged: bool) -> tuple[OverdueFilterForm, reports.OverdueReport, P
         limit=page.size + 1 if page else None,
         offset=page.offset if page else 0,
     )
+    if page is not None and page.number > _pages(report.count):
+        # Past the last page (the list got shorter, or a typed address): show the last one.
+        page = Page(_pages(report.count), PAGE_SIZE)
+        report = reports.overdue(
+            db_session(), **form.values(), limit=page.size + 1, offset=page.offset
+        )
     if page is not None:
         shown, page = page_of(report.customers, page)
         report = replace(report, customers=shown)
     return form, report, page
+
+
+def _pages(count: int) -> int:
+    return max(1, -(-count // PAGE_SIZE))
 
 
 def reminders(customer: reports.OverdueCustomer) -> dict[str, str | None]:
@@ -53,7 +63,13 @@ def reminders(customer: reports.OverdueCustomer) -> dict[str, str | None]:
 def index() -> str:
     form, report, page = _report(paged=True)
     return render_template(
-        "overdue/index.html", form=form, report=report, page=page, reminders=reminders, **LABELS
+        "overdue/index.html",
+        form=form,
+        report=report,
+        page=page,
+        pages=_pages(report.count),
+        reminders=reminders,
+        **LABELS,
     )
 
 
@@ -69,5 +85,17 @@ def csv_export() -> Response:
     response = Response(overdue_csv(report.customers), mimetype="text/csv")
     response.headers["Content-Disposition"] = (
         f'attachment; filename="overdue-{report.as_of.isoformat()}.csv"'
+    )
+    return response
+
+
+@bp.route("/overdue.xlsx")
+def xlsx_export() -> Response:
+    """The file for people: an Excel workbook with typed cells (see export.overdue_xlsx)."""
+    _, report, _ = _report(paged=False)
+    workbook = overdue_xlsx(report, current_user.business.currency)
+    response = Response(workbook, mimetype=XLSX_TYPE)
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="overdue-{report.as_of.isoformat()}.xlsx"'
     )
     return response
