@@ -73,7 +73,7 @@ PAGES = {
 }
 # On some pages what must be in view (left of the screen's right edge) without scrolling.
 IN_VIEW = {
-    "overdue": ["a:text('WhatsApp')", "a:text('SMS')", "td[data-label='Overdue']"],
+    "overdue": ["button:text('WhatsApp')", "button:text('SMS')", "td[data-label='Overdue']"],
     "statement": ["tbody tr:last-child td[data-label='Balance']"],
     "customer page": ["tbody tr:last-child td[data-label='Balance']", "text=Pay this sale"],
     "customers": ["td[data-label='Available']"],

@@ -207,9 +207,11 @@ def test_the_pages_csv_print_and_api(
     page = clerk_client.get("/overdue").get_data(as_text=True)
     assert page.index(">Dan<") < page.index(">Ann<")
     assert "Eve" not in page
-    assert "https://wa.me/254700000001?text=Hello%20Ann%2C%20this%20is%20Alpha%20Store." in page
-    assert "sms:0700000004?body=Hello%20Dan" in page
-    assert "%24120.00" in page and "since%20" in page  # the amount and the oldest due date
+    # Each reminder button shows its message; pressing one records it and then opens it.
+    assert 'title="Opens WhatsApp with: Hello Ann, this is Alpha Store.' in page
+    assert 'title="Opens your messages with: Hello Dan' in page
+    assert f'action="/customers/{book["Ann"]}/remind"' in page
+    assert "$120.00 on your account has been due since" in page  # the amount and the date
     assert "2 customers" in page
 
     response = clerk_client.get("/overdue.csv?min_days=30")

@@ -129,6 +129,7 @@ def _register_blueprints(app: Flask) -> None:
     from webapp.overdue import bp as overdue_bp
     from webapp.payments import bp as payments_bp
     from webapp.products import bp as products_bp
+    from webapp.reminders import bp as reminders_bp
     from webapp.sales import bp as sales_bp
     from webapp.settings import bp as settings_bp
     from webapp.staff import bp as staff_bp
@@ -139,6 +140,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(payments_bp)
     app.register_blueprint(corrections_bp)
     app.register_blueprint(cashup_bp)
+    app.register_blueprint(reminders_bp)
     app.register_blueprint(customers_bp)
     app.register_blueprint(overdue_bp)
     app.register_blueprint(imports_bp)

@@ -37,6 +37,8 @@ class Business(Base):
     api_requests_per_minute: Mapped[int] = mapped_column(default=600)  # per API token
     owners_need_two_factor: Mapped[bool] = mapped_column(default=False)
     clerk_correction_minutes: Mapped[int] = mapped_column(default=30)  # returns, voids
+    payment_instructions: Mapped[str] = mapped_column(default="")  # "M-Pesa till 123456"
+    reminder_template: Mapped[str] = mapped_column(default="")  # empty: the built-in text
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
 
@@ -381,6 +383,18 @@ class ActivityEntry(TenantRow):
     return_id: Mapped[uuid.UUID | None]
 
 
+class Reminder(TenantRow):
+    """A reminder chosen for a customer (WhatsApp or SMS), with the text as it was sent."""
+
+    __tablename__ = "reminders"
+
+    customer_id: Mapped[uuid.UUID]
+    channel: Mapped[str]
+    message: Mapped[str]
+    created_by: Mapped[uuid.UUID]
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
 class DrawerCount(TenantRow):
     """One count of a drawer at the end of a day: expected against counted."""
 
@@ -477,4 +491,5 @@ TENANT_TABLES = (
     "payment_reversals",
     "activity_log",
     "drawer_counts",
+    "reminders",
 )

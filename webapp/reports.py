@@ -245,6 +245,10 @@ _OVERDUE = f"""
          WHERE a.today - p.oldest_due_on >= :min_days
            AND (CAST(:pattern AS text) IS NULL
                 OR c.name ILIKE :pattern ESCAPE '\\' OR c.phone ILIKE :pattern ESCAPE '\\')
+           AND (NOT CAST(:not_reminded AS boolean)
+                OR NOT EXISTS (SELECT FROM reminders r
+                                WHERE r.customer_id = c.id
+                                  AND r.created_at > now() - interval '7 days'))
     )
 """
 OVERDUE_ROWS = text(
@@ -339,6 +343,7 @@ def overdue(
     min_days: int = 0,
     query: str = "",
     sort: str = "days",
+    not_reminded: bool = False,
     limit: int | None = None,
     offset: int = 0,
     as_of: date | None = None,
@@ -349,9 +354,12 @@ def overdue(
         "as_of": as_of,
         "min_days": max(min_days, 0),
         "pattern": like_pattern(query) if query else None,
+        "not_reminded": not_reminded,
     }
     # The page everyone opens: read only what it shows. Anything else reads every open sale.
-    unfiltered_page = params["min_days"] == 0 and not query and sort == "days" and limit
+    unfiltered_page = (
+        params["min_days"] == 0 and not query and sort == "days" and not not_reminded and limit
+    )
     if unfiltered_page:
         rows = session.execute(FIRST_ROWS, {"as_of": as_of, "limit": limit, "offset": offset})
         totals = session.execute(ALL_TOTALS, {"as_of": as_of}).one()

@@ -38,6 +38,8 @@ from webapp.forms import add_error
 from webapp.idempotency import KeyReused
 from webapp.listing import requested_page
 from webapp.models import Customer
+from webapp.reminders.compose import last_reminders
+from webapp.reminders.operations import compose_for
 
 PAGE_SIZE = 50
 DETAIL_FIELDS = ("name", "phone", "email", "notes")
@@ -82,6 +84,8 @@ def detail(customer_id: uuid.UUID) -> str:
         "customers/detail.html",
         open_sales=sales,
         overdue=reports.overdue_amount(sales),
+        reminder=compose_for(db_session(), current_user.business, customer),
+        last_reminder=last_reminders(db_session(), [customer.id]).get(customer.id),
         confirm=ConfirmForm(),
         credit_message=operations.no_credit_message(customer),
         **_statement_context(customer),

@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import TypedDict
 
 from flask_wtf import FlaskForm
-from wtforms import SelectChoice, SelectField, StringField
+from wtforms import BooleanField, SelectChoice, SelectField, StringField
 from wtforms.validators import Optional
 
 
@@ -13,6 +13,7 @@ class OverdueFilter(TypedDict):
     min_days: int
     query: str
     sort: str
+    not_reminded: bool
 
 
 class OverdueFilterForm(FlaskForm):
@@ -30,6 +31,7 @@ class OverdueFilterForm(FlaskForm):
         default="0",
     )
     q = StringField("Name or phone", validators=[Optional()])
+    not_reminded = BooleanField("Not reminded in 7 days")
     sort = SelectField(
         "Sort by",
         choices=[SelectChoice("days", "Days overdue"), SelectChoice("amount", "Amount overdue")],
@@ -43,4 +45,5 @@ class OverdueFilterForm(FlaskForm):
             "min_days": min_days,
             "query": (self.q.data or "").strip()[:100],
             "sort": "amount" if self.sort.data == "amount" else "days",
+            "not_reminded": bool(self.not_reminded.data),
         }

@@ -28,11 +28,59 @@ def shown_as_typed(text: str) -> str:
     return SPACES.sub(" ", kept).strip()
 
 
-def reminder_text(business: str, customer: str, amount: str, since: str) -> str:
-    return (
-        f"Hello {shown_as_typed(customer)}, this is {shown_as_typed(business)}. A friendly "
-        f"reminder that {amount} on your account has been due since {since}. Thank you!"
+# The shop's own reminder text (Settings) may use these, each in braces: {name}.
+PLACEHOLDERS = {
+    "name": "the customer's name",
+    "amount": "what is overdue (or owed, when nothing is overdue yet)",
+    "due_date": "the oldest due date",
+    "shop": "the shop's name",
+    "payment_instructions": "how to pay (Settings)",
+}
+DEFAULT_TEMPLATE = (
+    "Hello {name}, this is {shop}. A friendly reminder that {amount} on your account has been "
+    "due since {due_date}. {payment_instructions} Thank you!"
+)
+FIELD = re.compile(r"\{([^{}]*)\}")
+
+
+def template_problem(template: str) -> str | None:
+    """What is wrong with a shop's reminder text, in its words; None when it can be used."""
+    unknown = [name for name in FIELD.findall(template) if name not in PLACEHOLDERS]
+    if unknown:
+        return (
+            f"{{{unknown[0]}}} is not something a reminder can fill in; use "
+            + ", ".join(f"{{{name}}}" for name in PLACEHOLDERS)
+            + "."
+        )
+    if template.count("{") != template.count("}") or "{}" in template:
+        return "Every { needs its } around one of the names below."
+    return None
+
+
+def reminder_text(
+    business: str,
+    customer: str,
+    amount: str,
+    since: str,
+    *,
+    template: str = "",
+    payment_instructions: str = "",
+) -> str:
+    """The message, from the shop's text (or the built-in one), each placeholder filled in with
+    one line of visible text."""
+    values = {
+        "name": shown_as_typed(customer),
+        "amount": amount,
+        "due_date": since,
+        "shop": shown_as_typed(business),
+        "payment_instructions": shown_as_typed(payment_instructions),
+    }
+    text = FIELD.sub(
+        lambda found: values.get(found.group(1), found.group(0)), template or DEFAULT_TEMPLATE
     )
+    # The shop's line breaks stay; within a line, one space between words.
+    lines = (SPACES.sub(" ", line).strip() for line in text.splitlines())
+    return "\n".join(line for line in lines if line)
 
 
 def _digits(phone: str) -> str:

@@ -7,12 +7,11 @@ from flask_login import current_user
 
 from webapp import reports
 from webapp.db import db_session
-from webapp.formatting import local_date, money
 from webapp.listing import Page, page_of, requested_page
 from webapp.overdue import bp
 from webapp.overdue.export import XLSX_TYPE, overdue_csv, overdue_xlsx
 from webapp.overdue.forms import OverdueFilterForm
-from webapp.overdue.reminders import reminder_text, sms_link, whatsapp_link
+from webapp.reminders.compose import Composed, compose, last_reminders
 
 PAGE_SIZE = 50
 LABELS = {"buckets": reports.BUCKETS, "bucket_labels": reports.BUCKET_LABELS}
@@ -43,20 +42,17 @@ def _pages(count: int) -> int:
     return max(1, -(-count // PAGE_SIZE))
 
 
-def reminders(customer: reports.OverdueCustomer) -> dict[str, str | None]:
-    """The reminder's links and its text, which the page shows (the customer's name in it was
-    typed by staff: the owner reads the message before sending it)."""
-    text = reminder_text(
-        current_user.business.name,
+def reminders(customer: reports.OverdueCustomer) -> Composed:
+    """The reminder's text, shown on its buttons before sending (the customer's name in it was
+    typed by staff: the owner reads the message before sending it), and whether each channel
+    can be offered. Pressing one records it (webapp.reminders) and then opens it."""
+    return compose(
+        current_user.business,
         customer.name,
-        money(customer.overdue_amount),
-        local_date(customer.oldest_due_on),
+        customer.phone,
+        customer.overdue_amount,
+        customer.oldest_due_on,
     )
-    return {
-        "whatsapp": whatsapp_link(customer.phone, text),
-        "sms": sms_link(customer.phone, text),
-        "text": text,  # shown on the links before sending
-    }
 
 
 @bp.route("/overdue")
@@ -69,6 +65,7 @@ def index() -> str:
         page=page,
         pages=_pages(report.count),
         reminders=reminders,
+        last_reminders=last_reminders(db_session(), [c.id for c in report.customers]),
         **LABELS,
     )
 

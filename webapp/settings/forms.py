@@ -61,6 +61,10 @@ class SettingsForm(FlaskForm):
         validators=[DataRequired("Enter a number of minutes (0 to 1440).")],
         render_kw={"inputmode": "numeric", "autocomplete": "off"},
     )
+    payment_instructions = StringField(
+        "How to pay (in reminders)", render_kw={"autocomplete": "off", "maxlength": 300}
+    )
+    reminder_template = TextAreaField("Reminder text", render_kw={"rows": 4, "maxlength": 1000})
     receipt_paper = SelectField(
         "Receipt paper",
         choices=[SelectChoice(value, label) for value, label in RECEIPT_PAPERS.items()],

@@ -23,6 +23,7 @@ from webapp.db import unit_of_work
 from webapp.idempotency import create_once, fingerprint
 from webapp.inputs import Problems, checked_text, limited, money_field, text_field, whole_number
 from webapp.models import ApiToken, Business
+from webapp.overdue.reminders import template_problem
 from webapp.refusal import Refused
 
 SLUG_PATTERN = re.compile(r"^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$")
@@ -121,6 +122,8 @@ class Settings:
     api_requests_per_minute: int
     owners_need_two_factor: bool = False
     clerk_correction_minutes: int = 30
+    payment_instructions: str = ""
+    reminder_template: str = ""
 
 
 def read_settings(session: Session, raw: Mapping[str, Any]) -> tuple[Settings | None, Problems]:
@@ -162,6 +165,23 @@ def read_settings(session: Session, raw: Mapping[str, Any]) -> tuple[Settings | 
         text_field(raw, "address"), "address", "The address", 300, problems, multiline=True
     )
     phone = limited(text_field(raw, "phone"), "phone", "The phone number", 40, problems)
+    instructions = limited(
+        text_field(raw, "payment_instructions"),
+        "payment_instructions",
+        "How to pay",
+        300,
+        problems,
+    )
+    template = limited(
+        text_field(raw, "reminder_template"),
+        "reminder_template",
+        "The reminder text",
+        1000,
+        problems,
+        multiline=True,
+    )
+    if "reminder_template" not in problems and (problem := template_problem(template)):
+        problems["reminder_template"] = problem
     for field, message in business_settings_problems(
         session, currency, timezone, 30 if credit_days is None else credit_days
     ).items():
@@ -186,6 +206,8 @@ def read_settings(session: Session, raw: Mapping[str, Any]) -> tuple[Settings | 
         receipt_paper=paper,
         api_requests_per_minute=api_rate,
         clerk_correction_minutes=correction_minutes,
+        payment_instructions=instructions,
+        reminder_template=template,
         # A checkbox: sent ("y") when ticked, missing when not.
         owners_need_two_factor=(text_field(raw, "owners_need_two_factor") or "").lower()
         not in ("", "false"),
@@ -210,6 +232,8 @@ def update_settings(session: Session, business: Business, settings: Settings) ->
     business.api_requests_per_minute = settings.api_requests_per_minute
     business.owners_need_two_factor = settings.owners_need_two_factor
     business.clerk_correction_minutes = settings.clerk_correction_minutes
+    business.payment_instructions = settings.payment_instructions
+    business.reminder_template = settings.reminder_template
 
 
 def issue_token(

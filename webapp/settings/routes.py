@@ -9,6 +9,8 @@ the same idempotency key finds the token already made and says its value cannot 
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
+from decimal import Decimal
 from functools import cache
 from zoneinfo import available_timezones
 
@@ -21,11 +23,14 @@ from werkzeug.wrappers import Response
 
 from webapp.auth.access import owner_required
 from webapp.db import db_session
+from webapp.formatting import local_date, money
 from webapp.forms import add_error
 from webapp.idempotency import KeyReused
 from webapp.listing import page_of, requested_page
 from webapp.models import Business
+from webapp.overdue.reminders import PLACEHOLDERS, reminder_text
 from webapp.refusal import Refused
+from webapp.reports import business_today
 from webapp.settings import bp, operations
 from webapp.settings.forms import SettingsForm, TokenForm
 
@@ -68,6 +73,9 @@ def index() -> str | Response | tuple[str, int]:
         add_error(form[field], message)
     if settings is None:
         return _settings_page(form, status=400)
+    if request.form.get("action") == "preview":
+        # The reminder as a customer would read it, from the text typed: nothing is saved.
+        return _settings_page(form, preview=reminder_preview(business, settings))
     operations.update_settings(session, business, settings)
     flash(
         "Settings saved. New credit days apply to sales from now on, a new default credit"
@@ -76,14 +84,30 @@ def index() -> str | Response | tuple[str, int]:
     return redirect(url_for("settings.index"))
 
 
-def _settings_page(form: SettingsForm, *, status: int = 200) -> tuple[str, int]:
+def _settings_page(
+    form: SettingsForm, *, status: int = 200, preview: str | None = None
+) -> tuple[str, int]:
     page = render_template(
         "settings/index.html",
         form=form,
         currencies=currency_codes(),
         timezones=timezone_names(),
+        placeholders=PLACEHOLDERS,
+        preview=preview,
     )
     return page, status
+
+
+def reminder_preview(business: Business, settings: operations.Settings) -> str:
+    """The reminder with a sample customer's figures, in the shop's words as typed."""
+    return reminder_text(
+        settings.name or business.name,
+        "Grace Mensah",
+        money(Decimal("1250.00")),
+        local_date(business_today(db_session()) - timedelta(days=30)),
+        template=settings.reminder_template,
+        payment_instructions=settings.payment_instructions,
+    )
 
 
 TOKENS = text(
