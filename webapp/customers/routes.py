@@ -22,6 +22,7 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from webapp import ledger, reports
+from webapp.activity.queries import latest_activity
 from webapp.auth.access import owner_required
 from webapp.customers import bp, operations, queries
 from webapp.customers.forms import (
@@ -84,6 +85,10 @@ def detail(customer_id: uuid.UUID) -> str:
         overdue=reports.overdue_amount(sales),
         confirm=ConfirmForm(),
         credit_message=operations.no_credit_message(customer),
+        # The activity log is the owners' (as /activity is).
+        activity=latest_activity(db_session(), customer_id=customer_id)
+        if current_user.is_owner
+        else [],
         **_statement_context(customer),
     )
 
@@ -234,7 +239,7 @@ def edit(customer_id: uuid.UUID) -> tuple[str, int] | Response:
     fields, _ = _read(form)
     if fields is None:
         return _form_page(form, customer, status=400)
-    operations.edit_customer(session, customer, fields)
+    operations.edit_customer(session, customer, fields, actor_id=current_user.id)
     flash(f"{customer.name}'s details were saved.", "success")
     warning = operations.over_limit_message(customer)
     if warning:

@@ -67,7 +67,7 @@ def index() -> str | Response | tuple[str, int]:
         add_error(form[field], message)
     if settings is None:
         return _settings_page(form, status=400)
-    operations.update_settings(session, business, settings)
+    operations.update_settings(session, business, settings, actor_id=current_user.id)
     flash(
         "Settings saved. New credit days apply to sales from now on, a new default credit"
         " limit to customers added from now on."
