@@ -11,6 +11,7 @@ import io
 import json
 import re
 import uuid
+from decimal import Decimal
 from typing import Any
 
 import psycopg
@@ -24,11 +25,15 @@ from tests.helpers import (
     Shop,
     add_customer,
     add_product,
+    at_once,
     csrf_token,
     fetch,
     signed_in,
+    tenant_session,
 )
 from tests.test_settings import GOOD, TOKEN_VALUE, token_form
+from webapp.customers import operations as customer_operations
+from webapp.customers.queries import get_customer
 from webapp.embedded import DatabaseUrls
 
 NEW_PASSWORD = "a brand new secret"
@@ -115,6 +120,39 @@ def test_a_credit_limit_change_is_logged_with_before_and_after(
         edit_customer(owner_client, customer, credit_limit="8000", phone="0700").status_code == 302
     )
     assert len(entries(database.admin, shop.business_id)) == 1
+
+
+def test_two_owners_changing_a_limit_at_once_log_an_unbroken_chain(
+    app: Flask, shop: Shop, database: DatabaseUrls
+) -> None:
+    """Both read the customer before either saves; the customer's lock makes the second wait
+    and log the limit the first left, not the one its form was shown with."""
+    customer = add_customer(database.admin, shop.business_id, "Grace Wanjiru", credit_limit="100")
+    limits = [Decimal("200.00"), Decimal("300.00"), Decimal("400.00"), Decimal("500.00")]
+
+    def change(index: int) -> None:
+        with tenant_session(app, shop.business_id) as session:
+            found = get_customer(session, customer)
+            assert found is not None and found.credit_limit == Decimal("100.00")
+            session.commit()  # the form was shown; the save comes later, as its own request
+            fields = customer_operations.CustomerFields(
+                "Grace Wanjiru", "", "", "", credit_limit=limits[index]
+            )
+            customer_operations.edit_customer(session, found, fields, actor_id=shop.owner_id)
+
+    assert all(result is None for result in at_once(len(limits), change))
+    chain = fetch(
+        database.admin,
+        "SELECT before->>'credit_limit', after->>'credit_limit' FROM activity_log"
+        " WHERE customer_id = %s",
+        customer,
+    )
+    assert len(chain) == len(limits)
+    # Each line starts where another ended: one chain from 100.00 to the limit that stayed.
+    final = fetch(database.admin, "SELECT credit_limit FROM customers WHERE id = %s", customer)
+    starts = sorted(str(before) for before, _ in chain)
+    ends = sorted(str(after) for _, after in chain)
+    assert sorted([*ends, "100.00"]) == sorted([*starts, f"{final[0][0]:.2f}"])
 
 
 def test_a_clerk_editing_details_logs_nothing(
