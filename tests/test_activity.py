@@ -102,14 +102,19 @@ def test_a_credit_limit_change_is_logged_with_before_and_after(
     owner_client: FlaskClient, shop: Shop, database: DatabaseUrls
 ) -> None:
     customer = add_customer(database.admin, shop.business_id, "Grace Wanjiru", credit_limit="5000")
-    assert edit_customer(owner_client, customer, credit_limit="8000.00").status_code == 302
+    form = owner_client.get(f"/customers/{customer}/edit").get_data(as_text=True)
+    assert "Why the limit changes (optional)" in form
+    response = edit_customer(
+        owner_client, customer, credit_limit="8000.00", limit_reason="A year of payments on time"
+    )
+    assert response.status_code == 302
     assert entries(database.admin, shop.business_id) == [
         (
             "credit_limit",
             "Credit limit of Grace Wanjiru: 5,000.00 → 8,000.00",
             {"credit_limit": "5000.00"},
             {"credit_limit": "8000.00"},
-            "",
+            "A year of payments on time",
             shop.owner_id,
             customer,
             None,
@@ -155,6 +160,37 @@ def test_two_owners_changing_a_limit_at_once_log_an_unbroken_chain(
     assert sorted([*ends, "100.00"]) == sorted([*starts, f"{final[0][0]:.2f}"])
 
 
+@pytest.mark.parametrize(
+    ("path", "field", "values"),
+    [
+        ("/customers/{id}/edit", "limit_reason", {"credit_limit": "9000"}),
+        ("/products/{id}/edit", "price_reason", {"price": "99.00"}),
+    ],
+)
+def test_a_bad_reason_is_refused_next_to_its_field_and_nothing_changes(
+    owner_client: FlaskClient,
+    shop: Shop,
+    database: DatabaseUrls,
+    path: str,
+    field: str,
+    values: dict[str, str],
+) -> None:
+    customer = add_customer(database.admin, shop.business_id, "Grace Wanjiru")
+    product = add_product(database.admin, shop.business_id, "Rice 5 kg")
+    target = customer if path.startswith("/customers") else product
+    edit = edit_customer if path.startswith("/customers") else edit_product
+    for reason, message in (
+        ("x" * 201, "The reason is at most 200 characters."),
+        ("Raised \u202eevil", "The reason"),
+    ):
+        response = edit(owner_client, target, **values, **{field: reason})
+        assert response.status_code == 400
+        assert message in html.unescape(response.get_data(as_text=True))
+    assert fetch(database.admin, "SELECT credit_limit FROM customers")[0][0] == 1000
+    assert fetch(database.admin, "SELECT price FROM products")[0][0] == 10
+    assert entries(database.admin, shop.business_id) == []
+
+
 def test_a_clerk_editing_details_logs_nothing(
     clerk_client: FlaskClient, shop: Shop, database: DatabaseUrls
 ) -> None:
@@ -170,14 +206,15 @@ def test_a_price_change_is_logged_and_a_rename_is_not(
     product = add_product(database.admin, shop.business_id, "Rice 5 kg", price="1250.00")
     assert edit_product(owner_client, product, price="1250.00", sku="R5").status_code == 302
     assert entries(database.admin, shop.business_id) == []
-    assert edit_product(owner_client, product, price="1300.50").status_code == 302
+    response = edit_product(owner_client, product, price="1300.50", price_reason="New supplier")
+    assert response.status_code == 302
     assert entries(database.admin, shop.business_id) == [
         (
             "price",
             "Price of Rice 5 kg: 1,250.00 → 1,300.50",
             {"price": "1250.00"},
             {"price": "1300.50"},
-            "",
+            "New supplier",
             shop.owner_id,
             None,
             product,

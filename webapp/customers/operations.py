@@ -150,12 +150,17 @@ def create_customers(
 
 
 def edit_customer(
-    session: Session, customer: Customer, fields: CustomerFields, *, actor_id: uuid.UUID
+    session: Session,
+    customer: Customer,
+    fields: CustomerFields,
+    *,
+    actor_id: uuid.UUID,
+    reason: str = "",
 ) -> Customer:
     """Save the details (and, from an owner, the credit limit), committed. Only these columns
     are written, never the balance, which the ledger keeps. A new credit limit goes in the
-    activity log, from the limit as it stood under the customer's lock (another owner may have
-    changed it since the form was shown)."""
+    activity log with `reason`, from the limit as it stood under the customer's lock (another
+    owner may have changed it since the form was shown)."""
     with committed(session):
         session.refresh(customer, with_for_update={"key_share": True})  # FOR NO KEY UPDATE
         before = customer.credit_limit
@@ -171,6 +176,7 @@ def edit_customer(
                 user_id=actor_id,
                 before={"credit_limit": before},
                 after={"credit_limit": fields.credit_limit},
+                reason=reason,
                 customer_id=customer.id,
             )
     session.refresh(customer)

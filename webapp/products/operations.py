@@ -45,6 +45,7 @@ from webapp.products.queries import (
 )
 
 MAX_STOCK = 1_000_000  # a new product's opening stock
+PRICE_REASON_MAX = 200
 SKU_INDEX = "products_sku_key"  # the unique index on (business_id, lower(sku))
 # The key of the register of codes (migration 0006): a SKU or barcode another product holds.
 CODES_KEY = "product_codes_pkey"
@@ -221,9 +222,13 @@ def edit_product(
 ) -> Outcome:
     """Change the name, SKU, barcode and price, committed. The stock is never written here (a
     sale may be changing it right now); past sales keep the price they were made at. A new
-    price goes in the activity log, from the price as it stood under the product's lock."""
+    price goes in the activity log with why (`price_reason`, optional), from the price as it
+    stood under the product's lock."""
     fields, problems = product_fields(raw, with_stock=False)
-    if fields is None:
+    reason = limited(
+        text_field(raw, "price_reason"), "price_reason", "The reason", PRICE_REASON_MAX, problems
+    )
+    if fields is None or problems:
         return Outcome(problems=problems)
     ids = {"business_id": product.business_id, "id": product.id}
     try:
@@ -246,6 +251,7 @@ def edit_product(
                     user_id=actor_id,
                     before={"price": before},
                     after={"price": fields.price},
+                    reason=reason,
                     product_id=product.id,
                 )
     except DBAPIError as error:
