@@ -10,6 +10,7 @@ import html
 import io
 import json
 import re
+import threading
 import uuid
 from decimal import Decimal
 from typing import Any
@@ -135,17 +136,21 @@ def test_two_owners_changing_a_limit_at_once_log_an_unbroken_chain(
     customer = add_customer(database.admin, shop.business_id, "Grace Wanjiru", credit_limit="100")
     limits = [Decimal("200.00"), Decimal("300.00"), Decimal("400.00"), Decimal("500.00")]
 
+    loaded = threading.Barrier(len(limits))
+
     def change(index: int) -> None:
         with tenant_session(app, shop.business_id) as session:
             found = get_customer(session, customer)
-            assert found is not None and found.credit_limit == Decimal("100.00")
+            assert found is not None
             session.commit()  # the form was shown; the save comes later, as its own request
+            loaded.wait(timeout=60)  # every form shows 100.00 before anyone saves
             fields = customer_operations.CustomerFields(
                 "Grace Wanjiru", "", "", "", credit_limit=limits[index]
             )
             customer_operations.edit_customer(session, found, fields, actor_id=shop.owner_id)
 
-    assert all(result is None for result in at_once(len(limits), change))
+    results = at_once(len(limits), change)
+    assert all(result is None for result in results), results
     chain = fetch(
         database.admin,
         "SELECT before->>'credit_limit', after->>'credit_limit' FROM activity_log"
