@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+import psycopg
 import pytest
 from flask import Flask
 from playwright.sync_api import Browser, Page, expect
@@ -53,6 +54,19 @@ def _shop_with_history(app: Flask, shop: Shop, admin_url: str) -> Data:
     redate_sale(admin_url, order, -45)
     sell(app, shop, customer, products[1], 2)
     payment = pay(app, shop, customer, "1000.00").payment_id
+    with psycopg.connect(admin_url) as conn:  # a long line of the activity log
+        conn.execute(
+            "INSERT INTO activity_log (business_id, user_id, kind, summary, before, after, reason,"
+            " customer_id) VALUES (%s, %s, 'credit_limit', %s, '{\"credit_limit\": \"0.00\"}',"
+            ' \'{"credit_limit": "99999.00"}\', %s, %s)',
+            (
+                shop.business_id,
+                shop.owner_id,
+                "Credit limit of Oluwaseun Adebayo-Abernathy Kowalczyk: 0.00 → 99,999.00",
+                "Agreed with the customer's employer, who guarantees the account in writing",
+                customer,
+            ),
+        )
     return Data(customer, order, payment)
 
 
@@ -70,6 +84,7 @@ PAGES = {
     "products": "/products",
     "sale receipt": "/sales/{order}",
     "payment receipt": "/payments/{payment}",
+    "activity": "/activity",
 }
 # On some pages what must be in view (left of the screen's right edge) without scrolling.
 IN_VIEW = {
@@ -77,6 +92,7 @@ IN_VIEW = {
     "statement": ["tbody tr:last-child td[data-label='Balance']"],
     "customer page": ["tbody tr:last-child td[data-label='Balance']", "text=Pay this sale"],
     "customers": ["td[data-label='Available']"],
+    "activity": ["td[data-label='Who']", "td[data-label='Reason']"],
     "sale receipt": [".receipt tfoot .total td"],
     "new sale: choose a customer": [".choose-verb"],
 }

@@ -117,6 +117,7 @@ def _start_embedded_database(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from webapp.activity import bp as activity_bp
     from webapp.api import bp as api_bp
     from webapp.auth import bp as auth_bp
     from webapp.auth.access import require_login
@@ -147,6 +148,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(products_bp)
     app.register_blueprint(staff_bp)
     app.register_blueprint(settings_bp)
+    app.register_blueprint(activity_bp)
     app.register_blueprint(api_bp)
     app.before_request(require_login)
     app.before_request(require_two_factor_setup)

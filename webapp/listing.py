@@ -104,18 +104,20 @@ def filter_values(form: Any) -> dict[str, Any]:
     }
 
 
-def filter_clause(alias: str) -> str:
+def filter_clause(alias: str, moment: str = "created_at", *, numbered: bool = True) -> str:
     """The WHERE conditions of a ListFilter on table `alias` (joined to c = customers and
-    b = businesses), with the filter's parameters; an unset filter matches everything."""
+    b = businesses; its time column `moment`; `numbered`: its rows have a shop number the
+    search may name), with the filter's parameters; an unset filter matches everything."""
+    by_number = f"OR {alias}.number = CAST(:number AS bigint)" if numbered else ""
     return f"""
        (CAST(:customer_id AS uuid) IS NULL OR {alias}.customer_id = :customer_id)
    AND (CAST(:pattern AS text) IS NULL
         OR c.name ILIKE :pattern ESCAPE '\\' OR c.phone ILIKE :pattern ESCAPE '\\'
-        OR {alias}.number = CAST(:number AS bigint))
+        {by_number})
    AND (CAST(:date_from AS date) IS NULL
-        OR {alias}.created_at >= CAST(:date_from AS date)::timestamp AT TIME ZONE b.timezone)
+        OR {alias}.{moment} >= CAST(:date_from AS date)::timestamp AT TIME ZONE b.timezone)
    AND (CAST(:date_to AS date) IS NULL
-        OR {alias}.created_at < (CAST(:date_to AS date) + 1)::timestamp AT TIME ZONE b.timezone)"""
+        OR {alias}.{moment} < (CAST(:date_to AS date) + 1)::timestamp AT TIME ZONE b.timezone)"""
 
 
 @dataclass(frozen=True)

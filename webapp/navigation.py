@@ -29,6 +29,7 @@ MENU = (
     NavItem("overdue.index", "Overdue"),
     NavItem("staff.index", "Staff", owner_only=True),
     NavItem("settings.index", "Settings", owner_only=True),
+    NavItem("activity.index", "Activity", owner_only=True),
 )
 
 

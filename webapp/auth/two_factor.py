@@ -30,6 +30,7 @@ from flask import current_app
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
+from webapp.activity import log as activity
 from webapp.db import unit_of_work
 from webapp.models import RecoveryCode, User
 from webapp.passwords import verify_password
@@ -337,5 +338,15 @@ def renew_recovery_codes(session: Session, user: User, typed: str) -> list[str]:
 
 def reset(session: Session, user: User) -> None:
     """An admin's way out for someone who lost both their phone and their recovery codes: the
-    second factor off, in the caller's transaction (an admin command's)."""
+    second factor off, in the caller's transaction (an admin command's), and in the activity
+    log: the owners see that someone's second factor was taken off behind them."""
     _clear(session, user)
+    activity.record(
+        session,
+        kind="staff",
+        summary=f"Second factor of {user.name} turned off, by {activity.ADMIN_COMMAND}",
+        user_id=None,
+        before={"staff_id": user.id, "two_factor": True},
+        after={"staff_id": user.id, "two_factor": False},
+        business_id=user.business_id,
+    )

@@ -8,6 +8,8 @@ from wtforms.validators import Optional
 from webapp.customers.queries import SORTS
 from webapp.forms import IdempotentForm
 
+LIMIT_REASON_MAX = 200
+
 
 class StatementPeriodForm(FlaskForm):
     class Meta:
@@ -57,6 +59,11 @@ class CustomerForm(IdempotentForm):
     # Text, not number fields: operations.customer_fields says what is wrong in the shop's words.
     credit_limit = StringField(
         "Credit limit", render_kw={"inputmode": "decimal", "autocomplete": "off"}
+    )
+    # An owner's edit only: kept with a new limit in the activity log.
+    limit_reason = StringField(
+        "Why the limit changes (optional)",
+        render_kw={"autocomplete": "off", "maxlength": LIMIT_REASON_MAX},
     )
     opening_balance = StringField(
         "Opening balance", render_kw={"inputmode": "decimal", "autocomplete": "off"}

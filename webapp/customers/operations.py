@@ -22,6 +22,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from webapp import ledger
+from webapp.activity import log as activity
 from webapp.customers.queries import customer_with_key
 from webapp.db import TENANT_KEY, committed, unit_of_work
 from webapp.formatting import money
@@ -148,14 +149,36 @@ def create_customers(
     return customers
 
 
-def edit_customer(session: Session, customer: Customer, fields: CustomerFields) -> Customer:
+def edit_customer(
+    session: Session,
+    customer: Customer,
+    fields: CustomerFields,
+    *,
+    actor_id: uuid.UUID,
+    reason: str = "",
+) -> Customer:
     """Save the details (and, from an owner, the credit limit), committed. Only these columns
-    are written, never the balance, which the ledger keeps."""
+    are written, never the balance, which the ledger keeps. A new credit limit goes in the
+    activity log with `reason`, from the limit as it stood under the customer's lock (another
+    owner may have changed it since the form was shown)."""
     with committed(session):
+        session.refresh(customer, with_for_update={"key_share": True})  # FOR NO KEY UPDATE
+        before = customer.credit_limit
         customer.name, customer.phone = fields.name, fields.phone
         customer.email, customer.notes = fields.email, fields.notes
-        if fields.credit_limit is not None:
+        if fields.credit_limit is not None and fields.credit_limit != before:
             customer.credit_limit = fields.credit_limit
+            activity.record(
+                session,
+                kind="credit_limit",
+                summary=f"Credit limit of {fields.name}: "
+                f"{activity.amount(before)} → {activity.amount(fields.credit_limit)}",
+                user_id=actor_id,
+                before={"credit_limit": before},
+                after={"credit_limit": fields.credit_limit},
+                reason=reason,
+                customer_id=customer.id,
+            )
     session.refresh(customer)
     return customer
 

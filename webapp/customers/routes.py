@@ -22,9 +22,11 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from webapp import ledger, reports
+from webapp.activity.queries import latest_activity
 from webapp.auth.access import owner_required
 from webapp.customers import bp, operations, queries
 from webapp.customers.forms import (
+    LIMIT_REASON_MAX,
     SORT_LABELS,
     ConfirmForm,
     CustomerForm,
@@ -36,6 +38,7 @@ from webapp.db import db_session
 from webapp.formatting import money
 from webapp.forms import add_error
 from webapp.idempotency import KeyReused
+from webapp.inputs import limited, text_field
 from webapp.listing import requested_page
 from webapp.models import Customer
 from webapp.reminders.compose import last_reminders
@@ -88,6 +91,10 @@ def detail(customer_id: uuid.UUID) -> str:
         last_reminder=last_reminders(db_session(), [customer.id]).get(customer.id),
         confirm=ConfirmForm(),
         credit_message=operations.no_credit_message(customer),
+        # The activity log is the owners' (as /activity is).
+        activity=latest_activity(db_session(), customer_id=customer_id)
+        if current_user.is_owner
+        else [],
         **_statement_context(customer),
     )
 
@@ -144,26 +151,39 @@ def _customer_form(*, creating: bool, customer: Customer | None = None) -> Custo
     if not current_user.is_owner:
         del form.credit_limit
         del form.opening_balance
+        del form.limit_reason
     elif not creating:
         del form.opening_balance
+    else:
+        del form.limit_reason  # a new customer's limit is no change of one
     if not creating:
         del form.idempotency_key  # saving the same details twice changes nothing more
     return form
 
 
-def _read(form: CustomerForm) -> tuple[operations.CustomerFields | None, Decimal]:
-    """The checked values of the fields this user may fill in, with any message put next to
-    its field; None when anything was wrong."""
+def _read(form: CustomerForm) -> tuple[operations.CustomerFields | None, Decimal, str]:
+    """The checked values of the fields this user may fill in (and the opening balance, and
+    why the limit changes), with any message put next to its field; None when anything was
+    wrong."""
     names = [*DETAIL_FIELDS, *(["credit_limit"] if form.credit_limit else [])]
     raw = {name: request.form.get(name) for name in names}
     fields, problems = operations.customer_fields(raw, with_limit=form.credit_limit is not None)
     opening = Decimal("0.00")
     if form.opening_balance:
         opening = operations.opening_balance(request.form, problems)
+    reason = ""
+    if form.limit_reason:
+        reason = limited(
+            text_field(request.form, "limit_reason"),
+            "limit_reason",
+            "The reason",
+            LIMIT_REASON_MAX,
+            problems,
+        )
     valid = form.validate()  # the CSRF token and the form's key, and fresh error lists
     for name, message in problems.items():
         add_error(form[name], message)
-    return (fields if valid and not problems else None), opening
+    return (fields if valid and not problems else None), opening, reason
 
 
 def _form_page(
@@ -196,7 +216,7 @@ def new() -> tuple[str, int] | Response:
     form = _customer_form(creating=True)
     if request.method == "GET":
         return _form_page(form)
-    fields, opening = _read(form)
+    fields, opening, _ = _read(form)
     if fields is None or form.key is None:
         return _form_page(form, status=400)
     try:
@@ -235,10 +255,10 @@ def edit(customer_id: uuid.UUID) -> tuple[str, int] | Response:
     form = _customer_form(creating=False, customer=customer)
     if request.method == "GET":
         return _form_page(form, customer)
-    fields, _ = _read(form)
+    fields, _, reason = _read(form)
     if fields is None:
         return _form_page(form, customer, status=400)
-    operations.edit_customer(session, customer, fields)
+    operations.edit_customer(session, customer, fields, actor_id=current_user.id, reason=reason)
     flash(f"{customer.name}'s details were saved.", "success")
     warning = operations.over_limit_message(customer)
     if warning:

@@ -48,6 +48,10 @@ class ProductEditForm(FlaskForm):
     sku = StringField("SKU", render_kw={"autocomplete": "off", "maxlength": 64})
     barcode = StringField("Barcode", render_kw=BARCODE_INPUT)
     price = StringField("Price", render_kw={"inputmode": "decimal", "autocomplete": "off"})
+    # Kept with a new price in the activity log.
+    price_reason = StringField(
+        "Why the price changes (optional)", render_kw={"autocomplete": "off", "maxlength": 200}
+    )
 
 
 class StockForm(IdempotentForm):

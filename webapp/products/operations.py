@@ -14,11 +14,12 @@ from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from webapp import ledger
+from webapp.activity import log as activity
 from webapp.db import (
     LOCK_NOT_AVAILABLE,
     TENANT_KEY,
@@ -44,6 +45,7 @@ from webapp.products.queries import (
 )
 
 MAX_STOCK = 1_000_000  # a new product's opening stock
+PRICE_REASON_MAX = 200
 SKU_INDEX = "products_sku_key"  # the unique index on (business_id, lower(sku))
 # The key of the register of codes (migration 0006): a SKU or barcode another product holds.
 CODES_KEY = "product_codes_pkey"
@@ -208,21 +210,50 @@ def create_products(
     return products
 
 
-def edit_product(session: Session, product: Product, raw: Mapping[str, Any]) -> Outcome:
+LOCK_PRICE = text(
+    """SELECT price FROM products
+        WHERE business_id = :business_id AND id = :id
+          FOR NO KEY UPDATE"""
+)
+
+
+def edit_product(
+    session: Session, product: Product, raw: Mapping[str, Any], *, actor_id: uuid.UUID
+) -> Outcome:
     """Change the name, SKU, barcode and price, committed. The stock is never written here (a
-    sale may be changing it right now); past sales keep the price they were made at."""
+    sale may be changing it right now); past sales keep the price they were made at. A new
+    price goes in the activity log with why (`price_reason`, optional), from the price as it
+    stood under the product's lock."""
     fields, problems = product_fields(raw, with_stock=False)
-    if fields is None:
+    reason = limited(
+        text_field(raw, "price_reason"), "price_reason", "The reason", PRICE_REASON_MAX, problems
+    )
+    if fields is None or problems:
         return Outcome(problems=problems)
+    ids = {"business_id": product.business_id, "id": product.id}
     try:
-        _update(
-            session,
-            product,
-            name=fields.name,
-            sku=fields.sku,
-            barcode=fields.barcode,
-            price=fields.price,
-        )
+        with committed(session):
+            before: Decimal = session.execute(LOCK_PRICE, ids).scalar_one()
+            _write(
+                session,
+                product,
+                name=fields.name,
+                sku=fields.sku,
+                barcode=fields.barcode,
+                price=fields.price,
+            )
+            if fields.price != before:
+                activity.record(
+                    session,
+                    kind="price",
+                    summary=f"Price of {fields.name}: "
+                    f"{activity.amount(before)} → {activity.amount(fields.price)}",
+                    user_id=actor_id,
+                    before={"price": before},
+                    after={"price": fields.price},
+                    reason=reason,
+                    product_id=product.id,
+                )
     except DBAPIError as error:
         return _refused(session, error, fields, except_id=product.id)
     return Outcome(get_product(session, product.id))
@@ -275,12 +306,16 @@ def change_stock(
 
 def _update(session: Session, product: Product, **values: object) -> None:
     with committed(session):
-        session.execute(
-            update(Product)
-            .where(Product.business_id == product.business_id, Product.id == product.id)
-            .values(**values)
-            .execution_options(synchronize_session=False)
-        )
+        _write(session, product, **values)
+
+
+def _write(session: Session, product: Product, **values: object) -> None:
+    session.execute(
+        update(Product)
+        .where(Product.business_id == product.business_id, Product.id == product.id)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def _refused(

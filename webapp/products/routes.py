@@ -10,6 +10,7 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from webapp import ledger
+from webapp.activity.queries import latest_activity
 from webapp.auth.access import owner_required
 from webapp.db import db_session
 from webapp.forms import add_error
@@ -93,6 +94,10 @@ def _detail_page(product: Product, stock_form: StockForm, *, error: str | None =
         stock_error=error,
         confirm=ConfirmForm(formdata=None),
         low=product.is_active and product.stock <= current_user.business.low_stock_threshold,
+        # The activity log is the owners' (as /activity is).
+        activity=latest_activity(db_session(), product_id=product.id)
+        if current_user.is_owner
+        else [],
     )
 
 
@@ -105,7 +110,7 @@ def edit(product_id: uuid.UUID) -> str | Response | tuple[str, int]:
     if request.method == "GET":
         form.price.data = str(product.price)
         return render_template("products/form.html", form=form, product=product)
-    outcome = operations.edit_product(session, product, request.form)
+    outcome = operations.edit_product(session, product, request.form, actor_id=current_user.id)
     if outcome.product is None:
         error = _show_problems(form, outcome.problems)
         page = render_template("products/form.html", form=form, product=product, error=error)

@@ -18,6 +18,7 @@ from babel.numbers import list_currencies
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from webapp.activity import log as activity
 from webapp.api.tokens import PREFIX, hash_token
 from webapp.db import unit_of_work
 from webapp.idempotency import create_once, fingerprint
@@ -215,25 +216,63 @@ def read_settings(session: Session, raw: Mapping[str, Any]) -> tuple[Settings | 
     return settings, problems
 
 
+# Each setting in the words of the settings page, for the activity log.
+SETTING_LABELS = {
+    "name": "Business name",
+    "address": "Address",
+    "phone": "Phone",
+    "currency": "Currency",
+    "timezone": "Timezone",
+    "credit_days": "Credit days",
+    "low_stock_threshold": "Low-stock threshold",
+    "default_credit_limit": "Credit limit for new customers",
+    "receipt_paper": "Receipt paper",
+    "api_requests_per_minute": "API requests per token per minute",
+    "owners_need_two_factor": "Owners must use a second factor",
+    "clerk_correction_minutes": "Minutes a clerk has to return or void their own sale",
+    "payment_instructions": "How to pay (in reminders)",
+    "reminder_template": "Reminder text",
+}
+SHOWN_MAX = 150  # of each side of a setting's before → after in the log's summary
+
+
+def _shown(field: str, value: object) -> str:
+    """A setting's value as the log's summary writes it (the whole value is in before/after)."""
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, Decimal):
+        return activity.amount(value)
+    if field == "receipt_paper":
+        return RECEIPT_PAPERS.get(str(value), str(value))
+    shown = ", ".join(line.strip() for line in str(value).splitlines() if line.strip())
+    return activity.shorten(shown, SHOWN_MAX) if shown else "(none)"
+
+
 @unit_of_work
-def update_settings(session: Session, business: Business, settings: Settings) -> None:
+def update_settings(
+    session: Session, business: Business, settings: Settings, *, actor_id: uuid.UUID
+) -> None:
     """Save the settings; new credit days apply to sales from now on (due dates already set
     stay), a new default credit limit to customers added from now on (limits set stay); owners
-    without a second factor, when it becomes a must, set one up at their next page."""
-    business.name = settings.name
-    business.address = settings.address
-    business.phone = settings.phone
-    business.currency = settings.currency
-    business.timezone = settings.timezone
-    business.credit_days = settings.credit_days
-    business.low_stock_threshold = settings.low_stock_threshold
-    business.default_credit_limit = settings.default_credit_limit
-    business.receipt_paper = settings.receipt_paper
-    business.api_requests_per_minute = settings.api_requests_per_minute
-    business.owners_need_two_factor = settings.owners_need_two_factor
-    business.clerk_correction_minutes = settings.clerk_correction_minutes
-    business.payment_instructions = settings.payment_instructions
-    business.reminder_template = settings.reminder_template
+    without a second factor, when it becomes a must, set one up at their next page.
+
+    Each setting that changed goes in the activity log as its own line, from its value under
+    the business's lock (another owner may have saved meanwhile)."""
+    session.refresh(business, with_for_update={"key_share": True})  # FOR NO KEY UPDATE
+    for field in SETTING_LABELS:
+        before, after = getattr(business, field), getattr(settings, field)
+        if before == after:
+            continue
+        setattr(business, field, after)
+        activity.record(
+            session,
+            kind="settings",
+            summary=f"{SETTING_LABELS[field]}: {_shown(field, before)} → {_shown(field, after)}",
+            user_id=actor_id,
+            before={field: before},
+            after={field: after},
+            business_id=business.id,
+        )
 
 
 def issue_token(
@@ -244,9 +283,12 @@ def issue_token(
     created_by: uuid.UUID,
     key: uuid.UUID | None = None,
     request_hash: uuid.UUID | None = None,
+    actor_id: uuid.UUID | None = None,
 ) -> tuple[ApiToken, str]:
     """A new token for the business, in the caller's transaction; returned with the plain token
-    (shown once: only its hash is stored). `key` and `request_hash`: see make_token."""
+    (shown once: only its hash is stored, and neither goes in the activity log). `key` and
+    `request_hash`: see make_token. Logged as made by `actor_id`, or by an admin command when
+    None."""
     try:
         name = checked_text(name.strip(), "The token name", 80)
     except ValueError as problem:
@@ -265,6 +307,14 @@ def issue_token(
     )
     session.add(token)
     session.flush()
+    activity.record(
+        session,
+        kind="api_token",
+        summary=f"API token '{name}' made" + ("" if actor_id else f", by {activity.ADMIN_COMMAND}"),
+        user_id=actor_id,
+        after={"token_id": token.id, "name": name, "created_by": created_by},
+        business_id=business_id,
+    )
     return token, plain
 
 
@@ -298,6 +348,7 @@ def make_token(
             created_by=created_by,
             key=key,
             request_hash=request,
+            actor_id=created_by,
         )
         plain.append(value)
         return token
@@ -327,4 +378,14 @@ def revoke_token(
     name: str | None = session.execute(REVOKE, params).scalar_one_or_none()
     if name is None and find_token(session, business_id, token_id) is None:
         raise Refused("There is no such token.")
+    if name is not None:
+        activity.record(
+            session,
+            kind="api_token",
+            summary=f"API token '{name}' revoked",
+            user_id=revoked_by,
+            before={"token_id": token_id, "revoked": False},
+            after={"token_id": token_id, "revoked": True},
+            business_id=business_id,
+        )
     return name

@@ -76,7 +76,7 @@ def index() -> str | Response | tuple[str, int]:
     if request.form.get("action") == "preview":
         # The reminder as a customer would read it, from the text typed: nothing is saved.
         return _settings_page(form, preview=reminder_preview(business, settings))
-    operations.update_settings(session, business, settings)
+    operations.update_settings(session, business, settings, actor_id=current_user.id)
     flash(
         "Settings saved. New credit days apply to sales from now on, a new default credit"
         " limit to customers added from now on."

@@ -22,6 +22,7 @@ from sqlalchemy import Row, func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from webapp.activity import log as activity
 from webapp.auth.operations import end_sessions
 from webapp.db import unit_of_work
 from webapp.idempotency import create_once, fingerprint
@@ -59,9 +60,11 @@ def create_user(
     password: str,
     key: uuid.UUID | None = None,
     request_hash: uuid.UUID | None = None,
+    actor_id: uuid.UUID | None = None,
 ) -> User:
     """A new user in the caller's transaction; `key` and `request_hash` are the idempotency key
-    of the form that asked and its request's fingerprint (see add_user)."""
+    of the form that asked and its request's fingerprint (see add_user). Logged as added by
+    `actor_id`, or by an admin command when None."""
     email, name = email.strip(), name.strip()
     if not EMAIL_PATTERN.match(email) or len(email) > 254:
         raise StaffRefusal(f"{email!r} is not an email address.", "email")
@@ -95,6 +98,15 @@ def create_user(
     )
     session.add(user)
     session.flush()
+    activity.record(
+        session,
+        kind="staff",
+        summary=f"{name} added as {role} ({email})"
+        + ("" if actor_id else f", by {activity.ADMIN_COMMAND}"),
+        user_id=actor_id,
+        after={"staff_id": user.id, "name": name, "email": email, "role": role, "active": True},
+        business_id=business_id,
+    )
     return user
 
 
@@ -122,6 +134,7 @@ def add_user(
     role: str,
     password: str,
     key: uuid.UUID,
+    actor_id: uuid.UUID,
 ) -> tuple[User, bool]:
     """`create_user` as one committed unit, made once for the form's key: sent twice, made once
     (False: made before). A key that made someone else raises KeyReused (the password is not
@@ -141,6 +154,7 @@ def add_user(
                 password=password,
                 key=key,
                 request_hash=request,
+                actor_id=actor_id,
             ),
             request,
         )
@@ -228,8 +242,30 @@ def _update(
 REVOKE_MAKERS_TOKENS = text(
     """UPDATE api_tokens
           SET revoked_at = now(), revoked_reason = 'maker_deactivated', revoked_by = :actor_id
-        WHERE business_id = :business_id AND created_by = :user_id AND revoked_at IS NULL"""
+        WHERE business_id = :business_id AND created_by = :user_id AND revoked_at IS NULL
+    RETURNING id, name"""
 )
+
+
+def _log(
+    session: Session,
+    business_id: uuid.UUID,
+    actor_id: uuid.UUID,
+    user: Row[Any],
+    summary: str,
+    before: dict[str, object] | None,
+    after: dict[str, object] | None,
+) -> None:
+    """A staff change in the activity log (never a password or its hash)."""
+    activity.record(
+        session,
+        kind="staff",
+        summary=summary,
+        user_id=actor_id,
+        before=None if before is None else {"staff_id": user.id, **before},
+        after=None if after is None else {"staff_id": user.id, **after},
+        business_id=business_id,
+    )
 
 
 @unit_of_work
@@ -257,13 +293,41 @@ def set_active(
         version = _update(
             session, business_id, user_id, "is_active = false", ends_sessions="deactivated"
         )
+        _log(
+            session,
+            business_id,
+            actor_id,
+            user,
+            f"{user.name} deactivated",
+            {"active": True},
+            {"active": False},
+        )
         # For good: reactivating them later does not bring their tokens back.
-        session.execute(
+        revoked = session.execute(
             REVOKE_MAKERS_TOKENS,
             {"business_id": business_id, "user_id": user_id, "actor_id": actor_id},
         )
+        for token in revoked:
+            activity.record(
+                session,
+                kind="api_token",
+                summary=f"API token '{token.name}' revoked: its maker {user.name} was deactivated",
+                user_id=actor_id,
+                before={"token_id": token.id, "revoked": False},
+                after={"token_id": token.id, "revoked": True},
+                business_id=business_id,
+            )
     else:
         version = _update(session, business_id, user_id, "is_active = true")
+        _log(
+            session,
+            business_id,
+            actor_id,
+            user,
+            f"{user.name} reactivated",
+            {"active": False},
+            {"active": True},
+        )
     return Outcome(user.name, True, version)
 
 
@@ -300,6 +364,15 @@ def set_role(
         keep=actor_session if user_id == actor_id else None,
         role=role,
     )
+    _log(
+        session,
+        business_id,
+        actor_id,
+        user,
+        f"{user.name}: {user.role} → {role}",
+        {"role": user.role},
+        {"role": role},
+    )
     return Outcome(user.name, True, version)
 
 
@@ -327,4 +400,5 @@ def reset_password(
         ends_sessions="password_changed",
         password_hash=password_hash,
     )
+    _log(session, business_id, actor_id, user, f"New password set for {user.name}", None, {})
     return Outcome(user.name, True, version)

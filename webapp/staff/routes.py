@@ -68,6 +68,7 @@ def new() -> str | Response | tuple[str, int]:
             role=form.role.data or "",
             password=form.password.data or "",
             key=form.key,
+            actor_id=current_user.id,
         )
     except KeyReused:
         form.renew_key()
