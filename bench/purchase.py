@@ -9,16 +9,24 @@ shopcredit_pgbench), the ShopCredit roles, and drops nothing it did not make. It
 1. sales per second of process_purchase (2-item sales, distinct customers and products) at 1, 4,
    8 and 16 connections, beside pgbench's TPC-B-like script (scale 16) at the same client counts;
 2. one hot product bought by 16 connections at once, against the same work from 1 connection;
-3. median latency of a sale for a customer with 100,000 earlier sales, against one with none.
+3. median latency of a sale for a customer with 100,000 earlier sales, against one with none,
+   and the server CPU time of one sale (the backend's, when the server runs on this machine);
+4. what one sale writes, machine-independent: WAL records and bytes, full-page images, shared
+   buffers touched and dirtied (EXPLAIN (ANALYZE, BUFFERS, WAL) of the call, one connection);
+5. the shop's numbering: 8 tills in one shop with the sale counter, against the same with
+   numbers from a sequence (no counter row, no lock: what numbering costs), and against 8 tills
+   in 8 shops (each shop's counter its own).
 
 Each client is its own process with its own connection as the app role. A sale is one
-transaction: bind the tenant, call process_purchase, commit, sent in one pipeline.
+transaction: bind the tenant, call process_purchase as the app does (all nine arguments),
+commit.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import shutil
 import statistics
@@ -53,6 +61,7 @@ class Shop:
     hot_product: uuid.UUID
     busy_customer: uuid.UUID  # the one with 100,000 earlier sales
     new_customer: uuid.UUID
+    tills: int  # shops of their own for the 8-shops measurement, one per till
 
 
 def recreate_database(server: str, name: str) -> None:
@@ -114,14 +123,20 @@ def seed(admin_url: str) -> Shop:
         # their number is what a history-dependent sale would feel).
         conn.execute(
             """INSERT INTO orders (business_id, customer_id, total, due_on, created_by,
-                                   idempotency_key, balance_after, created_at)
+                                   idempotency_key, balance_after, created_at, number)
                SELECT %(b)s, %(c)s, 1.00, current_date - 30 + (g %% 60), %(u)s,
-                      gen_random_uuid(), g, now() - g * interval '1 minute'
+                      gen_random_uuid(), g, now() - g * interval '1 minute', %(n)s + 1 - g
                  FROM generate_series(1, %(n)s) g""",
             {"b": business, "c": busy, "u": user, "n": HISTORY},
         )
+        conn.execute(
+            "INSERT INTO document_counters (business_id, kind, last_number)"
+            " VALUES (%s, 'sale', %s)",
+            (business, HISTORY),
+        )
         conn.execute("UPDATE customers SET balance = %s WHERE id = %s", (HISTORY, busy))
         conn.execute("SELECT rebuild_due_summaries(%s)", (business,))
+        seed_tills(conn, business, user, customers, products)
     with psycopg.connect(admin_url, autocommit=True) as conn:
         conn.execute("VACUUM ANALYZE")
     return Shop(
@@ -138,7 +153,75 @@ def seed(admin_url: str) -> Shop:
         hot_product=products[-1],
         busy_customer=busy,
         new_customer=new,
+        tills=TILLS,
     )
+
+
+TILLS = 8
+
+
+def seed_tills(
+    conn: psycopg.Connection,
+    business: uuid.UUID,
+    user: uuid.UUID,
+    customers: list[uuid.UUID],
+    products: list[uuid.UUID],
+) -> None:
+    """Lookup tables for the tills measurement: till n's shop, clerk, customers and products.
+
+    `bench_tills_one`: every till in the bench shop, with the customers and products of client
+    n of the throughput measurement. `bench_tills_eight`: till n alone in a shop of its own,
+    with as many customers and products (all shops share the tables, so the indexes are the
+    same size in both)."""
+    for name in ("bench_tills_one", "bench_tills_eight"):
+        conn.execute(
+            f"CREATE TABLE {name} (n integer PRIMARY KEY, business uuid NOT NULL,"
+            " user_id uuid NOT NULL)"
+        )
+        for kind in ("customers", "products"):
+            conn.execute(f"CREATE TABLE {name}_{kind} (n integer PRIMARY KEY, id uuid NOT NULL)")
+    for n in range(TILLS):
+        conn.execute("INSERT INTO bench_tills_one VALUES (%s, %s, %s)", (n, business, user))
+        shop = conn.execute(
+            "INSERT INTO businesses (slug, name) VALUES (%s, %s) RETURNING id",
+            (f"bench-till-{n}", f"Till shop {n}"),
+        ).fetchone()[0]
+        clerk = conn.execute(
+            "INSERT INTO users (business_id, email, name, password_hash, role)"
+            " VALUES (%s, 'till@example.com', 'Till', 'x', 'clerk') RETURNING id",
+            (shop,),
+        ).fetchone()[0]
+        conn.execute("INSERT INTO bench_tills_eight VALUES (%s, %s, %s)", (n, shop, clerk))
+        own = {
+            "customers": conn.execute(
+                "INSERT INTO customers (business_id, name, credit_limit)"
+                " SELECT %s, 'Customer ' || g, 9999999999 FROM generate_series(1, %s) g"
+                " RETURNING id",
+                (shop, CUSTOMERS_PER_CLIENT),
+            ).fetchall(),
+            "products": conn.execute(
+                "INSERT INTO products (business_id, name, price, stock)"
+                " SELECT %s, 'Product ' || g, 0.01, 2000000000 FROM generate_series(1, %s) g"
+                " RETURNING id",
+                (shop, PRODUCTS_PER_CLIENT),
+            ).fetchall(),
+        }
+        for kind, per_client, ids in (
+            ("customers", CUSTOMERS_PER_CLIENT, customers),
+            ("products", PRODUCTS_PER_CLIENT, products),
+        ):
+            for i in range(per_client):
+                conn.execute(
+                    f"INSERT INTO bench_tills_one_{kind} VALUES (%s, %s)",
+                    (n * per_client + i, ids[n * per_client + i]),
+                )
+                conn.execute(
+                    f"INSERT INTO bench_tills_eight_{kind} VALUES (%s, %s)",
+                    (n * per_client + i, own[kind][i][0]),
+                )
+    for name in ("bench_tills_one", "bench_tills_eight"):
+        for table in (name, f"{name}_customers", f"{name}_products"):
+            conn.execute(f"GRANT SELECT ON {table} TO shopcredit_app")
 
 
 def sell(conn: psycopg.Connection, shop: Shop, customer: uuid.UUID, items: str) -> None:
@@ -146,7 +229,8 @@ def sell(conn: psycopg.Connection, shop: Shop, customer: uuid.UUID, items: str) 
     with conn.pipeline():
         conn.execute("SELECT set_config('app.business_id', %s, true)", (str(shop.business_id),))
         conn.execute(
-            "SELECT order_id FROM process_purchase(%s, %s, %s::jsonb, %s, %s)",
+            "SELECT order_id FROM process_purchase(%s, %s, %s::jsonb, %s, %s,"
+            " NULL, NULL, NULL, NULL)",
             (shop.business_id, customer, items, uuid.uuid4(), shop.user_id),
         )
         conn.commit()
@@ -167,7 +251,7 @@ SELECT order_id FROM process_purchase(
                            'quantity', 1),
         jsonb_build_object('product_id', (SELECT id FROM bench_products WHERE n = :p2),
                            'quantity', 2)),
-    gen_random_uuid(), :user);
+    gen_random_uuid(), :user, NULL, NULL, NULL, NULL);
 END;
 """
 HOT_SCRIPT = """\\set c :client_id * {customers} + random(0, {customers} - 1)
@@ -177,9 +261,56 @@ SELECT order_id FROM process_purchase(
     :business,
     (SELECT id FROM bench_customers WHERE n = :c),
     jsonb_build_array(jsonb_build_object('product_id', CAST(:hot AS text), 'quantity', 1)),
-    gen_random_uuid(), :user);
+    gen_random_uuid(), :user, NULL, NULL, NULL, NULL);
 END;
 """
+# Till n sells in the shop its lookup table names (bench_tills_one: all in one shop;
+# bench_tills_eight: each in its own), to its own customers and products.
+TILLS_SCRIPT = """\\set c :client_id * {customers} + random(0, {customers} - 1)
+\\set p1 :client_id * {products} + random(0, {products} / 2 - 1) * 2
+\\set p2 :p1 + 1
+BEGIN;
+SELECT set_config('app.business_id', (SELECT business::text FROM {tills} WHERE n = :client_id),
+                  true);
+SELECT order_id FROM process_purchase(
+    (SELECT business FROM {tills} WHERE n = :client_id),
+    (SELECT id FROM {tills}_customers WHERE n = :c),
+    jsonb_build_array(
+        jsonb_build_object('product_id', (SELECT id FROM {tills}_products WHERE n = :p1),
+                           'quantity', 1),
+        jsonb_build_object('product_id', (SELECT id FROM {tills}_products WHERE n = :p2),
+                           'quantity', 2)),
+    gen_random_uuid(), (SELECT user_id FROM {tills} WHERE n = :client_id), NULL, NULL, NULL,
+    NULL);
+END;
+"""
+
+
+# A prototype, not what the app does: the sale commits without waiting for its WAL to reach the
+# disk (so its row locks, the counter's among them, go at once), then a transaction that writes
+# WAL commits as usual, which flushes the WAL up to and past the sale's commit: when it returns,
+# the sale is as durable as a synchronous commit would have made it, and a crash in between
+# loses every later commit too (the WAL is a sequence), so numbers stay without gaps.
+def released_before_flush(script: str) -> str:
+    script = script.replace("BEGIN;\n", "BEGIN;\nSET LOCAL synchronous_commit = off;\n", 1)
+    return script + "SELECT pg_logical_emit_message(true, 'shopcredit', '');\n"
+
+
+# Numbers from a sequence instead of the shop's counter row: no row to lock, so nothing for one
+# shop's tills to queue on (and not gapless: for the comparison only, put back after it).
+UNNUMBERED = """
+CREATE SEQUENCE IF NOT EXISTS bench_numbers START 1000000000000;
+CREATE OR REPLACE FUNCTION next_number(p_business_id uuid, p_kind text)
+RETURNS bigint
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    RETURN nextval('public.bench_numbers');
+END
+$$;
+"""
+NEXT_NUMBER_SQL = Path(__file__).resolve().parent.parent / "webapp/sql/functions/next_number.sql"
 
 
 def pgbench(
@@ -224,15 +355,90 @@ def pgbench_init(url: str, scale: int) -> None:
     subprocess.run(args, capture_output=True, check=True)  # noqa: S603
 
 
-def median_latency_ms(app_url: str, shop: Shop, customer: uuid.UUID, samples: int) -> float:
+def median_latency_ms(
+    app_url: str, shop: Shop, customer: uuid.UUID, samples: int
+) -> tuple[float, float | None]:
+    """The median ms of a sale, and the server's CPU ms per sale (the backend's user + system
+    time, read from /proc when the server runs on this machine; else None)."""
     items = json.dumps([{"product_id": str(shop.products[0][0]), "quantity": 1}])
     timings = []
     with psycopg.connect(app_url) as conn:
+        backend = conn.execute("SELECT pg_backend_pid()").fetchone()[0]
+        conn.commit()
+        cpu_before = backend_cpu_seconds(backend)
         for _ in range(samples):
             started = time.perf_counter()
             sell(conn, shop, customer, items)
             timings.append((time.perf_counter() - started) * 1000)
-    return statistics.median(timings)
+        cpu_after = backend_cpu_seconds(backend)
+    cpu = None
+    if cpu_before is not None and cpu_after is not None:
+        cpu = (cpu_after - cpu_before) * 1000 / samples
+    return statistics.median(timings), cpu
+
+
+def backend_cpu_seconds(pid: int) -> float | None:
+    """User + system CPU seconds of a server process on this machine, or None."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+WRITE_SAMPLES = 1_000
+
+
+def write_costs(server: str, app_url: str, shop: Shop, samples: int) -> dict[str, float]:
+    """Per 2-item sale: WAL records, bytes and full-page images, shared buffers touched and
+    dirtied, from EXPLAIN (ANALYZE, BUFFERS, WAL) of the call (everything the function runs,
+    its foreign-key checks included; not the commit record). Client 0's customers and products,
+    one connection, after a CHECKPOINT and as many sales again to warm up (so that the pages
+    they touch have had their full-page image; those left are of pages not touched before)."""
+    checkpoint(server)
+    keys = (
+        "WAL Records",
+        "WAL Bytes",
+        "WAL FPI",
+        "Shared Hit Blocks",
+        "Shared Read Blocks",
+        "Shared Dirtied Blocks",
+    )
+    totals = dict.fromkeys(keys, 0.0)
+    customers, products = shop.customers[0], shop.products[0]
+    with psycopg.connect(app_url) as conn:
+        for n in range(2 * samples):
+            items = json.dumps(
+                [
+                    {"product_id": str(products[(2 * n) % len(products)]), "quantity": 1},
+                    {"product_id": str(products[(2 * n + 1) % len(products)]), "quantity": 2},
+                ]
+            )
+            conn.execute("SELECT set_config('app.business_id', %s, true)", (str(shop.business_id),))
+            plan = conn.execute(
+                "EXPLAIN (ANALYZE, BUFFERS, WAL, TIMING OFF, FORMAT JSON)"
+                " SELECT order_id FROM process_purchase(%s, %s, %s::jsonb, %s, %s,"
+                " NULL, NULL, NULL, NULL)",
+                (
+                    shop.business_id,
+                    customers[n % len(customers)],
+                    items,
+                    uuid.uuid4(),
+                    shop.user_id,
+                ),
+            ).fetchone()[0][0]["Plan"]
+            conn.commit()
+            if n >= samples:
+                for key in keys:
+                    totals[key] += plan[key]
+    per_sale = {key: value / samples for key, value in totals.items()}
+    return {
+        "WAL records": per_sale["WAL Records"],
+        "WAL bytes": per_sale["WAL Bytes"],
+        "WAL full-page images": per_sale["WAL FPI"],
+        "shared buffers touched": per_sale["Shared Hit Blocks"] + per_sale["Shared Read Blocks"],
+        "shared buffers dirtied": per_sale["Shared Dirtied Blocks"],
+    }
 
 
 def checkpoint(server: str) -> None:
@@ -286,13 +492,64 @@ def main() -> None:
 
     print("\n3. Median latency of one sale (one connection, psycopg, one round trip)\n")
     checkpoint(server)
-    fresh = median_latency_ms(urls.app, shop, shop.new_customer, LATENCY_SAMPLES)
-    busy = median_latency_ms(urls.app, shop, shop.busy_customer, LATENCY_SAMPLES)
-    print("| customer | median ms |\n| --- | ---: |")
-    print(f"| no earlier sales | {fresh:.3f} |\n| {HISTORY:,} earlier sales | {busy:.3f} |")
+    fresh, fresh_cpu = median_latency_ms(urls.app, shop, shop.new_customer, LATENCY_SAMPLES)
+    busy, busy_cpu = median_latency_ms(urls.app, shop, shop.busy_customer, LATENCY_SAMPLES)
+    print("| customer | median ms | server CPU ms per sale |\n| --- | ---: | ---: |")
+    for label, ms, cpu in (
+        ("no earlier sales", fresh, fresh_cpu),
+        (f"{HISTORY:,} earlier sales", busy, busy_cpu),
+    ):
+        print(f"| {label} | {ms:.3f} | {'–' if cpu is None else f'{cpu:.3f}'} |")
+
+    print(f"\n4. What one 2-item sale writes (mean of {WRITE_SAMPLES:,} sales, one connection)\n")
+    print("| per sale | |\n| --- | ---: |")
+    for label, value in write_costs(server, urls.app, shop, WRITE_SAMPLES).items():
+        print(f"| {label} | {value:,.1f} |")
+
+    print(f"\n5. Numbering: {TILLS} tills, each with its own customers and products\n")
+    one_shop = TILLS_SCRIPT.format(
+        customers=CUSTOMERS_PER_CLIENT, products=PRODUCTS_PER_CLIENT, tills="bench_tills_one"
+    )
+    eight_shops = TILLS_SCRIPT.format(
+        customers=CUSTOMERS_PER_CLIENT, products=PRODUCTS_PER_CLIENT, tills="bench_tills_eight"
+    )
+    checkpoint(server)
+    numbered = pgbench(urls.app, TILLS, seconds, one_shop)
+    checkpoint(server)
+    apart = pgbench(urls.app, TILLS, seconds, eight_shops)
+    with psycopg.connect(urls.admin, autocommit=True) as conn:
+        conn.execute(UNNUMBERED)
+    try:
+        checkpoint(server)
+        unnumbered = pgbench(urls.app, TILLS, seconds, one_shop)
+    finally:
+        with psycopg.connect(urls.admin, autocommit=True) as conn:
+            conn.execute(NEXT_NUMBER_SQL.read_text())
+    checkpoint(server)
+    early = pgbench(urls.app, TILLS, seconds, released_before_flush(one_shop))
+    checkpoint(server)
+    early_apart = pgbench(urls.app, TILLS, seconds, released_before_flush(eight_shops))
+    checkpoint(server)
+    tpcb = pgbench(tpcb_url, TILLS, seconds)
+    print("| tills | sales/s | ÷ TPC-B |\n| --- | ---: | ---: |")
+    for label, rate in (
+        ("in one shop, numbered (one counter row)", numbered),
+        ("in one shop, numbers from a sequence (no counter)", unnumbered),
+        ("in 8 shops, numbered (a counter each)", apart),
+        ("prototype: in one shop, locks released before the flush", early),
+        ("prototype: in 8 shops, locks released before the flush", early_apart),
+        ("pgbench TPC-B", tpcb),
+    ):
+        print(f"| {label} | {rate:,.0f} | {rate / tpcb:.2f}× |")
 
     print("\nTargets")
-    print(f"- throughput at 8 connections: {ratios[8]:.2f}× pgbench (target ≥ 1.0×)")
+    print(f"- throughput at 8 connections: {ratios[8]:.2f}× pgbench (issue 13: ≥ 0.5×)")
+    print(
+        f"- numbering: one shop numbered / unnumbered {numbered / unnumbered:.2f}×"
+        " (issue 13: it must not lower the figure)"
+    )
+    print(f"- 8 tills in one shop / in 8 shops: {numbered / apart:.2f}× (issue 13: ≥ 0.7×)")
+    print(f"  (prototype, locks released before the flush: {early / early_apart:.2f}×)")
     print(f"- hot product, 16 vs 1 connection: {many / single:.2f}× (target ≥ 0.8×)")
     print(f"- latency, 100,000 earlier sales vs none: {busy / fresh:.2f} (target ≤ 1.2)")
 

@@ -355,6 +355,11 @@ def test_an_owner_goes_over_the_limit_with_a_reason_and_a_clerk_cannot(
     assert fetch(database.admin, "SELECT kind, reason FROM activity_log") == [
         ("override", "regular, pays Friday")
     ]
+    # The log's line (written after the order, which takes the number) names the sale by its
+    # number and points at it.
+    assert fetch(database.admin, "SELECT summary, order_id FROM activity_log") == [
+        ("Sale 1 recorded over the credit limit", sale.order_id)
+    ]
     assert ledger_violations(database.admin) == []
     # Without its override, the same sale breaks the invariant: check-ledger says so.
     with psycopg.connect(database.admin) as conn:

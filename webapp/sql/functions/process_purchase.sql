@@ -13,7 +13,8 @@
 -- Lock order, the same in every transaction that writes the ledger: the customer row first,
 -- then the product rows in one statement ordered by id, then (by writing it) the one
 -- open_dues row of the sale's due date and the customer's shard, and last the shop's sale
--- counter (document_counters), held only for the inserts after it.
+-- counter (document_counters), taken after every other row is written: from then to the
+-- commit only the order's own row and the foreign-key checks remain.
 --
 -- Refusals carry their own SQLSTATE and, in DETAIL, a JSON object with the facts a person needs:
 --   SC001 insufficient stock       {"product_id", "name", "available", "requested", "lines"}
@@ -81,6 +82,7 @@ DECLARE
     v_archived   boolean;
     v_missing    uuid;
     v_total      numeric;
+    v_order      uuid;
 BEGIN
     -- 0. The business named is the one bound to this transaction (the bound one decides).
     IF v_business IS NULL OR p_business_id IS DISTINCT FROM v_business THEN
@@ -281,66 +283,79 @@ BEGIN
                               '{"reason": "owner_only"}');
     END IF;
 
-    -- 5. Write, in one statement: the order (due in the business's credit days, counted from
-    -- today in its timezone), its lines at today's prices, stock and its history, the balance,
-    -- and what the business is owed on that due date.
-    -- Every part hangs off the new order, so an unknown or inactive user, or an unknown token,
-    -- writes nothing.
-    WITH new_order AS (
-        INSERT INTO public.orders (business_id, customer_id, total, due_on, created_by, api_token_id,
-                            idempotency_key, balance_after, note, request_hash, credit_limit,
-                            override_reason, number)
-        SELECT v_business, p_customer_id, v_total,
-               (now() AT TIME ZONE b.timezone)::date + b.credit_days,
-               u.id, p_api_token_id, p_idempotency_key, v_balance + v_total, v_note, v_hash,
-               v_limit, v_override, public.next_number(v_business, 'sale')
+    -- 5. Write, in one statement: its lines at today's prices, stock and its history, the
+    -- balance, what the business is owed on that due date (due in the business's credit days,
+    -- counted from today in its timezone), and last the order with the shop's next sale number.
+    -- Every part hangs off `ok`, the user (active) and token (if any) found, so an unknown or
+    -- inactive user, or an unknown token, writes nothing.
+    -- The counter is the last lock (the shop's tills queue on it from then to their commit): the
+    -- order's INSERT is the main statement and reads every other part's rows before its row is
+    -- made, so next_number runs after all of them. (The foreign keys are checked at the end of
+    -- the statement, after it: they cannot come before the order they point to.)
+    v_order := gen_random_uuid();
+    WITH ok AS (
+        SELECT (now() AT TIME ZONE b.timezone)::date + b.credit_days AS due_on
           FROM public.businesses b
           JOIN public.users u ON u.business_id = b.id AND u.id = p_user_id AND u.is_active
          WHERE b.id = v_business
            AND (p_api_token_id IS NULL
                 OR EXISTS (SELECT FROM public.api_tokens t
                             WHERE t.business_id = v_business AND t.id = p_api_token_id))
-        RETURNING id, orders.due_on, orders.number
     ), items AS (
         INSERT INTO public.order_items (business_id, order_id, product_id, quantity, unit_price,
                                  line_no)
-        SELECT v_business, o.id, l.product_id, l.quantity, l.unit_price, l.line_no
-          FROM new_order o, unnest(v_lines) l
+        SELECT v_business, v_order, l.product_id, l.quantity, l.unit_price, l.line_no
+          FROM ok, unnest(v_lines) l
+        RETURNING 1
     ), stock AS (
         UPDATE public.products p SET stock = p.stock - l.quantity
-          FROM new_order o, unnest(v_lines) l
+          FROM ok, unnest(v_lines) l
          WHERE p.business_id = v_business AND p.id = l.product_id
+        RETURNING 1
     ), movements AS (
         INSERT INTO public.stock_movements (business_id, product_id, change, reason, resulting_stock,
                                      order_id, created_by)
-        SELECT v_business, l.product_id, -l.quantity, 'sale', l.stock - l.quantity, o.id,
+        SELECT v_business, l.product_id, -l.quantity, 'sale', l.stock - l.quantity, v_order,
                p_user_id
-          FROM new_order o, unnest(v_lines) l
+          FROM ok, unnest(v_lines) l
+        RETURNING 1
     ), balance AS (
         UPDATE public.customers c
            SET balance = c.balance + v_total,
-               oldest_open_due_on = least(c.oldest_open_due_on, o.due_on)
-          FROM new_order o
+               oldest_open_due_on = least(c.oldest_open_due_on, ok.due_on)
+          FROM ok
          WHERE c.business_id = v_business AND c.id = p_customer_id
+        RETURNING 1
     ), dues AS (
         INSERT INTO public.open_dues AS d (business_id, due_on, shard, owed)
-        SELECT v_business, o.due_on, public.due_shard(p_customer_id), v_total FROM new_order o
+        SELECT v_business, ok.due_on, public.due_shard(p_customer_id), v_total FROM ok
         ON CONFLICT ON CONSTRAINT open_dues_pkey DO UPDATE SET owed = d.owed + excluded.owed
-    ), logged AS (
-        INSERT INTO public.activity_log (business_id, user_id, api_token_id, kind, summary,
-                                         before, after, reason, customer_id, order_id)
-        SELECT v_business, p_user_id, p_api_token_id, 'override',
-               format('Sale %s recorded over the credit limit', o.number),
-               jsonb_build_object('balance', v_balance, 'credit_limit', v_limit),
-               jsonb_build_object('balance', v_balance + v_total, 'total', v_total),
-               v_override, p_customer_id, o.id
-          FROM new_order o
-         WHERE v_override IS NOT NULL
+        RETURNING 1
     )
-    SELECT o.id, o.due_on, o.number INTO order_id, due_on, number FROM new_order o;
+    INSERT INTO public.orders (business_id, id, customer_id, total, due_on, created_by,
+                               api_token_id, idempotency_key, balance_after, note, request_hash,
+                               credit_limit, override_reason, number)
+    SELECT v_business, v_order, p_customer_id, v_total, ok.due_on, p_user_id, p_api_token_id,
+           p_idempotency_key, v_balance + v_total, v_note, v_hash, v_limit, v_override,
+           public.next_number(v_business, 'sale')
+      FROM ok
+     -- Read to the end before the row is made: every other part has been written by then.
+     WHERE (SELECT count(*) FROM items) + (SELECT count(*) FROM stock)
+           + (SELECT count(*) FROM movements) + (SELECT count(*) FROM balance)
+           + (SELECT count(*) FROM dues) >= 0
+    RETURNING orders.id, orders.due_on, orders.number INTO order_id, due_on, number;
     IF order_id IS NULL THEN
         PERFORM public.ledger_refuse('SC004', 'unknown or inactive user, or unknown API token',
                               '{"field": "user_id"}');
+    END IF;
+    IF v_override IS NOT NULL THEN
+        INSERT INTO public.activity_log (business_id, user_id, api_token_id, kind, summary,
+                                         before, after, reason, customer_id, order_id)
+        VALUES (v_business, p_user_id, p_api_token_id, 'override',
+                format('Sale %s recorded over the credit limit', number),
+                jsonb_build_object('balance', v_balance, 'credit_limit', v_limit),
+                jsonb_build_object('balance', v_balance + v_total, 'total', v_total),
+                v_override, p_customer_id, order_id);
     END IF;
     created := true;
     total := v_total;
