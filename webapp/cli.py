@@ -217,11 +217,12 @@ def reset_password_command(slug: str, email: str) -> None:
     with get_db().admin_transaction() as session:
         business, user = _person(session, slug, email)
         password = issue_one_time_password(session, user)
-        click.echo(
-            f"One-time password for {user.name} <{user.email}> at {business.name} (shop code "
-            f"{business.slug}); they choose their own at sign-in, and were signed out everywhere:"
-        )
-        click.echo(password)
+    # Printed once it is committed: never a password that does not work.
+    click.echo(
+        f"One-time password for {user.name} <{user.email}> at {business.name} (shop code "
+        f"{business.slug}); they choose their own at sign-in, and were signed out everywhere:"
+    )
+    click.echo(password)
 
 
 @click.command("check-ledger", help="Check every ledger invariant in every business.")
