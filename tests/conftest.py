@@ -42,15 +42,6 @@ def database_server() -> Iterator[str]:
     shutil.rmtree(folder, ignore_errors=True)
 
 
-def _drop_database(server_url: str, name: str) -> None:
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(
-            psycopg.sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-                psycopg.sql.Identifier(name)
-            )
-        )
-
-
 @pytest.fixture
 def instance() -> Iterator[Path]:
     """An instance folder outside pytest's temporary folder (see database_server)."""
@@ -66,13 +57,13 @@ def fresh_database(database_server: str) -> Iterator[Callable[[], embedded.Datab
 
     def make() -> embedded.DatabaseUrls:
         name = f"shopcredit_test_{os.getpid()}_{len(made)}"
-        _drop_database(database_server, name)
+        embedded.drop_database(database_server, name)
         made.append(name)
         return embedded.create_roles_and_database(database_server, name)
 
     yield make
     for name in made:
-        _drop_database(database_server, name)
+        embedded.drop_database(database_server, name)
 
 
 @pytest.fixture(scope="session")

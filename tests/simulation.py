@@ -68,8 +68,8 @@ from sqlalchemy.pool import NullPool
 
 from tests.helpers import record_opening_stock
 from webapp import ledger
-from webapp.db import TENANT_KEY, Database, make_engine, sqlalchemy_url
-from webapp.embedded import APP_ROLE, DatabaseUrls
+from webapp.db import TENANT_KEY, Database, sqlalchemy_url
+from webapp.embedded import DatabaseUrls, app_login
 from webapp.ledger_check import find_violations
 
 SEED_ENV = "SHOPCREDIT_SIM_SEED"
@@ -346,10 +346,7 @@ def _key(rng: random.Random) -> uuid.UUID:
 def app_database(app_url: str, connections: int) -> Database:
     """The app's Database (its tenant binding, lock_timeout and pre-ping), with a pool big
     enough for every thread of the run."""
-    database = Database(app_url, None)
-    database.engine.dispose()
-    database.engine = make_engine(app_url, pool_size=connections, max_overflow=0, pool_timeout=60)
-    database.sessions.configure(bind=database.engine)
+    database = Database(app_url, None, pool_size=connections, max_overflow=0, pool_timeout=60)
 
     def clock_the_sale(session: Session) -> None:
         # Runs inside the sale's transaction, after process_purchase returned and before
@@ -655,7 +652,7 @@ def _killer(
                     "SELECT pid FROM pg_stat_activity WHERE datname = %s AND usename = %s"
                     " AND backend_type = 'client backend'"
                     " AND state IN ('active', 'idle in transaction') ORDER BY pid",
-                    (database, APP_ROLE),
+                    (database, app_login(database)),
                 )
             ]
             if pids:

@@ -129,7 +129,7 @@ def test_a_duplicate_shop_code_is_refused(app: Flask, database: DatabaseUrls) ->
 
 def test_demo_is_idempotent_and_prints_the_logins(app: Flask, database: DatabaseUrls) -> None:
     for _ in range(2):
-        code, out = _invoke(app, "demo")
+        code, out = _invoke(app, "demo", "--yes-really")
         assert code == 0, out
         for shop in ("corner-grocer", "hardware-hub"):
             lines = [line.split() for line in out.splitlines()]
@@ -190,7 +190,7 @@ def test_demo_is_idempotent_and_prints_the_logins(app: Flask, database: Database
 def test_demo_logins_work(app: Flask) -> None:
     from tests.helpers import login
 
-    assert _invoke(app, "demo")[0] == 0
+    assert _invoke(app, "demo", "--yes-really")[0] == 0
     client = app.test_client()
     response = login(client, "hardware-hub", "owner@example.com", OWNER_PASSWORD)
     assert response.status_code == 302
@@ -198,7 +198,7 @@ def test_demo_logins_work(app: Flask) -> None:
 
 
 def test_check_ledger_reports_a_broken_invariant(app: Flask, database: DatabaseUrls) -> None:
-    assert _invoke(app, "demo")[0] == 0
+    assert _invoke(app, "demo", "--yes-really")[0] == 0
     code, out = _invoke(app, "check-ledger")
     assert code == 0 and "Ledger consistent: 2 businesses" in out
     with psycopg.connect(database.admin) as conn:

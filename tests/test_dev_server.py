@@ -36,8 +36,15 @@ def _serve_until_ready(instance: Path, port: int) -> tuple[subprocess.Popen[str]
         if not key.startswith("SHOPCREDIT_") and key not in ("DATABASE_URL", "SECRET_KEY")
     }
     env.update(SHOPCREDIT_INSTANCE_PATH=str(instance), SHOPCREDIT_PASSWORD_HASH_PROFILE="CHEAPEST")
+    # Started as a script's background job starts it, with SIGINT ignored (which Python keeps):
+    # Ctrl-C must stop it all the same.
+    serve = [sys.executable, "-m", "flask", "--app", "wsgi", "serve", "--port", str(port)]
+    ignoring_ctrl_c = (
+        "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_IGN); "
+        "os.execv(sys.argv[1], sys.argv[1:])"
+    )
     process = subprocess.Popen(  # noqa: S603 (our own command line)
-        [sys.executable, "-m", "flask", "--app", "wsgi", "serve", "--port", str(port)],
+        [sys.executable, "-c", ignoring_ctrl_c, *serve],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
@@ -60,7 +67,12 @@ def _serve_until_ready(instance: Path, port: int) -> tuple[subprocess.Popen[str]
 
 def _stop(process: subprocess.Popen[str]) -> None:
     process.send_signal(signal.SIGINT)  # what Ctrl-C sends
-    process.communicate(timeout=60)
+    try:
+        process.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        process.kill()  # not left running when Ctrl-C did not stop it
+        process.communicate()
+        raise
 
 
 def test_serve_then_ctrl_c_then_serve_again(instance: Path) -> None:

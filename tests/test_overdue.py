@@ -162,7 +162,7 @@ def test_buckets_add_up_to_the_balance(
 
 
 def test_buckets_add_up_in_the_demo_data(app: Flask, database: DatabaseUrls) -> None:
-    assert app.test_cli_runner().invoke(args=["demo"]).exit_code == 0
+    assert app.test_cli_runner().invoke(args=["demo", "--yes-really"]).exit_code == 0
     checked = 0
     for (business_id,) in fetch(database.admin, "SELECT id FROM businesses"):
         with tenant_session(app, business_id) as session:
@@ -309,7 +309,7 @@ def test_the_first_page_from_kept_figures_equals_the_full_computation(
 ) -> None:
     """The unfiltered first page reads the maintained figures; everything else computes from
     every open sale. Both must say the same, today, later, and on the demo's history."""
-    assert app.test_cli_runner().invoke(args=["demo"]).exit_code == 0
+    assert app.test_cli_runner().invoke(args=["demo", "--yes-really"]).exit_code == 0
     businesses = [row[0] for row in fetch(database.admin, "SELECT id FROM businesses")]
     assert ledger_violations(database.admin) == []
     for business_id in businesses:

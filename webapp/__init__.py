@@ -13,7 +13,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.wrappers import Response
 
 from webapp import embedded, errors, formatting, listing, migrate, navigation, passwords
-from webapp.config import DEFAULTS, from_environ
+from webapp.config import DEFAULTS, from_environ, require
 from webapp.db import EXTENSION_KEY, Database, close_db_session, get_db
 from webapp.extensions import csrf, limiter, login_manager
 
@@ -34,8 +34,13 @@ CONTENT_SECURITY_POLICY = "; ".join(
 )
 
 
-def create_app(config: Mapping[str, Any] | None = None) -> Flask:
-    """Build the app. `config` overrides what the environment says (tests pass it)."""
+def create_app(config: Mapping[str, Any] | None = None, *, serving: bool = True) -> Flask:
+    """Build the app. `config` overrides what the environment says (tests pass it).
+
+    `serving`: the app will answer requests (gunicorn, tests), so DATABASE_URL and SECRET_KEY
+    must be set and the app role must be safe, checked now. The `flask` command builds it with
+    False: each command then uses only the settings it needs and names a missing one itself
+    (an admin command needs DATABASE_ADMIN_URL alone)."""
     app = Flask(
         __name__,
         # Templates, static files and SQL ship inside the package, so a built wheel serves.
@@ -47,17 +52,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config.update(from_environ(os.environ) if config is None else config)
     if app.config.get("INSTANCE_PATH"):
         app.instance_path = app.config["INSTANCE_PATH"]
-    if app.config.get("DATABASE_URL") is None:
+    if app.config.get("EMBEDDED_DATABASE", app.config.get("DATABASE_URL") is None):
         _start_embedded_database(app)
 
-    database = Database(app.config["DATABASE_URL"], app.config.get("DATABASE_ADMIN_URL"))
-    if app.config["CHECK_DATABASE_ROLE"]:
-        try:
-            database.check_app_role()
-        except Exception:
-            database.dispose()
-            raise
+    database = Database(app.config.get("DATABASE_URL"), app.config.get("DATABASE_ADMIN_URL"))
     app.extensions[EXTENSION_KEY] = database
+    if serving:
+        check_ready_to_serve(app)
     app.teardown_appcontext(close_db_session)
 
     if app.config.get("TRUSTED_PROXIES"):
@@ -89,6 +90,20 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     return app
 
 
+def check_ready_to_serve(app: Flask) -> None:
+    """Before answering requests: the app role's URL and a secret key are set, and the role is
+    one row-level security holds back (raises ConfigError or UnsafeDatabaseRole, one sentence)."""
+    require(app.config, "DATABASE_URL")
+    require(app.config, "SECRET_KEY")
+    database: Database = app.extensions[EXTENSION_KEY]
+    if app.config["CHECK_DATABASE_ROLE"]:
+        try:
+            database.check_app_role()
+        except Exception:
+            database.dispose()
+            raise
+
+
 def _warn_of_unshared_limits(app: Flask) -> None:
     """Several workers each counting sign-in failures and API requests in their own memory
     would each allow the whole limit: say so at start."""
@@ -104,7 +119,8 @@ def _warn_of_unshared_limits(app: Flask) -> None:
 
 
 def _start_embedded_database(app: Flask) -> None:
-    """No DATABASE_URL: run on PostgreSQL in instance/, with both roles and a kept secret key."""
+    """No database setting at all: run on PostgreSQL in instance/ (the `embedded` extra), with
+    its roles and a kept secret key."""
     instance = Path(app.instance_path)
     server = embedded.start_server(instance / "pgdata")
     app.extensions[embedded.EXTENSION_KEY] = server
@@ -120,7 +136,7 @@ def _register_blueprints(app: Flask) -> None:
     from webapp.activity import bp as activity_bp
     from webapp.api import bp as api_bp
     from webapp.auth import bp as auth_bp
-    from webapp.auth.access import require_login
+    from webapp.auth.access import require_login, require_password_change
     from webapp.auth.two_factor_views import require_two_factor_setup
     from webapp.cashup import bp as cashup_bp
     from webapp.corrections import bp as corrections_bp
@@ -151,6 +167,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(activity_bp)
     app.register_blueprint(api_bp)
     app.before_request(require_login)
+    app.before_request(require_password_change)
     app.before_request(require_two_factor_setup)
 
     @app.route("/healthz")

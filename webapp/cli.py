@@ -1,6 +1,8 @@
 """flask --app wsgi <command>: migrations, businesses, staff, demo data and the dev server.
 
-Admin commands connect as the table owner (DATABASE_ADMIN_URL), never as the app role.
+Admin commands connect as the table owner (DATABASE_ADMIN_URL), never as the app role, and need
+nothing else; `serve` needs what gunicorn needs. With no database setting at all they work on
+the embedded database. Whatever goes wrong ends the command in one sentence, never a traceback.
 """
 
 from __future__ import annotations
@@ -12,15 +14,20 @@ from functools import wraps
 from typing import Any
 
 import click
-from flask import Flask
+import psycopg
+from flask import Flask, current_app
 from flask.cli import with_appcontext
 from flask.globals import app_ctx
 from sqlalchemy import func, select, text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
 from werkzeug.serving import make_server
 
-from webapp import migrate
+from webapp import check_ready_to_serve, migrate
 from webapp.auth import two_factor
-from webapp.db import get_db
+from webapp.auth.operations import issue_one_time_password
+from webapp.config import ConfigError, require
+from webapp.db import UnsafeDatabaseRole, get_db
 from webapp.demo import DemoLogin, demo_logins, load_demo
 from webapp.ledger_check import find_violations
 from webapp.models import Business, User
@@ -28,18 +35,61 @@ from webapp.refusal import Refused
 from webapp.settings.operations import business_by_slug, create_business, issue_token
 from webapp.staff.operations import create_user
 
+INSUFFICIENT_PRIVILEGE = "42501"
+
+
+def database_problem(error: psycopg.Error) -> str:
+    """One sentence for what the database said, without the SQL or its values."""
+    lines = str(error).strip().splitlines()
+    said = (error.diag.message_primary or (lines[0] if lines else "")).rstrip(".")
+    said = said or type(error).__name__
+    if error.sqlstate == INSUFFICIENT_PRIVILEGE:
+        return (
+            f"The database refused: {said}. Admin commands run as the role that owns "
+            "ShopCredit's tables (DATABASE_ADMIN_URL); a database restored by a superuser must "
+            "be restored again as that owner (README, Backup and restore)."
+        )
+    if error.sqlstate is None and isinstance(error, psycopg.OperationalError):
+        return f"Could not reach the database: {said}."
+    if error.sqlstate is None:  # a URL that libpq cannot read
+        return f"The database URL cannot be used: {said}."
+    return f"The database refused the command: {said} (SQLSTATE {error.sqlstate})."
+
 
 def friendly_errors(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Rule violations end the command with their own sentence, not a traceback."""
+    """Rule violations, missing settings and what the database refuses end the command with
+    one sentence, not a traceback."""
 
     @wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return command(*args, **kwargs)
-        except (Refused, migrate.MigrationError) as error:
+        except (Refused, migrate.MigrationError, ConfigError, UnsafeDatabaseRole) as error:
             raise click.ClickException(str(error)) from error
+        except DBAPIError as error:
+            if not isinstance(error.orig, psycopg.Error):
+                raise
+            raise click.ClickException(database_problem(error.orig)) from error
+        except psycopg.Error as error:
+            raise click.ClickException(database_problem(error)) from error
 
     return wrapper
+
+
+def _admin_url() -> str:
+    return require({"DATABASE_ADMIN_URL": get_db().admin_url}, "DATABASE_ADMIN_URL")
+
+
+def _person(session: Session, slug: str, email: str) -> tuple[Business, User]:
+    business = business_by_slug(session, slug)
+    user = session.scalar(
+        select(User).where(
+            User.business_id == business.id, func.lower(User.email) == email.strip().lower()
+        )
+    )
+    if user is None:
+        raise Refused(f"{business.name} has no one with the email {email!r}.")
+    return business, user
 
 
 @click.group("db", help="Database schema.")
@@ -54,7 +104,7 @@ def db_group() -> None:
 @with_appcontext
 @friendly_errors
 def db_upgrade() -> None:
-    applied = migrate.upgrade(get_db().admin_url or "")
+    applied = migrate.upgrade(_admin_url())
     migrations = [name for name in applied if not name.startswith(migrate.FUNCTIONS_PREFIX)]
     functions = [
         name.removeprefix(migrate.FUNCTIONS_PREFIX)
@@ -146,14 +196,7 @@ def create_api_token_command(slug: str, name: str) -> None:
 @friendly_errors
 def reset_two_factor_command(slug: str, email: str) -> None:
     with get_db().admin_transaction() as session:
-        business = business_by_slug(session, slug)
-        user = session.scalar(
-            select(User).where(
-                User.business_id == business.id, func.lower(User.email) == email.strip().lower()
-            )
-        )
-        if user is None:
-            raise Refused(f"{business.name} has no one with the email {email!r}.")
+        business, user = _person(session, slug, email)
         two_factor.reset(session, user)
         click.echo(
             f"The second factor of {user.name} <{user.email}> at {business.name} is off; "
@@ -161,9 +204,33 @@ def reset_two_factor_command(slug: str, email: str) -> None:
         )
 
 
+@click.command(
+    "reset-password",
+    help="Give a locked-out person (a forgotten password) a one-time password, printed once; "
+    "they must change it at sign-in before anything else.",
+)
+@click.option("--business", "slug", required=True, help="The business's shop code.")
+@click.option("--email", required=True)
+@with_appcontext
+@friendly_errors
+def reset_password_command(slug: str, email: str) -> None:
+    with get_db().admin_transaction() as session:
+        business, user = _person(session, slug, email)
+        password = issue_one_time_password(session, user)
+    # Printed once it is committed: never a password that does not work.
+    click.echo(
+        f"One-time password for {user.name} <{user.email}> at {business.name} (shop code "
+        f"{business.slug}); they choose their own at sign-in, and were signed out everywhere:"
+    )
+    click.echo(password)
+
+
 @click.command("check-ledger", help="Check every ledger invariant in every business.")
 @with_appcontext
+@friendly_errors
 def check_ledger_command() -> None:
+    with psycopg.connect(_admin_url()) as conn:
+        migrate.check_ownership(conn)
     with get_db().admin_engine.connect() as conn:
         violations = find_violations(conn)
         counts = conn.execute(
@@ -182,11 +249,36 @@ def check_ledger_command() -> None:
     )
 
 
+PUBLIC_PASSWORDS = (
+    "the demo's logins and passwords are public (they are in the README), so anyone could sign "
+    "in to its shops"
+)
+
+
 @click.command("demo", help="Load the demo businesses (idempotent) and print their logins.")
+@click.option(
+    "--yes-really",
+    is_flag=True,
+    help="Load them into a database other than the embedded one (its passwords are public).",
+)
 @with_appcontext
-def demo_command() -> None:
+@friendly_errors
+def demo_command(yes_really: bool) -> None:
+    if not current_app.config.get("EMBEDDED_DATABASE"):
+        if not yes_really:
+            raise click.ClickException(
+                f"This is not the embedded development database, and {PUBLIC_PASSWORDS}: "
+                "nothing was loaded (add --yes-really to load them here all the same)."
+            )
+        click.echo(f"Loading the demo into {_where()}: {PUBLIC_PASSWORDS}.", err=True)
     with get_db().admin_transaction() as session:
         print_demo_logins(load_demo(session))
+
+
+def _where() -> str:
+    """The database the admin URL names (host and name, never a password)."""
+    info = psycopg.conninfo.conninfo_to_dict(_admin_url())
+    return f"the database {info.get('dbname', '?')} on {info.get('host') or 'localhost'}"
 
 
 def print_demo_logins(logins: list[DemoLogin]) -> None:
@@ -201,17 +293,22 @@ def print_demo_logins(logins: list[DemoLogin]) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
 @with_appcontext
+@friendly_errors
 def serve_command(host: str, port: int) -> None:
     app = app_ctx.app  # the application itself, not the proxy
-    with get_db().admin_transaction() as session:
-        if session.scalar(select(func.count()).select_from(Business)) == 0:
-            click.echo("First run: loading demo data.")
-            load_demo(session)
-        print_demo_logins(demo_logins(session))
+    check_ready_to_serve(app)
+    if app.config.get("EMBEDDED_DATABASE"):  # demo data only ever goes into the embedded one
+        with get_db().admin_transaction() as session:
+            if session.scalar(select(func.count()).select_from(Business)) == 0:
+                click.echo("First run: loading demo data.")
+                load_demo(session)
+            print_demo_logins(demo_logins(session))
     # One process, no reloader: it owns the embedded database and stops it when it exits, and
-    # a plain `kill` (SIGTERM) exits as cleanly as Ctrl-C does.
+    # a plain `kill` (SIGTERM) exits as cleanly as Ctrl-C does. Ctrl-C stops it even when it
+    # was started with SIGINT ignored (a background job of a script), which Python keeps.
     server = make_server(host, port, app, threaded=True)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     click.echo(f"ShopCredit is on http://{host}:{port}/  (Ctrl-C stops it)")
     try:
         server.serve_forever()
@@ -228,6 +325,7 @@ def register_commands(app: Flask) -> None:
         create_user_command,
         create_api_token_command,
         reset_two_factor_command,
+        reset_password_command,
         check_ledger_command,
         demo_command,
         serve_command,

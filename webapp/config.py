@@ -2,7 +2,11 @@
 
 Every setting can be given as SHOPCREDIT_<NAME>; the three a deployment always sets may also
 be given plainly (DATABASE_URL, DATABASE_ADMIN_URL, SECRET_KEY), as hosting platforms do.
-With no DATABASE_URL at all, ShopCredit runs on an embedded PostgreSQL under instance/.
+
+With no database setting at all (`make run`, `make test`), ShopCredit runs on an embedded
+PostgreSQL under instance/. Any database setting means that database and only that one: what
+a command needs and was not given is refused in one sentence (`require`), never filled in from
+elsewhere.
 """
 
 from __future__ import annotations
@@ -13,10 +17,37 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 PLAIN_NAMES = ("DATABASE_URL", "DATABASE_ADMIN_URL", "SECRET_KEY")
+# Any one of these, plainly or as SHOPCREDIT_<NAME>, means "not the embedded database".
+DATABASE_SETTINGS = ("DATABASE_URL", "DATABASE_ADMIN_URL", "DATABASE_REPLICA_URL")
+
+# What each setting is for, said when a command needs one that is not set.
+NEEDED_FOR = {
+    "DATABASE_URL": (
+        "the app serves pages as the restricted app role: set DATABASE_URL to that role's URL "
+        "(DATABASE_ADMIN_URL is only for migrations and admin commands)"
+    ),
+    "DATABASE_ADMIN_URL": (
+        "migrations and admin commands run as the role that owns the tables: set "
+        "DATABASE_ADMIN_URL to that role's URL"
+    ),
+    "SECRET_KEY": (
+        "ShopCredit will not serve an external database without a secret key (set SECRET_KEY "
+        "to a long random string)"
+    ),
+}
 
 
 class ConfigError(RuntimeError):
     """The environment does not describe a deployment ShopCredit can start."""
+
+
+def require(config: Mapping[str, Any], name: str) -> str:
+    """The setting `name` (DATABASE_URL, DATABASE_ADMIN_URL, SECRET_KEY), or one sentence
+    saying that it is missing and what it is for."""
+    value = config.get(name)
+    if not value:
+        raise ConfigError(f"{name} is not set: {NEEDED_FOR[name]}.")
+    return str(value)
 
 
 def _read(environ: Mapping[str, str], name: str) -> str | None:
@@ -76,20 +107,17 @@ def worker_count(environ: Mapping[str, str], argv: Sequence[str]) -> int:
 
 def from_environ(environ: Mapping[str, str]) -> dict[str, Any]:
     """Flask config values for this environment; the embedded database fills in the rest."""
-    database_url = _read(environ, "DATABASE_URL")
-    embedded = database_url is None
-    secret_key = _read(environ, "SECRET_KEY")
-    if not embedded and secret_key is None:
-        raise ConfigError(
-            "SECRET_KEY is not set: ShopCredit will not start against an external database "
-            "without a secret key (set SECRET_KEY to a long random string)."
-        )
+    embedded = not any(
+        environ.get(name) or environ.get(f"SHOPCREDIT_{name}") for name in DATABASE_SETTINGS
+    )
     return {
         "EMBEDDED_DATABASE": embedded,
-        "DATABASE_URL": database_url,
-        # Migrations and admin commands need the table owner; the app never uses it for requests.
-        "DATABASE_ADMIN_URL": _read(environ, "DATABASE_ADMIN_URL") or database_url,
-        "SECRET_KEY": secret_key,
+        # The app role, for pages and the API; required to serve (`require`).
+        "DATABASE_URL": _read(environ, "DATABASE_URL"),
+        # The table owner, for migrations and admin commands only; never taken from
+        # DATABASE_URL (the app role cannot migrate, and must not own the tables).
+        "DATABASE_ADMIN_URL": _read(environ, "DATABASE_ADMIN_URL"),
+        "SECRET_KEY": _read(environ, "SECRET_KEY"),
         "INSTANCE_PATH": _read(environ, "INSTANCE_PATH"),
         # Plain http on 127.0.0.1 in embedded (development) mode; https everywhere else.
         "SESSION_COOKIE_SECURE": _flag(_read(environ, "COOKIE_SECURE"), default=not embedded),

@@ -20,6 +20,8 @@ from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
+from webapp.config import require
+
 EXTENSION_KEY = "shopcredit.db"
 TENANT_KEY = "business_id"
 
@@ -28,6 +30,19 @@ BIND_TENANT = text("SELECT set_config('app.business_id', :business_id, true)")
 
 class UnsafeDatabaseRole(RuntimeError):
     """The app's database role could read around row-level security."""
+
+
+# A function of ours that runs as its owner (SECURITY DEFINER) owned by a role that row-level
+# security does not hold back: what a restore by a superuser with --no-owner leaves behind.
+SUPERUSER_DEFINERS = text(
+    """SELECT p.proname, r.rolname
+         FROM pg_proc p
+         JOIN pg_namespace n ON n.oid = p.pronamespace
+         JOIN pg_roles r ON r.oid = p.proowner
+        WHERE n.nspname = 'public' AND p.prosecdef AND (r.rolsuper OR r.rolbypassrls)
+        ORDER BY p.proname
+        LIMIT 1"""
+)
 
 
 def sqlalchemy_url(url: str) -> str:
@@ -79,19 +94,38 @@ def _bind_tenant_on_begin(session: Session, _tx: SessionTransaction, conn: Conne
 
 
 class Database:
-    def __init__(self, app_url: str, admin_url: str | None) -> None:
-        self.engine = make_engine(app_url, pool_size=10, max_overflow=10, pool_timeout=10)
+    """The app's engine (DATABASE_URL) and the owner's (DATABASE_ADMIN_URL), each made when
+    first used: an admin command needs only the owner's URL, the web app only the app role's,
+    and the one missing is named in one sentence (`config.require`) when it is needed."""
+
+    def __init__(self, app_url: str | None, admin_url: str | None, **pool: Any) -> None:
+        self.app_url = app_url
         self.admin_url = admin_url
-        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
-        event.listen(self.sessions, "after_begin", _bind_tenant_on_begin)
+        # The app engine's pool: 10 connections and 10 more at a push, unless told otherwise.
+        self.pool = {"pool_size": 10, "max_overflow": 10, "pool_timeout": 10, **pool}
+        self._engine: Engine | None = None
+        self._sessions: sessionmaker[Session] | None = None
         self._admin_engine: Engine | None = None
 
     @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            url = require({"DATABASE_URL": self.app_url}, "DATABASE_URL")
+            self._engine = make_engine(url, **self.pool)
+        return self._engine
+
+    @property
+    def sessions(self) -> sessionmaker[Session]:
+        if self._sessions is None:
+            self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+            event.listen(self._sessions, "after_begin", _bind_tenant_on_begin)
+        return self._sessions
+
+    @property
     def admin_engine(self) -> Engine:
-        if self.admin_url is None:
-            raise RuntimeError("DATABASE_ADMIN_URL is not set")
         if self._admin_engine is None:
-            self._admin_engine = make_engine(self.admin_url, pool_size=2)
+            url = require({"DATABASE_ADMIN_URL": self.admin_url}, "DATABASE_ADMIN_URL")
+            self._admin_engine = make_engine(url, pool_size=2)
         return self._admin_engine
 
     def check_app_role(self) -> None:
@@ -120,7 +154,16 @@ class Database:
             raise UnsafeDatabaseRole(
                 f"The app's database role {role.rolname!r} {problem}, so row-level security would "
                 "not isolate businesses; set DATABASE_URL to the restricted app role "
-                "(shopcredit_app) and use DATABASE_ADMIN_URL for the owner."
+                "(a member of shopcredit_app) and use DATABASE_ADMIN_URL for the owner."
+            )
+        with self.engine.connect() as conn:
+            definer = conn.execute(SUPERUSER_DEFINERS).first()
+        if definer is not None:
+            raise UnsafeDatabaseRole(
+                f"The function {definer.proname} runs as {definer.rolname!r} (SECURITY DEFINER), "
+                "which row-level security does not hold back: the database was restored by a "
+                "superuser; restore it as the role that owns ShopCredit's tables (README, "
+                "Backup and restore)."
             )
 
     @contextmanager
@@ -138,7 +181,8 @@ class Database:
             yield session
 
     def dispose(self) -> None:
-        self.engine.dispose()
+        if self._engine is not None:
+            self._engine.dispose()
         if self._admin_engine is not None:
             self._admin_engine.dispose()
 

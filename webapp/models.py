@@ -71,6 +71,8 @@ class User(UserMixin, MadeOnRequest, TenantRow):  # type: ignore[misc]  # Flask-
     role: Mapped[str]
     is_active: Mapped[bool] = mapped_column(default=True)
     session_version: Mapped[int] = mapped_column(default=1)
+    # Set by `reset-password` (a one-time password): they change it before anything else.
+    password_must_change: Mapped[bool] = mapped_column(default=False)
     # A second factor (webapp/auth/two_factor.py, migration 0014): the TOTP secret, encrypted;
     # on once confirmed (totp_enabled_at); the last 30-second step whose code was accepted.
     totp_secret: Mapped[str | None]

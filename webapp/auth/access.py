@@ -46,6 +46,24 @@ def require_login() -> Any:
     return None
 
 
+# Where someone who must change their password (a one-time password from `reset-password`)
+# may go before they have.
+PASSWORD_CHANGE_ENDPOINTS = frozenset({"auth.change_password", "auth.logout"})
+
+
+def require_password_change() -> Any:
+    """before_request, after require_login: a person signed in with a one-time password is sent
+    to change it before anything else (their API tokens go on working)."""
+    endpoint = request.endpoint
+    if endpoint is None or endpoint in PUBLIC_ENDPOINTS or endpoint in PASSWORD_CHANGE_ENDPOINTS:
+        return None
+    if request.blueprint in TOKEN_AUTH_BLUEPRINTS:
+        return None
+    if current_user.is_authenticated and current_user.password_must_change:
+        return redirect(url_for("auth.change_password"))
+    return None
+
+
 def owner_required(view: Callable[P, R]) -> Callable[P, R]:
     """Owners only: a clerk gets the 403 page, whatever the method."""
 

@@ -231,6 +231,7 @@ def change_own_password(session: Session, user: User, current: str, new: str) ->
         raise Refused(problem, "new_password")
     with committed(session):
         user.password_hash = hash_password(new)
+        user.password_must_change = False
         user.session_version = User.session_version + 1
         session.flush()
         session.refresh(user, ["session_version"])
@@ -246,3 +247,38 @@ def change_own_password(session: Session, user: User, current: str, new: str) ->
         if keep is not None:
             session.execute(CONFIRMED, {"business_id": user.business_id, "id": keep})
     session.refresh(user)
+
+
+# A one-time password: 16 letters and digits that cannot be mistaken for one another when read
+# out or copied by hand (about 80 bits), in groups of four.
+ONE_TIME_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
+
+
+def one_time_password() -> str:
+    letters = "".join(secrets.choice(ONE_TIME_ALPHABET) for _ in range(16))
+    return "-".join(letters[i : i + 4] for i in range(0, 16, 4))
+
+
+def issue_one_time_password(session: Session, user: User) -> str:
+    """In the caller's transaction (an admin command's): a new password for `user`, returned
+    once, which they must change at sign-in before anything else. Their open sessions end.
+    Refused for a deactivated user (an owner reactivates them; a password would not)."""
+    if not user.is_active:
+        raise Refused(
+            f"{user.name} <{user.email}> is deactivated: an owner reactivates them on the Staff "
+            "page first."
+        )
+    password = one_time_password()
+    user.password_hash = hash_password(password)
+    user.password_must_change = True
+    user.session_version = User.session_version + 1
+    session.flush()
+    session.refresh(user, ["session_version"])
+    end_sessions(
+        session,
+        business_id=user.business_id,
+        user_id=user.id,
+        reason="password_changed",
+        version=user.session_version,
+    )
+    return password

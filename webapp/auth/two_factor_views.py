@@ -49,6 +49,7 @@ SETUP_ENDPOINTS = frozenset(
         "auth.logout",
         "auth.login",
         "auth.two_factor_login",
+        "auth.change_password",  # a one-time password is changed first (auth.access)
         "static",
         "health",
     }
