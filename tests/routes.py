@@ -188,6 +188,14 @@ def seed(
         shop.business_id,
         shop.owner_id,
     )
+    fetch(  # a reminder sent
+        admin_url,
+        "INSERT INTO reminders (business_id, customer_id, channel, message, created_by)"
+        " VALUES (%s, %s, 'sms', 'Hello', %s) RETURNING id",
+        shop.business_id,
+        customer,
+        shop.clerk_id,
+    )
     fetch(  # the clerk's drawer counted
         admin_url,
         "INSERT INTO drawer_counts (business_id, day, user_id, float_amount, expected, counted,"

@@ -112,9 +112,9 @@ def two_shops_with_data(app: Flask, database: DatabaseUrls, shop: Shop, other_sh
                 (s.business_id, payment, s.owner_id),
             )
             conn.execute(
-                "INSERT INTO activity_log (business_id, user_id, kind, summary) "
-                "VALUES (%s, %s, 'settings', 'Shop name changed')",
-                (s.business_id, s.owner_id),
+                "INSERT INTO reminders (business_id, customer_id, channel, message, created_by)"
+                " VALUES (%s, %s, 'sms', 'Hello', %s)",
+                (s.business_id, customer, s.clerk_id),
             )
             conn.execute(
                 "INSERT INTO drawer_counts (business_id, day, user_id, float_amount, expected,"
@@ -175,8 +175,9 @@ def test_a_bound_tenant_sees_only_its_own_rows(
         "return_items": 1,
         "refund_sources": 1,
         "payment_reversals": 1,
-        "activity_log": 1,
+        "activity_log": 2,  # adding the owner and the clerk (make_shop) wrote a line each
         "drawer_counts": 1,
+        "reminders": 1,
     }
     for table in TENANT_TABLES:
         owners = app_conn.execute(f"SELECT DISTINCT business_id FROM {table}").fetchall()

@@ -21,11 +21,11 @@ from webapp.reminders.forms import RemindForm
 
 @bp.route("/customers/<uuid:customer_id>/remind", methods=["POST"])
 def remind(customer_id: uuid.UUID) -> Response | tuple[str, int]:
+    session = db_session()
+    customer = customer_or_404(session, customer_id, archived_too=True)
     form = RemindForm()
     if not form.validate() or form.channel.data not in CHANNELS:
         abort(400)
-    session = db_session()
-    customer = customer_or_404(session, customer_id, archived_too=True)
     try:
         link, message = operations.record_reminder(
             session, current_user.business, customer, form.channel.data, current_user.id
