@@ -15,7 +15,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -64,6 +64,19 @@ class Gunicorn:
     def logged(self) -> list[dict[str, Any]]:
         """Every line written so far; each must be one JSON object."""
         return [json.loads(line) for line in list(self.lines)]
+
+    def wait_for_lines(
+        self, enough: Callable[[list[dict[str, Any]]], bool]
+    ) -> list[dict[str, Any]]:
+        """The lines once `enough` says so: gunicorn writes the access line after answering,
+        and the reader thread takes its time on a busy machine."""
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            lines = self.logged()  # raises unless every line, gunicorn's own too, is JSON
+            if enough(lines):
+                return lines
+            time.sleep(0.1)
+        raise AssertionError("\n".join(self.lines))
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -162,8 +175,11 @@ def test_every_line_is_json_and_each_request_has_its_line(served: Gunicorn) -> N
             "GET", "/login?next=/customers%3Fq%3DSecret", headers={"X-Request-ID": request_id}
         )
         assert status == 200 and headers["X-Request-ID"] == request_id
-    time.sleep(0.5)  # the reader thread catches up
-    lines = served.logged()  # raises unless every line, gunicorn's own too, is JSON
+    lines = served.wait_for_lines(
+        lambda lines: all(
+            sum(line.get("request_id") == request_id for line in lines) == 2 for request_id in ids
+        )
+    )
     assert any(line.get("logger") == "gunicorn.error" for line in lines)  # "Booting worker"
     # gunicorn.conf.py told the app how many workers share its memory:// rate limits.
     assert any("2 workers serve ShopCredit" in line.get("message", "") for line in lines)
