@@ -5,6 +5,7 @@ memory:// storage are warned about at start."""
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterator
 
@@ -43,7 +44,7 @@ def end_the_wait(app: Flask, shop: str, email: str, address: str) -> None:
 
 
 def test_guessing_an_account_does_not_lock_its_owner_out(
-    app: Flask, shop: Shop, caplog: pytest.LogCaptureFixture
+    app: Flask, shop: Shop, capsys: pytest.CaptureFixture[str]
 ) -> None:
     attacker, owner = app.test_client(), app.test_client()
     emails = [shop.owner_email, shop.owner_email.upper(), shop.owner_email.title()]
@@ -51,16 +52,22 @@ def test_guessing_an_account_does_not_lock_its_owner_out(
         attempt(attacker, shop.slug, emails[n % 3], "guess", ATTACKER).status_code for n in range(5)
     ]
     assert statuses == [400] * 5
-    with caplog.at_level(logging.WARNING, logger="webapp.auth.throttle"):
-        refused = attempt(attacker, shop.slug, shop.owner_email, PASSWORD, ATTACKER)
+    refused = attempt(attacker, shop.slug, shop.owner_email, PASSWORD, ATTACKER)
     assert refused.status_code == 429  # even the right password waits, from there
     assert refused.headers["Retry-After"] == "60"
     assert "Too many attempts" in refused.get_data(as_text=True)
-    # The throttle is logged with the shop code and the address, never the password.
-    (record,) = caplog.records
-    assert shop.slug in record.getMessage()
-    assert ATTACKER in record.getMessage()
-    assert PASSWORD not in record.getMessage() and "guess" not in record.getMessage()
+    # Each failure and the throttle are logged with the shop code and the address (the log's
+    # real output, JSON lines on stderr), never the password or the email.
+    output = capsys.readouterr().err
+    lines = [json.loads(line) for line in output.splitlines()]
+    failures = [line for line in lines if line["event"] == "sign_in_failed"]
+    (throttled,) = [line for line in lines if line["event"] == "sign_in_throttled"]
+    assert len(failures) == 5
+    assert len({line["account"] for line in failures}) == 1  # one account, however capitalised
+    assert throttled["shop"] == shop.slug and throttled["address"] == ATTACKER
+    assert throttled["retry_after"] == 60 and throttled["level"] == "warning"
+    assert PASSWORD not in output and "guess" not in output
+    assert shop.owner_email not in output.lower()
 
     # The real owner, from their own address, signs in at once.
     assert attempt(owner, shop.slug, shop.owner_email, PASSWORD, OWNER_AT_HOME).status_code == 302

@@ -8,14 +8,14 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, request
-from sqlalchemy import text
-from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.wrappers import Response
 
 from webapp import embedded, errors, formatting, listing, migrate, navigation, passwords
 from webapp.config import DEFAULTS, from_environ, require
-from webapp.db import EXTENSION_KEY, Database, close_db_session, get_db
+from webapp.db import EXTENSION_KEY, Database, close_db_session
 from webapp.extensions import csrf, limiter, login_manager
+from webapp.serving import health, logs, metrics, requests
+from webapp.serving.proxy import TrustedProxies
 
 PACKAGE = Path(__file__).resolve().parent
 
@@ -50,6 +50,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, serving: bool = True)
     )
     app.config.update(DEFAULTS)
     app.config.update(from_environ(os.environ) if config is None else config)
+    logs.init_app(app)
     if app.config.get("INSTANCE_PATH"):
         app.instance_path = app.config["INSTANCE_PATH"]
     if app.config.get("EMBEDDED_DATABASE", app.config.get("DATABASE_URL") is None):
@@ -61,13 +62,17 @@ def create_app(config: Mapping[str, Any] | None = None, *, serving: bool = True)
         check_ready_to_serve(app)
     app.teardown_appcontext(close_db_session)
 
+    if app.config.get("DATABASE_URL"):  # (an admin command may have only the owner's URL)
+        metrics.watch_pool(database.engine, "app")
+
     if app.config.get("TRUSTED_PROXIES"):
         hops = int(app.config["TRUSTED_PROXIES"])
         # Flask's documented way to wrap its WSGI app, which mypy sees as assigning a method.
-        proxied = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+        proxied = TrustedProxies(app.wsgi_app, hops, app.config["PROXY_ADDRESSES"])
         app.wsgi_app = proxied  # type: ignore[method-assign]
 
-    app.before_request(errors.refuse_unreadable_input)  # first: CSRF protection reads the form
+    requests.init_app(app)  # first before, last after every request: its id, log line, metrics
+    app.before_request(errors.refuse_unreadable_input)  # then: CSRF protection reads the form
     csrf.init_app(app)
     limiter.init_app(app)
     _warn_of_unshared_limits(app)
@@ -169,12 +174,8 @@ def _register_blueprints(app: Flask) -> None:
     app.before_request(require_login)
     app.before_request(require_password_change)
     app.before_request(require_two_factor_setup)
-
-    @app.route("/healthz")
-    def health() -> tuple[str, int]:
-        with get_db().engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-        return "ok", 200
+    health.init_app(app)
+    metrics.init_app(app)
 
 
 def _security_headers(response: Response) -> Response:

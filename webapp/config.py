@@ -11,10 +11,13 @@ elsewhere.
 
 from __future__ import annotations
 
+import ipaddress
 import shlex
 import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 PLAIN_NAMES = ("DATABASE_URL", "DATABASE_ADMIN_URL", "SECRET_KEY")
 # Any one of these, plainly or as SHOPCREDIT_<NAME>, means "not the embedded database".
@@ -72,6 +75,37 @@ def _whole(environ: Mapping[str, str], name: str, default: int) -> int:
     return int(value)
 
 
+def _proxy_addresses(environ: Mapping[str, str]) -> tuple[Network, ...]:
+    """The addresses (or networks) the nearest proxy connects from: only their X-Forwarded-*
+    headers are believed. Like gunicorn's forwarded_allow_ips, the local machine by default."""
+    value = _read(environ, "PROXY_ADDRESSES") or "127.0.0.1,::1"
+    try:
+        return tuple(
+            ipaddress.ip_network(part.strip(), strict=False)
+            for part in value.split(",")
+            if part.strip()
+        )
+    except ValueError:
+        raise ConfigError(
+            "SHOPCREDIT_PROXY_ADDRESSES must be IP addresses or networks separated by commas "
+            f"(such as 127.0.0.1,10.0.0.0/8), not {value!r}."
+        ) from None
+
+
+# A metrics token shorter than this could be guessed: the endpoint says a lot about the shops.
+METRICS_TOKEN_MIN_LENGTH = 32
+
+
+def _metrics_token(environ: Mapping[str, str]) -> str | None:
+    token = _read(environ, "METRICS_TOKEN")
+    if token is not None and len(token.strip()) < METRICS_TOKEN_MIN_LENGTH:
+        raise ConfigError(
+            f"SHOPCREDIT_METRICS_TOKEN must be at least {METRICS_TOKEN_MIN_LENGTH} characters "
+            "(for example the output of `python -c 'import secrets; print(secrets.token_hex())'`)."
+        )
+    return token.strip() if token else None
+
+
 def _workers_option(args: Sequence[str]) -> int | None:
     """The worker count a gunicorn command line gives (-w N, --workers N, --workers=N)."""
     found = None
@@ -92,7 +126,8 @@ def worker_count(environ: Mapping[str, str], argv: Sequence[str]) -> int:
     """How many worker processes serve this app, as far as the environment says:
     SHOPCREDIT_WORKERS; else gunicorn's own settings: --workers in GUNICORN_CMD_ARGS or on its
     command line (when this process is gunicorn), else WEB_CONCURRENCY; else 1. (A count set
-    only in a gunicorn config file is not seen: set SHOPCREDIT_WORKERS too.)"""
+    only in a gunicorn config file is not seen; the repository's gunicorn.conf.py passes
+    gunicorn's own count on as SHOPCREDIT_WORKERS.)"""
     explicit = _read(environ, "WORKERS")
     if explicit is not None and explicit.strip().isdigit():
         return int(explicit)
@@ -133,6 +168,10 @@ def from_environ(environ: Mapping[str, str]) -> dict[str, Any]:
         "PASSWORD_CHECK_LIMIT": _read(environ, "PASSWORD_CHECK_LIMIT") or "5 per minute",
         "WORKERS": worker_count(environ, sys.argv),
         "TRUSTED_PROXIES": int(_read(environ, "TRUSTED_PROXIES") or 0),
+        "PROXY_ADDRESSES": _proxy_addresses(environ),
+        # While this file exists /readyz answers 503, so load balancers stop sending requests.
+        "DRAIN_FILE": _read(environ, "DRAIN_FILE"),
+        "METRICS_TOKEN": _metrics_token(environ),
         "LOCALE": _read(environ, "LOCALE") or "en",
         "PASSWORD_HASH_PROFILE": _read(environ, "PASSWORD_HASH_PROFILE") or "RFC_9106_LOW_MEMORY",
     }
@@ -146,6 +185,10 @@ DEFAULTS: dict[str, Any] = {
     "REMEMBER_COOKIE_SAMESITE": "Lax",
     "PERMANENT_SESSION_LIFETIME": 60 * 60 * 12,  # one working day
     "WTF_CSRF_TIME_LIMIT": 60 * 60 * 12,  # a sale form left open all day still posts
+    # Flask-WTF's https check wants a Referer naming the Host the app sees: browsers may send
+    # none, and a proxy may not pass the public Host. The token stays; webapp/same_origin.py
+    # replaces that check with what the browser says (Sec-Fetch-Site, else Origin).
+    "WTF_CSRF_SSL_STRICT": False,
     "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,  # CSV imports included
     "RATELIMIT_HEADERS_ENABLED": False,
     "CHECK_DATABASE_ROLE": True,

@@ -76,6 +76,9 @@ def make_engine(url: str, **options: Any) -> Engine:
         # A connection the server dropped (restart, failover, killed backend) is replaced
         # instead of failing the next request.
         pool_pre_ping=True,
+        # An error's text never carries the values sent (customers' names, phones): logs and
+        # tracebacks show the statement with its placeholders only.
+        hide_parameters=True,
         connect_args={
             "application_name": "shopcredit",
             "connect_timeout": 5,

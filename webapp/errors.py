@@ -12,6 +12,9 @@ from sqlalchemy.exc import DataError, OperationalError
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
+from webapp.same_origin import CrossOriginPost
+from webapp.serving import logs
+
 log = logging.getLogger(__name__)
 
 MESSAGES = {
@@ -114,18 +117,30 @@ def init_app(app: Flask) -> None:
             "Go back, reload the page and submit it again.",
         )
 
+    @app.errorhandler(CrossOriginPost)
+    def cross_origin(_error: CrossOriginPost) -> Response:
+        return error_response(
+            403,
+            "Sent from another site",
+            "ShopCredit takes forms only from its own pages. Open ShopCredit yourself and "
+            "send the form from there.",
+        )
+
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Response:
         return error_response(error.code or 500)
 
     @app.errorhandler(DataError)
     def bad_data(error: DataError) -> Response:
-        log.warning("data refused by the database: %s", error)
+        # Described by SQLSTATE and names only: the refused value may be a customer's name.
+        logs.event(log, "data_refused", logging.WARNING, error=logs.describe(error.orig or error))
         return error_response(400)
 
     @app.errorhandler(OperationalError)
     def database_unavailable(error: OperationalError) -> Response:
-        log.warning("database unavailable: %s", error)
+        logs.event(
+            log, "database_unavailable", logging.WARNING, error=logs.describe(error.orig or error)
+        )
         # A form or API call cut off by the database (a killed connection, a restart) wrote
         # nothing: its transaction died with it. Say so, and that sending it again is safe.
         writing = request.method not in ("GET", "HEAD", "OPTIONS")
@@ -135,5 +150,6 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception) -> Response:
-        log.exception("unhandled error", exc_info=error)
+        # The traceback without bound values or the rows a database error quotes (logs.py).
+        logs.event(log, "unhandled_error", logging.ERROR, exc_info=error)
         return error_response(500)

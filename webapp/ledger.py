@@ -13,6 +13,8 @@ The functions' definitions are in webapp/sql/functions/<name>.sql.
 from __future__ import annotations
 
 import json
+import logging
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import date
@@ -25,6 +27,9 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from webapp.db import LOCK_NOT_AVAILABLE, TENANT_KEY, UNIQUE_VIOLATION, sqlstate
+from webapp.serving import logs, metrics
+
+log = logging.getLogger(__name__)
 
 # Serialization failure and deadlock; and a unique violation, which only two tills racing on
 # one idempotency key can cause: run again, the key is then found and answered properly.
@@ -227,21 +232,41 @@ def _refusal(error: DBAPIError) -> LedgerError | None:
     return cls(getattr(diag, "message_primary", None) or cls.__name__, detail)
 
 
+def _function_name(sql: Any) -> str:
+    """The ledger function a statement calls (`process_purchase`): its metrics' label."""
+    found = re.search(r"\b(?:FROM|SELECT)\s+(\w+)\(", str(sql))
+    return found.group(1) if found else "unknown"
+
+
+def _refused(function: str, refusal: LedgerError) -> LedgerError:
+    """Count and log a refusal (its kind only: the facts stay with the caller)."""
+    reason = metrics.snake(type(refusal).__name__)
+    metrics.ledger_outcome(function, "refused", reason)
+    level = logging.WARNING if isinstance(refusal, Busy) else logging.INFO
+    logs.event(log, "ledger_refused", level, function=function, reason=reason)
+    return refusal
+
+
 def _call(session: Session, sql: Any, params: dict[str, Any]) -> Any:
     """Run one ledger function as its own transaction; return its single row."""
+    function = _function_name(sql)
     for attempt in range(1, ATTEMPTS + 1):
         try:
             row = session.execute(sql, params).one()
             session.commit()
-            return row
         except DBAPIError as error:
             session.rollback()
             refusal = _refusal(error)
             if refusal is not None:
-                raise refusal from None
+                raise _refused(function, refusal) from None
             if sqlstate(error) in RETRYABLE and attempt < ATTEMPTS:
+                metrics.ledger_retry(function, sqlstate(error))
                 continue
             raise
+        # Every ledger function says whether it recorded, or found its idempotency key.
+        created = getattr(row, "created", True)
+        metrics.ledger_outcome(function, "recorded" if created else "replayed")
+        return row
     raise AssertionError("unreachable")
 
 
@@ -577,5 +602,7 @@ def record_opening_balances(
     except DBAPIError as error:
         refusal = _refusal(error)
         if refusal is not None:
-            raise refusal from None
+            raise _refused("record_opening_balances", refusal) from None
         raise
+    # Counted when called: the caller's transaction may still roll back.
+    metrics.ledger_outcome("record_opening_balances", "recorded")

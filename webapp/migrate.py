@@ -18,6 +18,7 @@ servers starting at once) take turns.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -183,3 +184,49 @@ def _apply_functions(conn: psycopg.Connection, files: list[Migration]) -> list[s
             )
         applied_now.append(file.name)
     return applied_now
+
+
+def readiness_problems(applied: list[tuple[str, str, str]]) -> list[str]:
+    """What keeps this release from serving the database whose applied schema is `applied`
+    ((kind, name, checksum) rows of `applied_schema()`); empty when it may serve.
+
+    Every migration shipped here must be applied, unedited. Migrations applied that this release
+    does not ship are fine: a newer release migrated first, and migrations only add, so the old
+    servers keep serving until they are replaced. Every function file must have been applied; a
+    different checksum is not a problem for the same reason (the newer release's definition
+    keeps answering older callers) and is only reported by the caller."""
+    migrations = {name: checksum for kind, name, checksum in applied if kind == "migration"}
+    functions = {name for kind, name, _ in applied if kind == "function"}
+    problems = []
+    for migration in _shipped_migrations():
+        if migration.name not in migrations:
+            problems.append(f"migration {migration.name} is not applied")
+        elif migrations[migration.name] != migration.checksum:
+            problems.append(f"migration {migration.name} differs from the applied one")
+    problems += [
+        f"function file {file.name} is not applied"
+        for file in _shipped_functions()
+        if file.name not in functions
+    ]
+    return problems
+
+
+def changed_functions(applied: list[tuple[str, str, str]]) -> list[str]:
+    """Function files applied with another checksum than this release's (a newer or an older
+    release's definition)."""
+    checksums = {name: checksum for kind, name, checksum in applied if kind == "function"}
+    return [
+        file.name
+        for file in _shipped_functions()
+        if file.name in checksums and checksums[file.name] != file.checksum
+    ]
+
+
+@functools.cache
+def _shipped_migrations() -> tuple[Migration, ...]:
+    return tuple(discover())  # the files ship with the code: read once per process
+
+
+@functools.cache
+def _shipped_functions() -> tuple[Migration, ...]:
+    return tuple(discover_functions())

@@ -17,8 +17,11 @@ from webapp.extensions import login_manager
 from webapp.models import User
 
 # Endpoints anyone may reach. Everything else needs a signed-in user; the API blueprint
-# authenticates each request with its own bearer token instead of the session.
-PUBLIC_ENDPOINTS = frozenset({"auth.login", "auth.two_factor_login", "static", "health"})
+# authenticates each request with its own bearer token instead of the session, and so do the
+# metrics (SHOPCREDIT_METRICS_TOKEN, webapp/serving/metrics.py).
+PUBLIC_ENDPOINTS = frozenset(
+    {"auth.login", "auth.two_factor_login", "static", "health", "readiness", "metrics"}
+)
 TOKEN_AUTH_BLUEPRINTS = frozenset({"api"})
 
 P = ParamSpec("P")

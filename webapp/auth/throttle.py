@@ -13,8 +13,9 @@ Three counts of failed sign-ins, kept in the rate limiter's storage
 The first wait is `LOGIN_LOCK_SECONDS`; each further failure past the threshold doubles it (up to
 a day). Failures are counted for a day from the first. While an address waits, its attempts are
 answered 429 with `Retry-After` without checking the password, and are not counted. A success
-clears that account and address's count. Every refusal is logged (shop code and address, never
-the password)."""
+clears that account and address's count. Every failure and every refusal is logged (shop code,
+the account's hash as above and address; never the email or password) and counted in the
+metrics."""
 
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ from flask import current_app
 from limits.storage import Storage
 
 from webapp.extensions import limiter
+from webapp.serving import logs, metrics
 
 log = logging.getLogger("webapp.auth.throttle")
 
@@ -86,12 +88,16 @@ def wait_for(attempt: Attempt) -> int | None:
     if not waits:
         return None
     seconds, name = max(waits)
-    log.warning(
-        "sign-in throttled (%s): shop %r, address %s, retry after %d s",
-        name,
-        attempt.shop.strip()[:40],
-        attempt.address,
-        seconds,
+    metrics.sign_in_failed("throttled")
+    logs.event(
+        log,
+        "sign_in_throttled",
+        logging.WARNING,
+        scope=name,
+        shop=attempt.shop.strip()[:40],
+        account=attempt.account,
+        address=attempt.address,
+        retry_after=seconds,
     )
     return seconds
 
@@ -99,6 +105,16 @@ def wait_for(attempt: Attempt) -> int | None:
 def failed(attempt: Attempt) -> None:
     """Count a failed sign-in; past a count's threshold, its address (or account) waits,
     twice as long with every further failure."""
+    metrics.sign_in_failed("password")
+    logs.event(
+        log,
+        "sign_in_failed",
+        logging.WARNING,
+        reason="password",
+        shop=attempt.shop.strip()[:40],
+        account=attempt.account,
+        address=attempt.address,
+    )
     storage = _storage()
     first_wait = int(current_app.config["LOGIN_LOCK_SECONDS"])
     for _, key, allowed in attempt.scopes():

@@ -11,6 +11,7 @@ user deactivated) meanwhile ends it; guesses are throttled per account and per a
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
@@ -35,6 +36,9 @@ from webapp.forms import add_error
 from webapp.inputs import parse_uuid
 from webapp.models import User
 from webapp.refusal import Refused
+from webapp.serving import logs, metrics
+
+log = logging.getLogger(__name__)
 
 PENDING = "two_factor_pending"
 PENDING_SECONDS = 300
@@ -119,6 +123,16 @@ def two_factor_login() -> Response | tuple[str, int]:
         try:
             check = two_factor.check_sign_in(db_session(), user, form.code.data or "")
         except Refused as refusal:
+            metrics.sign_in_failed("second_factor")
+            logs.event(
+                log,
+                "sign_in_failed",
+                logging.WARNING,
+                reason="second_factor",
+                business_id=str(user.business_id),
+                user_id=str(user.id),
+                address=request.remote_addr,
+            )
             add_error(form.code, refusal.message)
         else:
             response = routes.sign_in(user, next_url)

@@ -1,0 +1,1 @@
+"""Running in production: proxy headers, JSON logs, health and readiness, metrics, gunicorn."""
