@@ -20,7 +20,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.helpers import Shop, app_config, login, make_shop
+from tests.helpers import Shop, app_config, dispose, login, make_shop, through_pooler
 from webapp import create_app, embedded, migrate
 from webapp.extensions import limiter
 from webapp.models import TENANT_TABLES
@@ -77,17 +77,17 @@ def fresh_database(database_server: str) -> Iterator[Callable[[], embedded.Datab
 
 @pytest.fixture(scope="session")
 def database(fresh_database: Callable[[], embedded.DatabaseUrls]) -> embedded.DatabaseUrls:
-    """The suite's database, migrated."""
+    """The suite's database, migrated; its app role through PgBouncer when the run has one."""
     urls = fresh_database()
     migrate.upgrade(urls.admin)
-    return urls
+    return through_pooler(urls)
 
 
 @pytest.fixture(scope="session")
 def app(database: embedded.DatabaseUrls) -> Iterator[Flask]:
     app = create_app(app_config(database))
     yield app
-    app.extensions["shopcredit.db"].dispose()
+    dispose(app)
 
 
 @pytest.fixture(autouse=True)

@@ -210,10 +210,10 @@ def test_a_sale_waiting_too_long_for_another_tills_lock_answers_busy(
     assert api_response.status_code == 503
     assert api_response.get_json() == {"error": "busy, try again"}
     assert ledger_state(database.admin, customer, product) == before
-    # "Within a few seconds": what a wait may last on the app's own connections (HANG_GUARD
+    # "Within a few seconds": what a wait may last in the app's own transactions (HANG_GUARD
     # only stops a wait that never ends; a 50 s lock_timeout would pass it).
-    with app.extensions["shopcredit.db"].engine.connect() as conn:
-        waits = conn.execute(
+    with app.extensions["shopcredit.db"].transaction(shop.business_id) as session:
+        waits = session.execute(
             text("SELECT setting::int FROM pg_settings WHERE name = 'lock_timeout'")
         ).scalar()
     assert 0 < waits <= 10_000, f"lock_timeout is {waits} ms"

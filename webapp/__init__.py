@@ -50,7 +50,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     if app.config.get("DATABASE_URL") is None:
         _start_embedded_database(app)
 
-    database = Database(app.config["DATABASE_URL"], app.config.get("DATABASE_ADMIN_URL"))
+    database = Database(
+        app.config["DATABASE_URL"],
+        app.config.get("DATABASE_ADMIN_URL"),
+        app.config.get("DATABASE_REPLICA_URL"),
+    )
     if app.config["CHECK_DATABASE_ROLE"]:
         try:
             database.check_app_role()

@@ -1,7 +1,8 @@
 """Settings from the environment.
 
-Every setting can be given as SHOPCREDIT_<NAME>; the three a deployment always sets may also
-be given plainly (DATABASE_URL, DATABASE_ADMIN_URL, SECRET_KEY), as hosting platforms do.
+Every setting can be given as SHOPCREDIT_<NAME>; the database URLs and the secret key may also
+be given plainly (DATABASE_URL, DATABASE_ADMIN_URL, DATABASE_REPLICA_URL, SECRET_KEY), as hosting
+platforms do.
 With no DATABASE_URL at all, ShopCredit runs on an embedded PostgreSQL under instance/.
 """
 
@@ -12,7 +13,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-PLAIN_NAMES = ("DATABASE_URL", "DATABASE_ADMIN_URL", "SECRET_KEY")
+PLAIN_NAMES = ("DATABASE_URL", "DATABASE_ADMIN_URL", "DATABASE_REPLICA_URL", "SECRET_KEY")
 
 
 class ConfigError(RuntimeError):
@@ -89,6 +90,8 @@ def from_environ(environ: Mapping[str, str]) -> dict[str, Any]:
         "DATABASE_URL": database_url,
         # Migrations and admin commands need the table owner; the app never uses it for requests.
         "DATABASE_ADMIN_URL": _read(environ, "DATABASE_ADMIN_URL") or database_url,
+        # A read-only copy (a streaming replica) for the pages and API GETs that only read.
+        "DATABASE_REPLICA_URL": None if embedded else _read(environ, "DATABASE_REPLICA_URL"),
         "SECRET_KEY": secret_key,
         "INSTANCE_PATH": _read(environ, "INSTANCE_PATH"),
         # Plain http on 127.0.0.1 in embedded (development) mode; https everywhere else.

@@ -2,8 +2,15 @@
 per-request session, and binding the tenant to every transaction.
 
 Row-level security does the isolating; this module only makes sure each transaction says which
-business it works for, with `set_config(..., true)` so the setting dies with the transaction and
-a pooled connection can never carry one business's id into another's request.
+business it works for. Every transaction of the app role starts with one statement,
+`SET LOCAL app.business_id = '…'; SET LOCAL lock_timeout = '5s'` (the business empty when none
+is known yet): transaction-scoped, so the settings die at COMMIT and neither a pooled connection
+nor a server connection that PgBouncer (transaction mode) hands to another client can carry one
+business's id into another's work — and bound afresh each time, so not even a session-level
+value some other client left on a server connection is ever seen. SET LOCAL rather than
+set_config(): Citus propagates SET LOCAL to its workers (docs/SCALING.md). Nothing is sent as a
+startup parameter and nothing is prepared on the server (`prepare_threshold=None`), both of which
+a pooler in transaction mode refuses or breaks.
 """
 
 from __future__ import annotations
@@ -22,8 +29,7 @@ from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
 EXTENSION_KEY = "shopcredit.db"
 TENANT_KEY = "business_id"
-
-BIND_TENANT = text("SELECT set_config('app.business_id', :business_id, true)")
+READ_ONLY_KEY = "read_only"
 
 
 class UnsafeDatabaseRole(RuntimeError):
@@ -40,6 +46,8 @@ def sqlalchemy_url(url: str) -> str:
 
 # A sale that waits this long for another till's locks gives up with "busy, try again".
 LOCK_TIMEOUT = "5s"
+# Admin commands (owner role) wait as long before giving up too.
+ADMIN_BINDING = f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"
 LOCK_NOT_AVAILABLE = "55P03"  # the SQLSTATE of a wait longer than the lock timeout
 UNIQUE_VIOLATION = "23505"
 
@@ -64,7 +72,10 @@ def make_engine(url: str, **options: Any) -> Engine:
         connect_args={
             "application_name": "shopcredit",
             "connect_timeout": 5,
-            "options": f"-c lock_timeout={LOCK_TIMEOUT}",
+            # No server-side prepared statements: behind PgBouncer in transaction mode the next
+            # transaction may run on another server connection, where a statement prepared here
+            # does not exist (or one of the same name does).
+            "prepare_threshold": None,
         },
         **options,
     )
@@ -72,19 +83,48 @@ def make_engine(url: str, **options: Any) -> Engine:
     return engine
 
 
-def _bind_tenant_on_begin(session: Session, _tx: SessionTransaction, conn: Connection) -> None:
-    business_id = session.info.get(TENANT_KEY)
-    if business_id is not None:
-        conn.execute(BIND_TENANT, {"business_id": str(business_id)})
+def binding(business_id: uuid.UUID | None, *, read_only: bool = False) -> str:
+    """The statement that starts each transaction of the app role: its business ('' for none)
+    and its lock timeout, in one round trip. SET takes no bind parameters, so the business is
+    written into the text; it is always a UUID's own canonical form, never a caller's string."""
+    tenant = "" if business_id is None else str(uuid.UUID(str(business_id)))
+    statement = f"SET LOCAL app.business_id = '{tenant}'; SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"
+    if read_only:  # a replica refuses writes anyway; the same rule holds on the primary too
+        statement += "; SET LOCAL transaction_read_only = on"
+    return statement
+
+
+def _bind_on_begin(session: Session, _tx: SessionTransaction, conn: Connection) -> None:
+    conn.exec_driver_sql(binding(session.info.get(TENANT_KEY), read_only=_is_read_only(session)))
+
+
+def _is_read_only(session: Session) -> bool:
+    return bool(session.info.get(READ_ONLY_KEY))
+
+
+def _admin_lock_timeout(_session: Session, _tx: SessionTransaction, conn: Connection) -> None:
+    conn.exec_driver_sql(ADMIN_BINDING)
 
 
 class Database:
-    def __init__(self, app_url: str, admin_url: str | None) -> None:
+    def __init__(self, app_url: str, admin_url: str | None, replica_url: str | None = None) -> None:
         self.engine = make_engine(app_url, pool_size=10, max_overflow=10, pool_timeout=10)
         self.admin_url = admin_url
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
-        event.listen(self.sessions, "after_begin", _bind_tenant_on_begin)
+        event.listen(self.sessions, "after_begin", _bind_on_begin)
+        # Read-only pages and API GETs, when a replica is configured (DATABASE_REPLICA_URL).
+        self.replica_engine: Engine | None = None
+        self.replica_sessions: sessionmaker[Session] | None = None
+        if replica_url is not None:
+            self.replica_engine = make_engine(
+                replica_url, pool_size=10, max_overflow=10, pool_timeout=10
+            )
+            self.replica_sessions = sessionmaker(
+                self.replica_engine, expire_on_commit=False, info={READ_ONLY_KEY: True}
+            )
+            event.listen(self.replica_sessions, "after_begin", _bind_on_begin)
         self._admin_engine: Engine | None = None
+        self._admin_sessions: sessionmaker[Session] | None = None
 
     @property
     def admin_engine(self) -> Engine:
@@ -94,9 +134,23 @@ class Database:
             self._admin_engine = make_engine(self.admin_url, pool_size=2)
         return self._admin_engine
 
+    @property
+    def admin_sessions(self) -> sessionmaker[Session]:
+        if self._admin_sessions is None:
+            self._admin_sessions = sessionmaker(self.admin_engine, expire_on_commit=False)
+            event.listen(self._admin_sessions, "after_begin", _admin_lock_timeout)
+        return self._admin_sessions
+
     def check_app_role(self) -> None:
-        """Refuse to serve through a role that row-level security would not hold back."""
-        with self.engine.connect() as conn:
+        """Refuse to serve through a role that row-level security would not hold back (on the
+        replica too, when there is one)."""
+        for engine in (self.engine, self.replica_engine):
+            if engine is not None:
+                self._check_role(engine)
+
+    @staticmethod
+    def _check_role(engine: Engine) -> None:
+        with engine.connect() as conn:
             role = conn.execute(
                 text(
                     """SELECT r.rolname, r.rolsuper, r.rolbypassrls,
@@ -134,11 +188,13 @@ class Database:
     @contextmanager
     def admin_transaction(self) -> Iterator[Session]:
         """One committed unit of work as the owner (CLI and migrations only: no RLS)."""
-        with Session(self.admin_engine, expire_on_commit=False) as session, session.begin():
+        with self.admin_sessions() as session, session.begin():
             yield session
 
     def dispose(self) -> None:
         self.engine.dispose()
+        if self.replica_engine is not None:
+            self.replica_engine.dispose()
         if self._admin_engine is not None:
             self._admin_engine.dispose()
 
@@ -160,13 +216,45 @@ def bind_tenant(session: Session, business_id: uuid.UUID) -> None:
     """Work for `business_id` from now on, including in a transaction already open."""
     session.info[TENANT_KEY] = business_id
     if session.in_transaction():
-        session.execute(BIND_TENANT, {"business_id": str(business_id)})
+        session.connection().exec_driver_sql(binding(business_id, read_only=_is_read_only(session)))
+
+
+def use_replica() -> None:
+    """From here on, this request's session (db_session()) reads from the replica, bound to the
+    business already bound (none: it sees nothing), in read-only transactions. The primary's
+    transaction ends first, so its connection goes back to the pool; what it loaded (the
+    signed-in user) stays loaded. Without DATABASE_REPLICA_URL nothing changes."""
+    replica = get_db().replica_sessions
+    if replica is None or g.get("on_replica"):
+        return
+    primary = db_session()
+    primary.commit()  # reads only; expire_on_commit=False keeps the user loaded
+    session = replica()
+    session.info[TENANT_KEY] = primary.info.get(TENANT_KEY)
+    g.primary_session, g.db_session, g.on_replica = primary, session, True
+
+
+def replica_reads(view: Callable[P, T]) -> Callable[P, T]:
+    """A view that only reads (a list, the overdue list, a statement, a CSV): its queries go to
+    the replica when one is configured. The signed-in user is checked on the primary first, so
+    a session ended a moment ago is never honoured through a lagging replica. Pages that answer
+    a write (receipts, a customer's page after a payment) stay on the primary: a replica a few
+    milliseconds behind would not have the sale yet."""
+
+    @functools.wraps(view)
+    def on_replica(*args: P.args, **kwargs: P.kwargs) -> T:
+        use_replica()
+        return view(*args, **kwargs)
+
+    return on_replica
 
 
 def close_db_session(_exc: BaseException | None = None) -> None:
-    session = g.pop("db_session", None)
-    if session is not None:
-        session.close()  # rolls back whatever the view did not commit
+    for key in ("db_session", "primary_session"):
+        session = g.pop(key, None)
+        if session is not None:
+            session.close()  # rolls back whatever the view did not commit
+    g.pop("on_replica", None)
 
 
 def sqlstate(error: DBAPIError) -> str | None:
