@@ -77,15 +77,17 @@ def fresh_database(database_server: str) -> Iterator[Callable[[], embedded.Datab
 
 @pytest.fixture(scope="session")
 def database(fresh_database: Callable[[], embedded.DatabaseUrls]) -> embedded.DatabaseUrls:
-    """The suite's database, migrated; its app role through PgBouncer when the run has one."""
+    """The suite's database, migrated."""
     urls = fresh_database()
     migrate.upgrade(urls.admin)
-    return through_pooler(urls)
+    return urls
 
 
 @pytest.fixture(scope="session")
 def app(database: embedded.DatabaseUrls) -> Iterator[Flask]:
-    app = create_app(app_config(database))
+    # Every request of the suite's app through PgBouncer when the run has one; the tests' own
+    # connections stay direct (some set session-level values a pooler would hand on).
+    app = create_app(app_config(through_pooler(database)))
     yield app
     dispose(app)
 

@@ -37,8 +37,8 @@ ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 def through_pooler(urls: embedded.DatabaseUrls) -> embedded.DatabaseUrls:
     """The app role's URL through PgBouncer when the run has one (TEST_PGBOUNCER_URL, e.g.
     postgresql://127.0.0.1:6432, in transaction mode in front of TEST_DATABASE_URL's server):
-    every request of the app then goes through the pooler, as on a hosting platform. The owner
-    stays direct, as migrations must (they hold a session-level advisory lock)."""
+    the suite's app then serves every request through the pooler, as on a hosting platform.
+    The owner stays direct, as migrations must (they hold a session-level advisory lock)."""
     pooler = os.environ.get("TEST_PGBOUNCER_URL")
     if not pooler:
         return urls

@@ -15,7 +15,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import text
 
-from tests.helpers import Shop, add_customer, at_once
+from tests.helpers import Shop, add_customer, at_once, through_pooler
 from webapp.db import Database, binding
 from webapp.embedded import DatabaseUrls
 
@@ -32,12 +32,12 @@ def _database(app: Flask) -> Database:
     return database
 
 
-def test_the_run_goes_through_pgbouncer_when_it_has_one(database: DatabaseUrls) -> None:
+def test_the_run_goes_through_pgbouncer_when_it_has_one(app: Flask) -> None:
     pooler = os.environ.get("TEST_PGBOUNCER_URL")
     if not pooler:
         pytest.skip("no TEST_PGBOUNCER_URL: the app role connects directly in this run")
     port = psycopg.conninfo.conninfo_to_dict(pooler)["port"]
-    assert psycopg.conninfo.conninfo_to_dict(database.app)["port"] == port
+    assert _database(app).engine.url.port == int(port)
     # PgBouncer's own admin console answers on that port: it is a pooler, not a server.
     with psycopg.connect(pooler, dbname="pgbouncer", user="postgres", autocommit=True) as conn:
         config = {row[0]: row[1] for row in conn.execute("SHOW CONFIG").fetchall()}
@@ -108,7 +108,7 @@ def test_a_business_bound_by_one_client_never_reaches_another(
     # A careless client: session-level (not transaction-level) settings on a server connection
     # that goes back to the pool for the next client.
     for _ in range(5):
-        with psycopg.connect(database.app, autocommit=True) as careless:
+        with psycopg.connect(through_pooler(database).app, autocommit=True) as careless:
             careless.execute(
                 "SELECT set_config('app.business_id', %s, false)", (str(other_shop.business_id),)
             )

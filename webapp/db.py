@@ -2,29 +2,32 @@
 per-request session, and binding the tenant to every transaction.
 
 Row-level security does the isolating; this module only makes sure each transaction says which
-business it works for. Every transaction of the app role starts with one statement,
-`SET LOCAL app.business_id = '…'; SET LOCAL lock_timeout = '5s'` (the business empty when none
-is known yet): transaction-scoped, so the settings die at COMMIT and neither a pooled connection
-nor a server connection that PgBouncer (transaction mode) hands to another client can carry one
-business's id into another's work — and bound afresh each time, so not even a session-level
-value some other client left on a server connection is ever seen. SET LOCAL rather than
-set_config(): Citus propagates SET LOCAL to its workers (docs/SCALING.md). Nothing is sent as a
-startup parameter and nothing is prepared on the server (`prepare_threshold=None`), both of which
-a pooler in transaction mode refuses or breaks.
+business it works for. Every transaction of the app role starts with one round trip,
+`BEGIN; SET LOCAL app.business_id = '…'; SET LOCAL lock_timeout = '5s'` (the business empty
+when none is known yet): transaction-scoped, so the settings die at COMMIT and neither a pooled
+connection nor a server connection that PgBouncer (transaction mode) hands to another client can
+carry one business's id into another's work — and bound afresh each time, so not even a
+session-level value some other client left on a server connection is ever seen. SET LOCAL
+rather than set_config(): Citus propagates SET LOCAL to its workers (docs/SCALING.md). Nothing
+is sent as a startup parameter and nothing is prepared on the server (`prepare_threshold=None`),
+both of which a pooler in transaction mode refuses or breaks.
 """
 
 from __future__ import annotations
 
 import functools
+import select
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
+import psycopg
 from flask import current_app, g
+from psycopg import pq
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import ExceptionContext
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
 EXTENSION_KEY = "shopcredit.db"
@@ -58,17 +61,32 @@ P = ParamSpec("P")
 def _keep_the_pool(context: ExceptionContext) -> None:
     """A dropped connection (a killed backend) is replaced alone; by default SQLAlchemy would
     throw away every pooled connection, and every till would reconnect and re-plan the ledger
-    functions. The pre-ping still finds the others dead after a real server restart."""
+    functions. The checkout check still finds the others dead after a real server restart."""
     if context.is_disconnect:
         context.invalidate_pool_on_disconnect = False
+
+
+def _replace_if_dropped(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    """Pool checkout: a connection the server dropped while it sat in the pool (a restart, a
+    failover, a killed backend) is replaced instead of failing the request that gets it. The
+    server says so before closing (a FATAL message, then end of file), so an idle connection
+    with anything to read is gone: seen without a round trip, where pool_pre_ping would send a
+    SELECT 1 before every request. (A connection cut without a word, by a network partition,
+    fails its request, which answers "try again", and is replaced.)"""
+    conn: psycopg.Connection[Any] = dbapi_connection
+    if conn.closed or conn.broken:
+        raise DisconnectionError("closed")
+    try:
+        readable, _, _ = select.select([conn.fileno()], [], [], 0)
+    except (OSError, ValueError) as error:
+        raise DisconnectionError("no socket") from error
+    if readable:
+        raise DisconnectionError("the server closed it")
 
 
 def make_engine(url: str, **options: Any) -> Engine:
     engine = create_engine(
         sqlalchemy_url(url),
-        # A connection the server dropped (restart, failover, killed backend) is replaced
-        # instead of failing the next request.
-        pool_pre_ping=True,
         connect_args={
             "application_name": "shopcredit",
             "connect_timeout": 5,
@@ -80,22 +98,52 @@ def make_engine(url: str, **options: Any) -> Engine:
         **options,
     )
     event.listen(engine, "handle_error", _keep_the_pool)
+    event.listen(engine, "checkout", _replace_if_dropped)
     return engine
 
 
-def binding(business_id: uuid.UUID | None, *, read_only: bool = False) -> str:
-    """The statement that starts each transaction of the app role: its business ('' for none)
-    and its lock timeout, in one round trip. SET takes no bind parameters, so the business is
-    written into the text; it is always a UUID's own canonical form, never a caller's string."""
+def binding_statements(business_id: uuid.UUID | None, *, read_only: bool = False) -> list[str]:
+    """What starts each transaction of the app role: its business ('' for none) and its lock
+    timeout. SET takes no bind parameters, so the business is written into the text; it is
+    always a UUID's own canonical form, never a caller's string."""
     tenant = "" if business_id is None else str(uuid.UUID(str(business_id)))
-    statement = f"SET LOCAL app.business_id = '{tenant}'; SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"
+    statements = [
+        f"SET LOCAL app.business_id = '{tenant}'",
+        f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'",
+    ]
     if read_only:  # a replica refuses writes anyway; the same rule holds on the primary too
-        statement += "; SET LOCAL transaction_read_only = on"
-    return statement
+        statements.append("SET LOCAL transaction_read_only = on")
+    return statements
+
+
+def binding(business_id: uuid.UUID | None, *, read_only: bool = False) -> str:
+    """The same as one statement (one round trip in a transaction already begun)."""
+    return "; ".join(binding_statements(business_id, read_only=read_only))
 
 
 def _bind_on_begin(session: Session, _tx: SessionTransaction, conn: Connection) -> None:
-    conn.exec_driver_sql(binding(session.info.get(TENANT_KEY), read_only=_is_read_only(session)))
+    """BEGIN and the binding in one round trip. psycopg would send BEGIN on its own before the
+    first statement; sent here in one simple query with the SET LOCALs, the server reports the
+    transaction open, and psycopg (which goes by the server's transaction status) sends no
+    BEGIN of its own, and COMMIT or ROLLBACK as usual at the end."""
+    statement = binding(session.info.get(TENANT_KEY), read_only=_is_read_only(session))
+    raw: psycopg.Connection[Any] = conn.connection.dbapi_connection  # type: ignore[assignment]
+    try:
+        with raw.lock:
+            if raw.pgconn.transaction_status == pq.TransactionStatus.IDLE:
+                statement = "BEGIN; " + statement
+            result = raw.pgconn.exec_(statement.encode())
+            if result.status != pq.ExecStatus.COMMAND_OK:
+                raise psycopg.errors.error_from_result(result, encoding=raw.info.encoding)
+    except psycopg.Error as error:
+        # As SQLAlchemy would have it from its own execute: the error page answers "try
+        # again", and a connection that broke is not given to the next request.
+        invalidated = raw.closed or raw.broken or raw.pgconn.status != pq.ConnStatus.OK
+        if invalidated:
+            conn.invalidate(error)
+        raise DBAPIError.instance(
+            statement, None, error, psycopg.Error, connection_invalidated=invalidated
+        ) from error
 
 
 def _is_read_only(session: Session) -> bool:
