@@ -24,6 +24,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/squawk --config .squawk.toml --no-error-on-unmatched-pattern webapp/sql/migrations/*.sql
 
 format: $(STAMP)
 	$(BIN)/ruff format .

@@ -20,7 +20,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.helpers import Shop, app_config, login, make_shop
+from tests.helpers import Shop, app_config, dispose, login, make_shop, through_pooler
 from webapp import create_app, embedded, migrate
 from webapp.extensions import limiter
 from webapp.models import TENANT_TABLES
@@ -76,9 +76,11 @@ def database(fresh_database: Callable[[], embedded.DatabaseUrls]) -> embedded.Da
 
 @pytest.fixture(scope="session")
 def app(database: embedded.DatabaseUrls) -> Iterator[Flask]:
-    app = create_app(app_config(database))
+    # Every request of the suite's app through PgBouncer when the run has one; the tests' own
+    # connections stay direct (some set session-level values a pooler would hand on).
+    app = create_app(app_config(through_pooler(database)))
     yield app
-    app.extensions["shopcredit.db"].dispose()
+    dispose(app)
 
 
 @pytest.fixture(autouse=True)

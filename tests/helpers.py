@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import threading
@@ -33,6 +34,20 @@ T = TypeVar("T")
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 
 
+def through_pooler(urls: embedded.DatabaseUrls) -> embedded.DatabaseUrls:
+    """The app role's URL through PgBouncer when the run has one (TEST_PGBOUNCER_URL, e.g.
+    postgresql://127.0.0.1:6432, in transaction mode in front of TEST_DATABASE_URL's server):
+    the suite's app then serves every request through the pooler, as on a hosting platform.
+    The owner stays direct, as migrations must (they hold a session-level advisory lock)."""
+    pooler = os.environ.get("TEST_PGBOUNCER_URL")
+    if not pooler:
+        return urls
+    dbname = str(psycopg.conninfo.conninfo_to_dict(urls.app)["dbname"])
+    return embedded.DatabaseUrls(
+        app=embedded.role_url(pooler, embedded.APP_ROLE, dbname), admin=urls.admin
+    )
+
+
 def app_config(urls: embedded.DatabaseUrls, **overrides: object) -> dict[str, object]:
     config = from_environ(
         {
@@ -46,6 +61,15 @@ def app_config(urls: embedded.DatabaseUrls, **overrides: object) -> dict[str, ob
     config["TESTING"] = True
     config.update(overrides)
     return config
+
+
+def dispose(app: Flask) -> None:
+    """Close a test app's connections; its token uses noted by GETs are dropped, not written
+    at exit into a database the suite has dropped by then."""
+    uses = app.extensions.get("shopcredit.token_uses")
+    if uses is not None:
+        uses.stop()
+    app.extensions["shopcredit.db"].dispose()
 
 
 @dataclass

@@ -344,8 +344,8 @@ def _key(rng: random.Random) -> uuid.UUID:
 
 
 def app_database(app_url: str, connections: int) -> Database:
-    """The app's Database (its tenant binding, lock_timeout and pre-ping), with a pool big
-    enough for every thread of the run."""
+    """The app's Database (its tenant binding, lock_timeout and dropped-connection check), with
+    a pool big enough for every thread of the run."""
     database = Database(app_url, None, pool_size=connections, max_overflow=0, pool_timeout=60)
 
     def clock_the_sale(session: Session) -> None:

@@ -28,6 +28,7 @@ from tests.helpers import (
     api_auth,
     app_config,
     csrf_token,
+    dispose,
     fetch,
     ledger_violations,
     login,
@@ -210,10 +211,10 @@ def test_a_sale_waiting_too_long_for_another_tills_lock_answers_busy(
     assert api_response.status_code == 503
     assert api_response.get_json() == {"error": "busy, try again"}
     assert ledger_state(database.admin, customer, product) == before
-    # "Within a few seconds": what a wait may last on the app's own connections (HANG_GUARD
+    # "Within a few seconds": what a wait may last in the app's own transactions (HANG_GUARD
     # only stops a wait that never ends; a 50 s lock_timeout would pass it).
-    with app.extensions["shopcredit.db"].engine.connect() as conn:
-        waits = conn.execute(
+    with app.extensions["shopcredit.db"].transaction(shop.business_id) as session:
+        waits = session.execute(
             text("SELECT setting::int FROM pg_settings WHERE name = 'lock_timeout'")
         ).scalar()
     assert 0 < waits <= 10_000, f"lock_timeout is {waits} ms"
@@ -223,6 +224,40 @@ def test_a_sale_waiting_too_long_for_another_tills_lock_answers_busy(
     assert api.post("/api/purchase", json=body, headers=auth).status_code == 201
     assert fetch(database.admin, "SELECT count(*) FROM orders") == [(2,)]
     assert ledger_violations(database.admin) == []
+
+
+def test_pooled_connections_killed_while_idle_are_replaced_without_a_failed_request(
+    clerk_client: FlaskClient, shop: Shop, database: DatabaseUrls, database_server: str
+) -> None:
+    """A connection the server dropped while it sat in the pool (here: every idle backend of
+    the app terminated) is seen at checkout, without a round trip, and replaced: the next
+    requests succeed. (Behind PgBouncer the pooler replaces its server connections itself.)"""
+    customer = add_customer(database.admin, shop.business_id)
+    for _ in range(3):
+        assert clerk_client.get(f"/customers/{customer}").status_code == 200
+    dbname = _dbname(database.admin)
+    with psycopg.connect(database_server, autocommit=True) as superuser:
+        killed = [
+            row[0]
+            for row in superuser.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = %s "
+                "AND application_name = 'shopcredit' AND state = 'idle' "
+                "AND usename = 'shopcredit_app'",
+                (dbname,),
+            ).fetchall()
+        ]
+        assert killed
+        for pid in killed:
+            superuser.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        deadline = time.monotonic() + HANG_GUARD
+        while superuser.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(%s)", (killed,)
+        ).fetchone() != (0,):
+            assert time.monotonic() < deadline, "the backends never ended"
+            time.sleep(0.01)
+    for _ in range(3):
+        response = clerk_client.get(f"/customers/{customer}")
+        assert response.status_code == 200, assert_clean(response)
 
 
 def test_the_app_rides_out_a_database_restart() -> None:
@@ -279,7 +314,7 @@ def test_the_app_rides_out_a_database_restart() -> None:
         assert ledger_violations(urls.admin) == []
     finally:
         if app is not None:
-            app.extensions["shopcredit.db"].dispose()
+            dispose(app)
         if server is not None:
             server.stop()
         shutil.rmtree(folder, ignore_errors=True)

@@ -22,6 +22,7 @@ from tests.helpers import (
     ledger_violations,
     sell,
 )
+from webapp.api.common import pending_uses
 from webapp.embedded import DatabaseUrls
 
 GOOD = {
@@ -238,6 +239,10 @@ def test_a_token_is_shown_once_listed_used_and_revoked(
     assert token not in str(rows[0][2])
 
     assert overdue_status(app, token) == 200
+    # A GET writes nothing; its use is noted and written within a minute (or now).
+    assert "Never" in owner_client.get("/settings/tokens").get_data(as_text=True)
+    with app.app_context():
+        pending_uses().flush()
 
     listed = owner_client.get("/settings/tokens").get_data(as_text=True)
     assert token not in listed  # never again

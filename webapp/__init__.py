@@ -56,7 +56,11 @@ def create_app(config: Mapping[str, Any] | None = None, *, serving: bool = True)
     if app.config.get("EMBEDDED_DATABASE", app.config.get("DATABASE_URL") is None):
         _start_embedded_database(app)
 
-    database = Database(app.config.get("DATABASE_URL"), app.config.get("DATABASE_ADMIN_URL"))
+    database = Database(
+        app.config.get("DATABASE_URL"),
+        app.config.get("DATABASE_ADMIN_URL"),
+        app.config.get("DATABASE_REPLICA_URL"),
+    )
     app.extensions[EXTENSION_KEY] = database
     if serving:
         check_ready_to_serve(app)

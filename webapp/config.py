@@ -19,7 +19,7 @@ from typing import Any
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
-PLAIN_NAMES = ("DATABASE_URL", "DATABASE_ADMIN_URL", "SECRET_KEY")
+PLAIN_NAMES = ("DATABASE_URL", "DATABASE_ADMIN_URL", "DATABASE_REPLICA_URL", "SECRET_KEY")
 # Any one of these, plainly or as SHOPCREDIT_<NAME>, means "not the embedded database".
 DATABASE_SETTINGS = ("DATABASE_URL", "DATABASE_ADMIN_URL", "DATABASE_REPLICA_URL")
 
@@ -153,6 +153,8 @@ def from_environ(environ: Mapping[str, str]) -> dict[str, Any]:
         # DATABASE_URL (the app role cannot migrate, and must not own the tables).
         "DATABASE_ADMIN_URL": _read(environ, "DATABASE_ADMIN_URL"),
         "SECRET_KEY": _read(environ, "SECRET_KEY"),
+        # A read-only copy (a streaming replica) for the pages and API GETs that only read.
+        "DATABASE_REPLICA_URL": None if embedded else _read(environ, "DATABASE_REPLICA_URL"),
         "INSTANCE_PATH": _read(environ, "INSTANCE_PATH"),
         # Plain http on 127.0.0.1 in embedded (development) mode; https everywhere else.
         "SESSION_COOKIE_SECURE": _flag(_read(environ, "COOKIE_SECURE"), default=not embedded),

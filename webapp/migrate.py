@@ -14,16 +14,32 @@ migration that drops the old one as well, since CREATE OR REPLACE cannot.
 
 Every file runs in its own transaction. An advisory lock makes concurrent runs (two app
 servers starting at once) take turns.
+
+On a live database a migration must never queue the shop's sales behind it for long: a DDL
+statement waiting for its lock holds up every query that comes after it on that table. So each
+file runs with a short `lock_timeout` (LOCK_TIMEOUT, SET LOCAL in its transaction); when it
+cannot have its locks in that time it is rolled back whole and tried again after a pause, up to
+ATTEMPTS times, then the runner stops with one sentence naming the file (nothing of it applied).
+
+A migration whose first line is `-- migrate: no-transaction` runs outside a transaction, for
+`CREATE INDEX CONCURRENTLY` on a table that already holds data (which no transaction may run):
+such a file holds exactly one statement, written to be run again safely (`IF NOT EXISTS`), and
+is recorded as applied once it has run and left no invalid index. See README, "Migrations on a
+live database".
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
+import logging
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
+from psycopg import errors
 
 SQL_DIR = Path(__file__).resolve().parent / "sql"
 MIGRATIONS_DIR = SQL_DIR / "migrations"
@@ -32,6 +48,16 @@ FUNCTIONS_DIR = SQL_DIR / "functions"
 FUNCTIONS_PREFIX = "functions/"
 # Any fixed 64-bit number; it only has to be the same in every process that migrates.
 ADVISORY_LOCK_ID = 0x5C0DE_C4ED17
+# How long one statement of a migration may wait for a lock (meanwhile the tills' queries on that
+# table wait behind it), how often a file is tried, and the first pause between tries (doubling,
+# at most MAX_PAUSE): about two minutes in all before giving up.
+LOCK_TIMEOUT = "2s"
+ATTEMPTS = 10
+PAUSE = 1.0
+MAX_PAUSE = 15.0
+NO_TRANSACTION = "-- migrate: no-transaction"
+
+log = logging.getLogger(__name__)
 
 
 class MigrationError(RuntimeError):
@@ -87,6 +113,21 @@ class Migration:
     def checksum(self) -> str:
         return hashlib.sha256(self.sql.encode()).hexdigest()
 
+    @property
+    def in_transaction(self) -> bool:
+        return not self.sql.startswith(NO_TRANSACTION)
+
+
+@dataclass(frozen=True)
+class Patience:
+    """How a file waits for its locks: lock_timeout per try, tries, first pause (seconds)."""
+
+    lock_timeout: str = LOCK_TIMEOUT
+    attempts: int = ATTEMPTS
+    pause: float = PAUSE
+    # Told of each try that timed out (file name, try number): logged by default.
+    on_retry: Callable[[str, int], None] | None = None
+
 
 def discover(directory: Path = MIGRATIONS_DIR) -> list[Migration]:
     files = sorted(directory.glob("[0-9][0-9][0-9][0-9]_*.sql"))
@@ -100,7 +141,10 @@ def discover_functions(directory: Path = FUNCTIONS_DIR) -> list[Migration]:
 
 
 def upgrade(
-    admin_url: str, directory: Path = MIGRATIONS_DIR, functions: Path | None = None
+    admin_url: str,
+    directory: Path = MIGRATIONS_DIR,
+    functions: Path | None = None,
+    patience: Patience | None = None,
 ) -> list[str]:
     """Apply pending migrations, then every function file that changed; return what was applied,
     in order: migration file names (`0005_ledger_signatures.sql`), then function files as
@@ -108,7 +152,9 @@ def upgrade(
 
     `functions` is the folder of function files; by default the `functions` folder beside
     `directory`, and none when there is no such folder (a test's copy of the migrations alone).
+    `patience`: how each file waits for its locks (module constants by default).
     """
+    patience = patience or Patience()
     migrations = discover(directory)
     if functions is None:
         functions = directory.parent / "functions"
@@ -122,16 +168,77 @@ def upgrade(
         conn.execute("SELECT pg_advisory_lock(%s)", (ADVISORY_LOCK_ID,))
         try:
             check_ownership(conn)
-            applied_now += _apply_migrations(conn, migrations)
+            applied_now += _apply_migrations(conn, migrations, patience)
             applied_now += [
-                FUNCTIONS_PREFIX + name for name in _apply_functions(conn, function_files)
+                FUNCTIONS_PREFIX + name for name in _apply_functions(conn, function_files, patience)
             ]
         finally:
             conn.execute("SELECT pg_advisory_unlock(%s)", (ADVISORY_LOCK_ID,))
     return applied_now
 
 
-def _apply_migrations(conn: psycopg.Connection, migrations: list[Migration]) -> list[str]:
+def _patiently(conn: psycopg.Connection, file: Migration, patience: Patience, record: str) -> None:
+    """Run one file and record it (`record`, with the file's name and checksum), trying again
+    while it times out waiting for a lock; each try is all or nothing."""
+    if not file.in_transaction:
+        _concurrently(conn, file, record)
+        return
+    pause = patience.pause
+    for attempt in range(1, patience.attempts + 1):
+        try:
+            with conn.transaction():
+                conn.execute(f"SET LOCAL lock_timeout = '{patience.lock_timeout}'")
+                conn.execute(file.sql)
+                conn.execute(record, (file.name, file.checksum))
+            return
+        except errors.LockNotAvailable:
+            if attempt == patience.attempts:
+                break
+            (patience.on_retry or _log_retry)(file.name, attempt)
+            time.sleep(pause)
+            pause = min(pause * 2, MAX_PAUSE)
+    raise MigrationError(
+        f"{file.name} could not take its locks ({patience.lock_timeout} each time, "
+        f"{patience.attempts} tries): other sessions kept the tables busy; nothing of it was "
+        "applied, run the upgrade again when the database is quieter."
+    )
+
+
+def _concurrently(conn: psycopg.Connection, file: Migration, record: str) -> None:
+    """A `-- migrate: no-transaction` file: its one statement (CREATE INDEX CONCURRENTLY) runs
+    on its own. Its lock (SHARE UPDATE EXCLUSIVE) never stops a till's reads or writes, so it
+    waits as long as it must, without lock_timeout. A build that failed leaves an invalid index,
+    which IF NOT EXISTS would then keep: such a file is not recorded until none is left."""
+    conn.execute(file.sql)
+    invalid = [
+        row[0]
+        for row in conn.execute(
+            "SELECT indexrelid::regclass::text FROM pg_index i JOIN pg_class c "
+            "ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE NOT i.indisvalid AND n.nspname = 'public'"
+        ).fetchall()
+    ]
+    if invalid:
+        raise MigrationError(
+            f"{file.name} left the index {', '.join(invalid)} invalid (its build failed "
+            "or was cancelled): drop it with DROP INDEX CONCURRENTLY and run the upgrade again."
+        )
+    conn.execute(record, (file.name, file.checksum))
+
+
+def _log_retry(name: str, attempt: int) -> None:
+    log.warning("%s waited too long for a lock (try %d); trying again.", name, attempt)
+
+
+RECORD_MIGRATION = "INSERT INTO schema_migrations (name, checksum) VALUES (%s, %s)"
+RECORD_FUNCTION = """INSERT INTO schema_functions (name, checksum) VALUES (%s, %s)
+                     ON CONFLICT (name) DO UPDATE
+                     SET checksum = excluded.checksum, applied_at = now()"""
+
+
+def _apply_migrations(
+    conn: psycopg.Connection, migrations: list[Migration], patience: Patience
+) -> list[str]:
     conn.execute(
         """CREATE TABLE IF NOT EXISTS schema_migrations (
                name text PRIMARY KEY,
@@ -150,17 +257,14 @@ def _apply_migrations(conn: psycopg.Connection, migrations: list[Migration]) -> 
                     "applied migrations are never changed, add a new one instead."
                 )
             continue
-        with conn.transaction():
-            conn.execute(migration.sql)
-            conn.execute(
-                "INSERT INTO schema_migrations (name, checksum) VALUES (%s, %s)",
-                (migration.name, migration.checksum),
-            )
+        _patiently(conn, migration, patience, RECORD_MIGRATION)
         applied_now.append(migration.name)
     return applied_now
 
 
-def _apply_functions(conn: psycopg.Connection, files: list[Migration]) -> list[str]:
+def _apply_functions(
+    conn: psycopg.Connection, files: list[Migration], patience: Patience
+) -> list[str]:
     conn.execute(
         """CREATE TABLE IF NOT EXISTS schema_functions (
                name text PRIMARY KEY,
@@ -174,14 +278,7 @@ def _apply_functions(conn: psycopg.Connection, files: list[Migration]) -> list[s
     for file in files:
         if applied.get(file.name) == file.checksum:
             continue
-        with conn.transaction():
-            conn.execute(file.sql)
-            conn.execute(
-                """INSERT INTO schema_functions (name, checksum) VALUES (%s, %s)
-                   ON CONFLICT (name) DO UPDATE
-                   SET checksum = excluded.checksum, applied_at = now()""",
-                (file.name, file.checksum),
-            )
+        _patiently(conn, file, patience, RECORD_FUNCTION)
         applied_now.append(file.name)
     return applied_now
 

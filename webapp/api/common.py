@@ -8,13 +8,14 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from flask import g, jsonify, request
+from flask import current_app, g, jsonify, request
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from webapp import ledger
 from webapp.api import tokens
-from webapp.db import bind_tenant, db_session
+from webapp.api.token_use import PendingUses
+from webapp.db import bind_tenant, db_session, get_db, use_replica
 from webapp.inputs import parse_uuid
 from webapp.listing import Listing, Page
 from webapp.models import User
@@ -72,7 +73,12 @@ def money(amount: Decimal) -> str:
 
 def require_token() -> None:
     """before_request of the API: the bearer token decides the business (and who acts); each
-    token may send the business's `api_requests_per_minute`, then gets 429 with Retry-After."""
+    token may send the business's `api_requests_per_minute`, then gets 429 with Retry-After.
+    A GET writes nothing (it runs on the replica when there is one): its token's use is noted
+    in memory and written later (api.token_use)."""
+    reading = request.method in ("GET", "HEAD")
+    if reading:
+        use_replica()
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     session = db_session()
     holder = tokens.authenticate(session, token.strip()) if scheme.lower() == "bearer" else None
@@ -81,10 +87,27 @@ def require_token() -> None:
             401, {"error": "unauthorized", "details": "send Authorization: Bearer <token>"}
         )
     bind_tenant(session, holder.business_id)
-    wait = tokens.wait_for(holder, tokens.touch(session, holder))
+    if reading:
+        per_minute = tokens.allowance(session, holder)
+        pending_uses().note(holder.business_id, holder.token_id)
+    else:
+        per_minute = tokens.touch(session, holder)
+    wait = tokens.wait_for(holder, per_minute)
     if wait is not None:
         raise ApiError(429, {"error": "too many requests"}, {"Retry-After": str(wait)})
     g.token = holder
+
+
+PENDING_USES_KEY = "shopcredit.token_uses"
+
+
+def pending_uses() -> PendingUses:
+    """This app's token uses noted by GETs and not yet written."""
+    uses = current_app.extensions.get(PENDING_USES_KEY)
+    if uses is None:
+        uses = current_app.extensions.setdefault(PENDING_USES_KEY, PendingUses(get_db()))
+    assert isinstance(uses, PendingUses)
+    return uses
 
 
 def json_object() -> dict[str, Any]:

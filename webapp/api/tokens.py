@@ -40,6 +40,9 @@ TOUCH = text(
 )
 
 
+ALLOWANCE = text("SELECT api_requests_per_minute FROM businesses WHERE id = :business_id")
+
+
 def authenticate(session: Session, token: str) -> TokenHolder | None:
     if not token.startswith(PREFIX) or len(token) > 200:
         return None
@@ -55,6 +58,12 @@ def touch(session: Session, holder: TokenHolder) -> int:
         TOUCH, {"business_id": holder.business_id, "token_id": holder.token_id}
     ).scalar_one()
     session.commit()
+    return per_minute
+
+
+def allowance(session: Session, holder: TokenHolder) -> int:
+    """Its business's allowance of requests a minute per token (reads only)."""
+    per_minute: int = session.execute(ALLOWANCE, {"business_id": holder.business_id}).scalar_one()
     return per_minute
 
 

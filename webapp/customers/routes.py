@@ -34,7 +34,7 @@ from webapp.customers.forms import (
     StatementPeriodForm,
 )
 from webapp.customers.queries import customer_or_404
-from webapp.db import db_session
+from webapp.db import db_session, replica_reads
 from webapp.formatting import money
 from webapp.forms import add_error
 from webapp.idempotency import KeyReused
@@ -100,6 +100,7 @@ def detail(customer_id: uuid.UUID) -> str:
 
 
 @bp.route("/<uuid:customer_id>/statement")
+@replica_reads
 def statement(customer_id: uuid.UUID) -> str:
     customer = customer_or_404(db_session(), customer_id, archived_too=True)
     return render_template("customers/statement_print.html", **_statement_context(customer))
@@ -120,6 +121,7 @@ def _sort_links(values: dict[str, object]) -> dict[str, str]:
 
 
 @bp.route("")
+@replica_reads
 def index() -> str:
     form = CustomersFilterForm(request.args)
     form.validate()

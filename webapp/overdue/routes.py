@@ -6,7 +6,7 @@ from flask import Response, render_template, request
 from flask_login import current_user
 
 from webapp import reports
-from webapp.db import db_session
+from webapp.db import db_session, replica_reads
 from webapp.listing import Page, page_of, requested_page
 from webapp.overdue import bp
 from webapp.overdue.export import XLSX_TYPE, overdue_csv, overdue_xlsx
@@ -56,6 +56,7 @@ def reminders(customer: reports.OverdueCustomer) -> Composed:
 
 
 @bp.route("/overdue")
+@replica_reads
 def index() -> str:
     form, report, page = _report(paged=True)
     return render_template(
@@ -71,12 +72,14 @@ def index() -> str:
 
 
 @bp.route("/overdue/print")
+@replica_reads
 def printable() -> str:
     form, report, _ = _report(paged=False)
     return render_template("overdue/print.html", form=form, report=report, **LABELS)
 
 
 @bp.route("/overdue.csv")
+@replica_reads
 def csv_export() -> Response:
     _, report, _ = _report(paged=False)
     response = Response(overdue_csv(report.customers), mimetype="text/csv")

@@ -10,7 +10,7 @@ from wtforms import SelectChoice
 from webapp import ledger, reports
 from webapp.customers import queries as customer_queries
 from webapp.customers.chooser import chooser_page
-from webapp.db import db_session
+from webapp.db import db_session, replica_reads
 from webapp.formatting import local_date, money
 from webapp.forms import add_error
 from webapp.inputs import parse_amount, parse_uuid
@@ -115,6 +115,7 @@ def receipt(payment_id: uuid.UUID) -> str:
 
 
 @bp.route("")
+@replica_reads
 def index() -> str:
     form = PaymentsFilterForm(request.args)
     form.validate()

@@ -17,7 +17,7 @@ from webapp.corrections.rules import may_correct
 from webapp.customers import queries as customer_queries
 from webapp.customers.chooser import chooser_page
 from webapp.customers.operations import no_credit_message
-from webapp.db import db_session
+from webapp.db import db_session, replica_reads
 from webapp.formatting import money, money_format
 from webapp.inputs import parse_amount, parse_uuid, whole_number
 from webapp.listing import ListFilter, filter_values, requested_page
@@ -304,6 +304,7 @@ def receipt(order_id: uuid.UUID) -> str:
 
 
 @bp.route("")
+@replica_reads
 def index() -> str:
     form = SalesFilterForm(request.args)
     form.validate()
