@@ -341,7 +341,17 @@ def test_a_sale_caught_in_a_deadlock_is_retried_and_recorded_once(
                 ).fetchone()[0]
             )
 
-    before = deadlocks()
+    # A backend counts its deadlocks in the shared statistics when it next reports, which an
+    # idle pooled connection may put off for seconds: close the app's pooled connections (a
+    # backend reports as it exits) and wait for the count to settle, so that an earlier test's
+    # deadlock is never counted as this one's.
+    app.extensions["shopcredit.db"].dispose()
+    before, settled = deadlocks(), time.monotonic() + 1.5
+    while time.monotonic() < settled:
+        time.sleep(0.25)
+        now = deadlocks()
+        if now != before:
+            before, settled = now, time.monotonic() + 1.5
     with psycopg.connect(superuser) as other, ThreadPoolExecutor(max_workers=2) as pool:
         other.execute("SET deadlock_timeout = '30s'")
         other.execute("SELECT 1 FROM products WHERE id = %s FOR UPDATE", (product,))
