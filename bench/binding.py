@@ -104,7 +104,7 @@ def main() -> None:
         "new (SET LOCAL, one statement), direct": new_way(urls.app, business),
     }
     if args.pgbouncer:
-        pooled = embedded.role_url(args.pgbouncer, embedded.APP_ROLE, DATABASE)
+        pooled = embedded.role_url(args.pgbouncer, embedded.app_login(DATABASE), DATABASE)
         ways["new, through PgBouncer (transaction mode)"] = new_way(pooled, business)
     for run in ways.values():
         run(200)  # warm up: connections, plans, caches

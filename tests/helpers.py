@@ -42,9 +42,9 @@ def through_pooler(urls: embedded.DatabaseUrls) -> embedded.DatabaseUrls:
     pooler = os.environ.get("TEST_PGBOUNCER_URL")
     if not pooler:
         return urls
-    dbname = str(psycopg.conninfo.conninfo_to_dict(urls.app)["dbname"])
+    app = psycopg.conninfo.conninfo_to_dict(urls.app)
     return embedded.DatabaseUrls(
-        app=embedded.role_url(pooler, embedded.APP_ROLE, dbname), admin=urls.admin
+        app=embedded.role_url(pooler, str(app["user"]), str(app["dbname"])), admin=urls.admin
     )
 
 

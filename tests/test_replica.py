@@ -30,7 +30,7 @@ from tests.helpers import (
 from webapp import create_app
 from webapp.api.common import pending_uses
 from webapp.db import Database
-from webapp.embedded import APP_ROLE, DatabaseUrls, role_url
+from webapp.embedded import APP_GROUP, DatabaseUrls, role_url
 
 READER = "shopcredit_read_only_test"  # cluster-wide, like the app role; made once, kept
 
@@ -40,7 +40,7 @@ def _make_reader(server_url: str) -> None:
         if conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (READER,)).fetchone():
             return
         try:
-            conn.execute(f"CREATE ROLE {READER} LOGIN NOSUPERUSER NOBYPASSRLS IN ROLE {APP_ROLE}")
+            conn.execute(f"CREATE ROLE {READER} LOGIN NOSUPERUSER NOBYPASSRLS IN ROLE {APP_GROUP}")
         except psycopg.errors.DuplicateObject:  # another run made it meanwhile
             return
         conn.execute(f"ALTER ROLE {READER} SET default_transaction_read_only = on")
@@ -50,6 +50,8 @@ def _make_reader(server_url: str) -> None:
 def read_only_url(database_server: str, database: DatabaseUrls) -> str:
     _make_reader(database_server)
     dbname = str(psycopg.conninfo.conninfo_to_dict(database.admin)["dbname"])
+    with psycopg.connect(database_server, autocommit=True) as conn:  # each login its database
+        conn.execute(f'GRANT CONNECT ON DATABASE "{dbname}" TO {READER}')
     return role_url(database_server, READER, dbname)
 
 
