@@ -236,14 +236,14 @@ def test_pooled_connections_killed_while_idle_are_replaced_without_a_failed_requ
     for _ in range(3):
         assert clerk_client.get(f"/customers/{customer}").status_code == 200
     dbname = _dbname(database.admin)
+    login = psycopg.conninfo.conninfo_to_dict(database.app)["user"]  # this database's own
     with psycopg.connect(database_server, autocommit=True) as superuser:
         killed = [
             row[0]
             for row in superuser.execute(
-                "SELECT pid FROM pg_stat_activity WHERE datname = %s "
-                "AND application_name = 'shopcredit' AND state = 'idle' "
-                "AND usename = 'shopcredit_app'",
-                (dbname,),
+                "SELECT pid FROM pg_stat_activity WHERE datname = %s AND state = 'idle' "
+                "AND usename = %s",
+                (dbname, login),
             ).fetchall()
         ]
         assert killed
