@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session, joinedload, selectinload
 
-from webapp.models import Order, OrderItem, Return, ReturnItem, User
+from webapp.models import Order, Return, ReturnItem, User
 
 # Per product of a sale: what was sold and what is still unreturned, in the order entered.
 RETURNABLE = text(
@@ -67,14 +67,3 @@ def get_return(session: Session, return_id: uuid.UUID) -> ReturnReceipt | None:
     record, clerk = row
     items = sorted(record.items, key=lambda item: item.product.name.lower())
     return ReturnReceipt(record, clerk or "", items)
-
-
-def sale_items(session: Session, order_id: uuid.UUID) -> list[OrderItem]:
-    return list(
-        session.scalars(
-            select(OrderItem)
-            .where(OrderItem.order_id == order_id)
-            .options(joinedload(OrderItem.product))
-            .order_by(OrderItem.line_no)
-        )
-    )

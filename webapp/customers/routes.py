@@ -87,7 +87,7 @@ def detail(customer_id: uuid.UUID) -> str:
         "customers/detail.html",
         open_sales=sales,
         overdue=reports.overdue_amount(sales),
-        reminder=compose_for(db_session(), current_user.business, customer),
+        reminder=compose_for(current_user.business, customer, sales),
         last_reminder=last_reminders(db_session(), [customer.id]).get(customer.id),
         confirm=ConfirmForm(),
         credit_message=operations.no_credit_message(customer),

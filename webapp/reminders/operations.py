@@ -17,10 +17,9 @@ class NoNumber(Exception):
     """The customer's phone number cannot make a link for that channel."""
 
 
-def compose_for(session: Session, business: Business, customer: Customer) -> Composed:
-    """What the customer owes that is overdue (or, when nothing is overdue yet, all they owe),
-    and since when."""
-    sales = reports.open_sales(session, customer.id)
+def compose_for(business: Business, customer: Customer, sales: list[reports.OpenSale]) -> Composed:
+    """From the customer's open sales: what is overdue (or, when nothing is overdue yet, all
+    they owe), and since when."""
     overdue = reports.overdue_amount(sales)
     late = [sale.due_on for sale in sales if sale.days_overdue]
     due_on = min(late) if late else min((sale.due_on for sale in sales), default=None)
@@ -32,7 +31,7 @@ def record_reminder(
     session: Session, business: Business, customer: Customer, channel: str, user_id: uuid.UUID
 ) -> tuple[str, Composed]:
     """Record the reminder; return the link that opens it and the message."""
-    message = compose_for(session, business, customer)
+    message = compose_for(business, customer, reports.open_sales(session, customer.id))
     link = message.link(channel)
     if link is None:
         raise NoNumber
