@@ -10,7 +10,7 @@ from typing import Any
 from flask import Flask, request
 from werkzeug.wrappers import Response
 
-from webapp import embedded, errors, formatting, listing, migrate, navigation, passwords
+from webapp import embedded, errors, formatting, i18n, listing, migrate, navigation, passwords
 from webapp.config import DEFAULTS, from_environ, require
 from webapp.db import EXTENSION_KEY, Database, close_db_session
 from webapp.extensions import csrf, limiter, login_manager
@@ -85,6 +85,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, serving: bool = True)
     login_manager.login_message = "Please sign in to continue."
     login_manager.session_protection = "basic"
     passwords.init_app(app)
+    i18n.init_app(app)
     formatting.init_app(app)
     navigation.init_app(app)
     listing.init_app(app)
