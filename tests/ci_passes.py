@@ -31,6 +31,7 @@ ONLY_IN = {
         "test_simulation.py",
     ),
     "embedded": (
+        "test_accessibility.py",
         "test_browser_*.py",
         "test_cli.py",
         "test_dev_server.py",
