@@ -112,7 +112,13 @@ def served(app: Flask) -> Iterator[str]:
     thread.join(timeout=10)
 
 
-def _config(token: str, ids: dict[str, list[str]]) -> schemathesis.Config:
+def _config(
+    token: str,
+    ids: dict[str, list[str]],
+    *,
+    max_examples: int = MAX_EXAMPLES,
+    phases: dict[str, Any] | None = None,
+) -> schemathesis.Config:
     checks = {
         name: {"enabled": name in WANTED_CHECKS}
         for name in (
@@ -132,13 +138,13 @@ def _config(token: str, ids: dict[str, list[str]]) -> schemathesis.Config:
             "seed": SEED,
             "headers": {"Authorization": f"Bearer {token}"},
             "generation": {
-                "max-examples": MAX_EXAMPLES,
+                "max-examples": max_examples,
                 "deterministic": True,
                 "database": "none",
                 "mode": "all",
             },
             "checks": checks,
-            "phases": {"stateful": {"max-steps": 20}},
+            "phases": phases or {"stateful": {"max-steps": 20}},
             "dictionaries": {kind: {"values": values} for kind, values in ids.items()},
             "parameters": {
                 "path.sale_id": {"dictionary": "sales", "probability": dictionary},
@@ -221,3 +227,30 @@ def test_the_api_answers_as_its_description_says(
     assert reached == described, described - reached
     assert ledger_violations(database.admin) == []
     assert fetch(database.admin, "SELECT count(*) FROM orders")[0][0] > len(seeded["sales"])
+
+
+@pytest.mark.filterwarnings("ignore::hypothesis.errors.HypothesisWarning")
+def test_a_token_whose_maker_is_now_a_clerk_is_refused_as_described(
+    app: Flask, database: DatabaseUrls, shop: Shop, seeded: dict[str, list[str]], served: str
+) -> None:
+    """The writes again, with an owner's token whose maker has since been made a clerk: what
+    only owners may do answers the 403 the description gives (a shorter run: the answers
+    themselves were judged above)."""
+    token = api_auth(app, shop.slug)["Authorization"].removeprefix("Bearer ")
+    fetch(
+        database.admin, "UPDATE users SET role = 'clerk' WHERE id = %s RETURNING id", shop.owner_id
+    )
+    only_writes = {"coverage": {"enabled": False}, "stateful": {"enabled": False}}
+    config = _config(token, seeded, max_examples=4, phases=only_writes)
+    schema = schemathesis.openapi.from_url(f"{served}/api/openapi.json", config=config)
+    failures, statuses, _ = _failures(schema.include(method="POST"))
+
+    assert failures == [], "\n\n".join(failures)
+    refused = {label for label, seen in statuses.items() if 403 in seen}
+    assert {
+        "POST /api/products",
+        "POST /api/customers",
+        "POST /api/payments/{payment_id}/reversal",
+        "POST /api/sales/{sale_id}/void",
+    } <= refused, statuses
+    assert ledger_violations(database.admin) == []
