@@ -21,6 +21,10 @@ from webapp.api.description import description
 
 METHODS = ("get", "post", "put", "patch", "delete")
 RULE_ARGUMENT = re.compile(r"<(?:[a-z]+:)?([a-z_]+)>")
+MONEY_FIELDS = frozenset(
+    "total balance amount price credit_limit refund available_credit overdue_amount unit_price "
+    "line_total paid owed returned balance_after refunded".split()
+)
 
 
 @pytest.fixture(scope="module")
@@ -90,18 +94,23 @@ def test_every_token_operation_describes_the_answers_every_request_may_get(
 def _money_fields(node: Any, trail: str = "") -> Iterator[tuple[str, dict[str, Any]]]:
     if isinstance(node, dict):
         for key, value in node.items():
-            if key in {"total", "balance", "amount", "price", "credit_limit", "refund"}:
+            if key in MONEY_FIELDS:
                 yield f"{trail}/{key}", value
             yield from _money_fields(value, f"{trail}/{key}")
 
 
 def test_money_in_answers_is_the_two_decimal_string(spec: dict[str, Any]) -> None:
-    money = {"$ref": "#/components/schemas/Money"}
-    inputs = {"$ref": "#/components/schemas/MoneyInput"}
-    for trail, schema in _money_fields(spec["components"]["schemas"]):
-        if "/properties/" not in trail or not isinstance(schema, dict) or "$ref" not in schema:
-            continue
-        assert schema["$ref"] in (money["$ref"], inputs["$ref"]), trail
+    """Every money field of a body is the Money string (answers) or MoneyInput (requests)."""
+    money = {"#/components/schemas/Money", "#/components/schemas/MoneyInput"}
+    fields = [
+        (trail, schema)
+        for trail, schema in _money_fields(spec["components"]["schemas"])
+        if trail.rsplit("/", 2)[-2] == "properties"
+    ]
+    assert len(fields) >= 25
+    for trail, schema in fields:
+        refs = {schema.get("$ref")} | {one.get("$ref") for one in schema.get("anyOf", [])}
+        assert refs & money, trail
     pattern = re.compile(spec["components"]["schemas"]["Money"]["pattern"])
     assert pattern.fullmatch("60.00") and pattern.fullmatch("-4.50")
     assert not pattern.fullmatch("60") and not pattern.fullmatch("60.0")
