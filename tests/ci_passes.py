@@ -5,7 +5,8 @@ time; CI names the pass in SHOPCREDIT_TEST_PASS. Without it (`make test` on any 
 test runs.
 
 - Only in the service pass: the races and the simulation (many connections at once: the
-  pooler's transaction mode is what they must survive).
+  pooler's transaction mode is what they must survive), and Schemathesis's run of the API
+  against its description (the API as it is deployed, through the pooler).
 - Only in the embedded pass: what a fresh machine is about (the development server, the built
   wheel, the `flask` commands on the embedded server) and the pages in Chromium and under
   generated input, which judge HTML and answers, not the connection under them.
@@ -29,6 +30,7 @@ ONLY_IN = {
         "test_payment_concurrency.py",
         "test_purchase_concurrency.py",
         "test_simulation.py",
+        "test_api_schemathesis.py",
     ),
     "embedded": (
         "test_accessibility.py",
