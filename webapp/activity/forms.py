@@ -2,10 +2,10 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import SelectChoice, SelectField, StringField
-from wtforms.fields import DateField
 from wtforms.validators import Optional
 
 from webapp.activity.log import KIND_LABELS
+from webapp.forms import LocalDateField
 
 
 class ActivityFilterForm(FlaskForm):
@@ -22,5 +22,5 @@ class ActivityFilterForm(FlaskForm):
     )
     person = SelectField("Who", choices=[], validate_choice=False)  # the shop's staff
     q = StringField("Customer name or phone", validators=[Optional()])
-    date_from = DateField("From", validators=[Optional()])
-    date_to = DateField("To", validators=[Optional()])
+    date_from = LocalDateField("From", validators=[Optional()])
+    date_to = LocalDateField("To", validators=[Optional()])

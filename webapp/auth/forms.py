@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, StringField
+from wtforms import EmailField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
 
@@ -50,3 +50,8 @@ class ConfirmPasswordForm(FlaskForm):
         validators=[DataRequired("Enter your password."), Length(max=200)],
         render_kw={"autocomplete": "current-password"},
     )
+
+
+class LanguageForm(FlaskForm):
+    # Choices are set per request: the first names the shop's language, in the person's words.
+    language = SelectField("Language", validate_choice=False)

@@ -21,6 +21,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from webapp.db import bind_tenant, committed, unit_of_work
+from webapp.locales import LANGUAGES
 from webapp.models import User, UserSession
 from webapp.passwords import hash_password, needs_rehash, password_problem, verify_password
 from webapp.refusal import Refused
@@ -282,3 +283,13 @@ def issue_one_time_password(session: Session, user: User) -> str:
         version=user.session_version,
     )
     return password
+
+
+@unit_of_work
+def set_language(session: Session, user: User, language: str | None) -> None:
+    """The language of `user`'s pages: one of locales.LANGUAGES, or None for their shop's.
+    Refused: field `language`."""
+    if language is not None and language not in LANGUAGES:
+        raise Refused("Choose a language from the list.", "language")
+    user.language = language
+    session.flush()

@@ -2,17 +2,16 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, SelectField, StringField, TextAreaField
-from wtforms.fields import DateField
 from wtforms.validators import DataRequired, Length, Optional
 
-from webapp.forms import IdempotentForm
+from webapp.forms import IdempotentForm, LocalDateField
 
 
 class DayForm(FlaskForm):
     class Meta:
         csrf = False  # a GET form: it changes nothing
 
-    date = DateField("Day", validators=[Optional()])
+    date = LocalDateField("Day", validators=[Optional()])
     person = SelectField("Whose", choices=[], validate_choice=False)
 
 

@@ -11,6 +11,7 @@ import uuid
 from datetime import date
 
 from flask import redirect, render_template, request, url_for
+from flask_babel import gettext
 from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
@@ -19,7 +20,7 @@ from wtforms import SelectChoice
 from webapp.cashup import bp, operations, queries
 from webapp.cashup.forms import DayForm, DrawerCountForm
 from webapp.db import db_session
-from webapp.forms import add_error
+from webapp.forms import add_error, date_problem
 from webapp.idempotency import KeyReused
 from webapp.inputs import money_field, parse_uuid
 from webapp.ledger import PAYMENT_METHODS
@@ -36,9 +37,9 @@ def _day_and_person(form: DayForm) -> tuple[date, uuid.UUID | None]:
     form.validate()
     day = form.date.data if not form.date.errors and form.date.data else today
     if form.date.errors:
-        form.date.errors = ["Enter a day like 2026-12-02."]
+        form.date.errors = [date_problem()]
     elif day > today:
-        add_error(form.date, "That day has not come yet.")
+        add_error(form.date, gettext("That day has not come yet."))
         day = today
     form.date.data = day
     if not current_user.is_owner:

@@ -2,11 +2,10 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectChoice, SelectField, StringField, TextAreaField
-from wtforms.fields import DateField
 from wtforms.validators import Optional
 
 from webapp.customers.queries import SORTS
-from webapp.forms import IdempotentForm
+from webapp.forms import IdempotentForm, LocalDateField
 
 LIMIT_REASON_MAX = 200
 
@@ -15,8 +14,8 @@ class StatementPeriodForm(FlaskForm):
     class Meta:
         csrf = False  # a GET form: it changes nothing
 
-    date_from = DateField("From", validators=[Optional()])
-    date_to = DateField("To", validators=[Optional()])
+    date_from = LocalDateField("From", validators=[Optional()])
+    date_to = LocalDateField("To", validators=[Optional()])
 
 
 SORT_LABELS = {

@@ -2,10 +2,9 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, SelectChoice, SelectField, StringField, TextAreaField
-from wtforms.fields import DateField
 from wtforms.validators import DataRequired, Length, Optional
 
-from webapp.forms import IdempotentForm
+from webapp.forms import IdempotentForm, LocalDateField
 from webapp.ledger import PAYMENT_METHODS
 
 
@@ -40,5 +39,5 @@ class PaymentsFilterForm(FlaskForm):
             *(SelectChoice(value, label) for value, label in PAYMENT_METHODS.items()),
         ],
     )
-    date_from = DateField("From", validators=[Optional()])
-    date_to = DateField("To", validators=[Optional()])
+    date_from = LocalDateField("From", validators=[Optional()])
+    date_to = LocalDateField("To", validators=[Optional()])

@@ -8,11 +8,10 @@ from dataclasses import dataclass, field
 from flask import request
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, StringField
-from wtforms.fields import DateField
 from wtforms.validators import Optional
 
 from webapp import ledger
-from webapp.forms import IdempotentForm
+from webapp.forms import IdempotentForm, LocalDateField
 from webapp.inputs import parse_uuid, whole_number
 
 MAX_LINES = 500  # the most lines one sale may have: process_purchase refuses more, as SC004
@@ -105,5 +104,5 @@ class SalesFilterForm(FlaskForm):
         csrf = False  # a GET search form: it changes nothing
 
     q = StringField("Customer, phone or number", validators=[Optional()])
-    date_from = DateField("From", validators=[Optional()])
-    date_to = DateField("To", validators=[Optional()])
+    date_from = LocalDateField("From", validators=[Optional()])
+    date_to = LocalDateField("To", validators=[Optional()])

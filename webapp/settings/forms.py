@@ -5,6 +5,7 @@ from wtforms import BooleanField, SelectChoice, SelectField, StringField, TextAr
 from wtforms.validators import DataRequired, Length, Optional
 
 from webapp.forms import IdempotentForm
+from webapp.locales import LOCALES, locale_label
 from webapp.settings.operations import RECEIPT_PAPERS
 
 
@@ -36,6 +37,11 @@ class SettingsForm(FlaskForm):
         "Time zone",
         validators=[DataRequired("Enter a time zone, like Africa/Nairobi.")],
         render_kw={"list": "timezones", "autocomplete": "off"},
+    )
+    locale = SelectField(
+        "Money and dates written as",
+        choices=[SelectChoice(code, locale_label(code)) for code in LOCALES],
+        validate_choice=False,  # operations.read_settings judges it
     )
     credit_days = StringField(
         "Credit days",

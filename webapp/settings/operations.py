@@ -15,6 +15,7 @@ from typing import Any
 from zoneinfo import available_timezones
 
 from babel.numbers import list_currencies
+from flask_babel import gettext
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
@@ -23,6 +24,7 @@ from webapp.api.tokens import PREFIX, hash_token
 from webapp.db import unit_of_work
 from webapp.idempotency import create_once, fingerprint
 from webapp.inputs import Problems, checked_text, limited, money_field, text_field, whole_number
+from webapp.locales import LOCALES, locale_label
 from webapp.models import ApiToken, Business
 from webapp.overdue.reminders import template_problem
 from webapp.refusal import Refused
@@ -67,8 +69,13 @@ def create_business(
     currency: str = "USD",
     timezone: str = "UTC",
     credit_days: int = 30,
+    locale: str = "en",
 ) -> Business:
     slug, name, currency = slug.strip().lower(), name.strip(), currency.strip().upper()
+    if locale not in LOCALES:
+        raise Refused(
+            f"{locale!r} is not a locale ShopCredit offers: {', '.join(LOCALES)}.", "locale"
+        )
     if not SLUG_PATTERN.match(slug):
         raise Refused(
             "A shop code is 1 to 40 lowercase letters, digits and dashes, "
@@ -94,6 +101,7 @@ def create_business(
         currency=currency,
         timezone=timezone,
         credit_days=credit_days,
+        locale=locale,
     )
     session.add(business)
     session.flush()
@@ -125,10 +133,14 @@ class Settings:
     clerk_correction_minutes: int = 30
     payment_instructions: str = ""
     reminder_template: str = ""
+    locale: str = "en"
 
 
-def read_settings(session: Session, raw: Mapping[str, Any]) -> tuple[Settings | None, Problems]:
-    """The settings form's values, checked, with a message per field."""
+def read_settings(
+    session: Session, raw: Mapping[str, Any], *, current_locale: str = "en"
+) -> tuple[Settings | None, Problems]:
+    """The settings form's values, checked, with a message per field. A form sent without the
+    locale (one shown before the setting existed) keeps `current_locale`."""
     problems: Problems = {}
     credit_days = whole_number(raw.get("credit_days"))
     if credit_days is None:
@@ -157,6 +169,9 @@ def read_settings(session: Session, raw: Mapping[str, Any]) -> tuple[Settings | 
     paper = text_field(raw, "receipt_paper") or ""
     if paper not in RECEIPT_PAPERS:
         problems["receipt_paper"] = "Choose the paper of your receipt printer."
+    locale = (text_field(raw, "locale") or "") if "locale" in raw else current_locale
+    if locale not in LOCALES:
+        problems["locale"] = gettext("Choose how money and dates are written.")
     currency = (text_field(raw, "currency") or "").upper()
     timezone = text_field(raw, "timezone") or ""
     name = limited(text_field(raw, "name"), "name", "The business name", 120, problems)
@@ -209,6 +224,7 @@ def read_settings(session: Session, raw: Mapping[str, Any]) -> tuple[Settings | 
         clerk_correction_minutes=correction_minutes,
         payment_instructions=instructions,
         reminder_template=template,
+        locale=locale,
         # A checkbox: sent ("y") when ticked, missing when not.
         owners_need_two_factor=(text_field(raw, "owners_need_two_factor") or "").lower()
         not in ("", "false"),
@@ -223,6 +239,7 @@ SETTING_LABELS = {
     "phone": "Phone",
     "currency": "Currency",
     "timezone": "Timezone",
+    "locale": "Money and dates written as",
     "credit_days": "Credit days",
     "low_stock_threshold": "Low-stock threshold",
     "default_credit_limit": "Credit limit for new customers",
@@ -242,6 +259,8 @@ def _shown(field: str, value: object) -> str:
         return "on" if value else "off"
     if isinstance(value, Decimal):
         return activity.amount(value)
+    if field == "locale":
+        return f"{locale_label(str(value))} ({value})"
     if field == "receipt_paper":
         return RECEIPT_PAPERS.get(str(value), str(value))
     shown = ", ".join(line.strip() for line in str(value).splitlines() if line.strip())

@@ -27,6 +27,7 @@ from webapp.formatting import local_date, money
 from webapp.forms import add_error
 from webapp.idempotency import KeyReused
 from webapp.listing import page_of, requested_page
+from webapp.locales import date_example
 from webapp.models import Business
 from webapp.overdue.reminders import PLACEHOLDERS, reminder_text
 from webapp.refusal import Refused
@@ -68,7 +69,9 @@ def index() -> str | Response | tuple[str, int]:
         return _settings_page(form)
     if not form.validate():
         return _settings_page(form, status=400)
-    settings, problems = operations.read_settings(session, request.form)
+    settings, problems = operations.read_settings(
+        session, request.form, current_locale=business.locale
+    )
     for field, message in problems.items():
         add_error(form[field], message)
     if settings is None:
@@ -94,6 +97,7 @@ def _settings_page(
         timezones=timezone_names(),
         placeholders=PLACEHOLDERS,
         preview=preview,
+        locale_example=f"{money(Decimal('1234.50'))} · {date_example()}",
     )
     return page, status
 
