@@ -125,6 +125,28 @@ def test_the_same_sale_is_written_the_shops_way_everywhere(
         )
 
 
+def test_a_swahili_shops_reminder_is_in_swahili_whoever_sends_it(
+    app: Flask, database: DatabaseUrls, shop: Shop
+) -> None:
+    sold = _sold(app, database, shop, "sw_KE")
+    # The owner reads English pages; the customer still gets the shop's language and formats.
+    fetch(
+        database.admin, "UPDATE users SET language = 'en' WHERE id = %s RETURNING id", shop.owner_id
+    )
+    answer = sold.client.post(
+        f"/customers/{sold.customer}/remind",
+        data={
+            "csrf_token": csrf_token(sold.client, f"/customers/{sold.customer}"),
+            "channel": "sms",
+        },
+        headers={"Accept": "application/json"},
+    )
+    assert answer.status_code == 200
+    ((message,),) = fetch(database.admin, "SELECT message FROM reminders")
+    assert message.startswith("Habari Wanjiku")
+    assert f"{sold.money('1234.50')}" in message and "31 Mac 2026" in message
+
+
 def test_date_fields_hint_and_take_dates_the_shops_way(
     database: DatabaseUrls, french: Sold
 ) -> None:

@@ -1,4 +1,5 @@
-"""A built wheel runs on its own: templates, static files and SQL ship inside the package; and
+"""A built wheel runs on its own: templates, static files, SQL and the compiled translations ship
+inside the package; and
 a production install does not pull the embedded PostgreSQL (the `embedded` extra).
 
 The wheel is installed into a throwaway virtualenv that borrows only the dependencies of the
@@ -35,10 +36,12 @@ RENDER = textwrap.dedent(
     }))
     client = app.test_client()
     login = client.get("/login")
+    swahili = client.get("/login", headers={"Accept-Language": "sw"})
     css = client.get("/static/css/app.css")
     print(json.dumps({
         "package": webapp.__file__, "applied": applied,
         "login": [login.status_code, login.get_data(as_text=True)],
+        "swahili": swahili.get_data(as_text=True),
         "css": [css.status_code, len(css.get_data())],
     }))
     """
@@ -100,3 +103,5 @@ def test_a_built_wheel_serves_the_sign_in_page(
     assert status == 200
     assert 'name="password"' in page and "Sign in to your shop" in page
     assert out["css"][0] == 200 and out["css"][1] > 1000
+    # The compiled Swahili catalogue ships too: the same page, in Swahili.
+    assert '<html lang="sw">' in out["swahili"] and "Ingia kwenye duka lako" in out["swahili"]

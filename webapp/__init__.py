@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, request
+from flask_babel import gettext
 from werkzeug.wrappers import Response
 
 from webapp import embedded, errors, formatting, i18n, listing, migrate, navigation, passwords
@@ -83,6 +84,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, serving: bool = True)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please sign in to continue."
+    login_manager.localize_callback = gettext  # flashed in the reader's language
     login_manager.session_protection = "basic"
     passwords.init_app(app)
     i18n.init_app(app)

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_date, format_datetime
 from babel.numbers import format_currency, format_decimal, get_currency_precision
 from flask import Flask
+from flask_babel import lazy_gettext
 from flask_login import current_user
 
 from webapp.ledger import method_label
@@ -72,6 +73,14 @@ def local_date(day: date | datetime | None) -> str:
     return format_date(day, "medium", locale=_locale())
 
 
+ROLE_LABELS = {"owner": lazy_gettext("owner"), "clerk": lazy_gettext("clerk")}
+
+
+def role_label(role: str) -> str:
+    """A staff role in the reader's language."""
+    return str(ROLE_LABELS.get(role, role))
+
+
 def number(value: int | Decimal) -> str:
     """A count the shop's way: 2,519 (en), 2 519 (fr)."""
     return format_decimal(value, locale=_locale())
@@ -83,4 +92,5 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(local_datetime)
     app.add_template_filter(local_date)
     app.add_template_filter(number)
+    app.add_template_filter(role_label)
     app.add_template_global(date_example)

@@ -545,9 +545,9 @@ class StockChange:
 
 
 STOCK_REASONS = {
-    "delivery": "Delivery",
-    "count_correction": "Count correction",
-    "damage": "Damage",
+    "delivery": lazy_gettext("Delivery"),
+    "count_correction": lazy_gettext("Count correction"),
+    "damage": lazy_gettext("Damage"),
 }
 
 ADJUST_STOCK = text(

@@ -7,11 +7,12 @@ with the shop's formats, so a receipt or a reminder is written the same way whoe
 
 from __future__ import annotations
 
+from contextlib import suppress
 from datetime import date
 
 from babel import Locale
 from babel.dates import format_date, parse_date
-from flask import current_app, has_request_context, request
+from flask import current_app, g, has_request_context, request
 from flask_login import current_user
 
 # The locales a shop may choose in Settings (Babel's names). Adding one is a line here: every
@@ -72,6 +73,16 @@ def interface_language() -> str:
     return request.accept_languages.best_match(LANGUAGES) or language_of(
         str(current_app.config["LOCALE"])
     )
+
+
+def loaded_language() -> str:
+    """The interface language without reading the database (an error page when it failed): the
+    signed-in person's if this request loaded them already, else the browser's."""
+    user = g.get("_login_user")  # where Flask-Login keeps the user it loaded for this request
+    with suppress(Exception):  # a user whose rows went with a failed transaction
+        if user is not None and user.is_authenticated:
+            return str(user.language or language_of(user.business.locale))
+    return request.accept_languages.best_match(LANGUAGES) or DEFAULT_LANGUAGE
 
 
 def date_example() -> str:

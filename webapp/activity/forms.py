@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from flask_babel import lazy_gettext
 from flask_wtf import FlaskForm
 from wtforms import SelectChoice, SelectField, StringField
 from wtforms.validators import Optional
@@ -13,14 +14,14 @@ class ActivityFilterForm(FlaskForm):
         csrf = False  # a GET search form: it changes nothing
 
     kind = SelectField(
-        "What",
+        lazy_gettext("What"),
         choices=[
-            SelectChoice("", "Everything"),
+            SelectChoice("", lazy_gettext("Everything")),
             *(SelectChoice(value, label) for value, label in KIND_LABELS.items()),
         ],
         validate_choice=False,  # an unknown kind filters nothing (checked in the view)
     )
-    person = SelectField("Who", choices=[], validate_choice=False)  # the shop's staff
-    q = StringField("Customer name or phone", validators=[Optional()])
-    date_from = LocalDateField("From", validators=[Optional()])
-    date_to = LocalDateField("To", validators=[Optional()])
+    person = SelectField(lazy_gettext("Who"), choices=[], validate_choice=False)  # the shop's staff
+    q = StringField(lazy_gettext("Customer name or phone"), validators=[Optional()])
+    date_from = LocalDateField(lazy_gettext("From"), validators=[Optional()])
+    date_to = LocalDateField(lazy_gettext("To"), validators=[Optional()])

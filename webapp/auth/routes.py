@@ -3,7 +3,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import current_app, flash, redirect, render_template, request, session, url_for
-from flask_babel import force_locale, gettext
+from flask_babel import force_locale, gettext, lazy_gettext, ngettext
 from flask_login import current_user, login_user, logout_user
 from werkzeug.wrappers import Response
 
@@ -16,8 +16,8 @@ from webapp.locales import LANGUAGES, interface_language, language_label, langua
 from webapp.models import User
 from webapp.refusal import Refused
 
-LOGIN_FAILED = "That shop code, email and password do not match an active account."
-TOO_MANY = "Too many attempts from here. Please wait {wait} before trying again."
+LOGIN_FAILED = lazy_gettext("That shop code, email and password do not match an active account.")
+TOO_MANY = lazy_gettext("Too many attempts from here. Please wait {wait} before trying again.")
 
 
 def _safe_next(target: str | None) -> str:
@@ -31,10 +31,10 @@ def _safe_next(target: str | None) -> str:
 
 def _in_words(seconds: int) -> str:
     if seconds < 120:
-        return f"{seconds} seconds"
+        return ngettext("%(num)s second", "%(num)s seconds", seconds)
     if seconds < 2 * 3600:
-        return f"{-(-seconds // 60)} minutes"
-    return f"{-(-seconds // 3600)} hours"
+        return ngettext("%(num)s minute", "%(num)s minutes", -(-seconds // 60))
+    return ngettext("%(num)s hour", "%(num)s hours", -(-seconds // 3600))
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -52,7 +52,7 @@ def login() -> Response | tuple[str, int] | tuple[str, int, dict[str, str]]:
         wait = throttle.wait_for(attempt)
         if wait is not None:
             page = render_template(
-                "auth/login.html", form=form, error=TOO_MANY.format(wait=_in_words(wait))
+                "auth/login.html", form=form, error=str(TOO_MANY).format(wait=_in_words(wait))
             )
             return page, 429, {"Retry-After": str(wait)}
     if form.validate_on_submit():
@@ -138,7 +138,7 @@ def change_password() -> str | Response | tuple[str, int]:
         except Refused as refusal:
             add_error(form[refusal.field or "new_password"], refusal.message)
         else:
-            flash("Your password was changed. You are signed out everywhere else.")
+            flash(gettext("Your password was changed. You are signed out everywhere else."))
             return redirect(url_for("dashboard.index"))
     status = 400 if form.errors else 200
     return _account_page(form, language_form()), status

@@ -45,7 +45,7 @@ def _day_and_person(form: DayForm) -> tuple[date, uuid.UUID | None]:
     if not current_user.is_owner:
         return day, current_user.id
     people = db_session().execute(select(User.id, User.name).order_by(User.name)).all()
-    form.person.choices = [SelectChoice("", "Everyone")] + [
+    form.person.choices = [SelectChoice("", gettext("Everyone"))] + [
         SelectChoice(str(person_id), name) for person_id, name in people
     ]
     chosen = parse_uuid(form.person.data)
@@ -89,13 +89,15 @@ def count() -> Response | tuple[str, int]:
     day = date.fromisoformat(count_form.day.data) if _is_day(count_form.day.data) else None
     valid = count_form.validate()
     problems: dict[str, str] = {}
-    counted = money_field(count_form.counted.data, "The cash counted", problems, "counted")
-    float_amount = money_field(count_form.float_amount.data, "The float", problems, "float_amount")
+    counted = money_field(count_form.counted.data, gettext("The cash counted"), problems, "counted")
+    float_amount = money_field(
+        count_form.float_amount.data, gettext("The float"), problems, "float_amount"
+    )
     for name, message in problems.items():
         add_error(count_form[name], message)
     today = business_today(db_session())
     if day is None or day > today:
-        count_form.form_errors.append("Choose a day up to today.")
+        count_form.form_errors.append(gettext("Choose a day up to today."))
     if not valid or problems or day is None or day > today or count_form.key is None:
         shown = day if day and day <= today else today
         form.date.data = shown

@@ -6,6 +6,7 @@ import uuid
 from dataclasses import dataclass, field
 
 from flask import request
+from flask_babel import lazy_gettext
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, StringField
 from wtforms.validators import Optional
@@ -103,6 +104,6 @@ class SalesFilterForm(FlaskForm):
     class Meta:
         csrf = False  # a GET search form: it changes nothing
 
-    q = StringField("Customer, phone or number", validators=[Optional()])
-    date_from = LocalDateField("From", validators=[Optional()])
-    date_to = LocalDateField("To", validators=[Optional()])
+    q = StringField(lazy_gettext("Customer, phone or number"), validators=[Optional()])
+    date_from = LocalDateField(lazy_gettext("From"), validators=[Optional()])
+    date_to = LocalDateField(lazy_gettext("To"), validators=[Optional()])

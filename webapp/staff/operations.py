@@ -17,6 +17,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from flask_babel import gettext
 from psycopg import errors as pg_errors
 from sqlalchemy import Row, func, select, text
 from sqlalchemy.exc import IntegrityError
@@ -69,16 +70,18 @@ def create_user(
     if not EMAIL_PATTERN.match(email) or len(email) > 254:
         raise StaffRefusal(f"{email!r} is not an email address.", "email")
     try:
-        name = checked_text(name, "The name", 120)  # the rules of every name in the shop
+        name = checked_text(name, gettext("The name"), 120)  # the rules of every name in the shop
     except ValueError as unfit:
         raise StaffRefusal(str(unfit), "name") from None
     if not name:
         raise StaffRefusal("A name is 1 to 120 characters.", "name")
     if role not in ROLES:
-        raise StaffRefusal("The role is owner or clerk.", "role")
+        raise StaffRefusal(gettext("The role is owner or clerk."), "role")
     problem = password_problem(password)
     if problem:
-        raise StaffRefusal(f"That password will not do: {problem}", "password")
+        raise StaffRefusal(
+            gettext("That password will not do: %(problem)s", problem=problem), "password"
+        )
     taken = session.scalar(
         select(User.id).where(
             User.business_id == business_id, func.lower(User.email) == email.lower()
@@ -194,10 +197,10 @@ def _lock(
     params = {"business_id": business_id}
     owners = list(session.scalars(LOCK_ACTIVE_OWNERS, params))
     if actor_id not in owners:
-        raise NotAnOwner("Only an active owner can change staff accounts.")
+        raise NotAnOwner(gettext("Only an active owner can change staff accounts."))
     user = session.execute(LOCK_USER, {**params, "user_id": user_id}).one_or_none()
     if user is None:
-        raise UserNotFound("There is no such user in this business.")
+        raise UserNotFound(gettext("There is no such user in this business."))
     return owners, user
 
 
@@ -288,7 +291,7 @@ def set_active(
             )
         if user.id == actor_id:
             raise StaffRefusal(
-                "You cannot deactivate your own account. Ask another owner to do it."
+                gettext("You cannot deactivate your own account. Ask another owner to do it.")
             )
         version = _update(
             session, business_id, user_id, "is_active = false", ends_sessions="deactivated"
@@ -344,7 +347,7 @@ def set_role(
     """`actor_session`: the actor's own session, which goes on when they change their own role
     (their other sessions end)."""
     if role not in ROLES:
-        raise StaffRefusal("Choose owner or clerk.", "role")
+        raise StaffRefusal(gettext("Choose owner or clerk."), "role")
     owners, user = _lock(session, business_id, actor_id, user_id)
     if user.role == role:
         return Outcome(user.name, False, user.session_version)
@@ -389,7 +392,7 @@ def reset_password(
     if problem:
         raise StaffRefusal(problem, "password")
     if user_id == actor_id:
-        raise StaffRefusal("Change your own password on the Change password page.")
+        raise StaffRefusal(gettext("Change your own password on the Change password page."))
     password_hash = hash_password(password)  # before the locks: hashing takes a while
     _, user = _lock(session, business_id, actor_id, user_id)
     version = _update(
