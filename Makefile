@@ -42,7 +42,7 @@ translations: $(STAMP)
 	$(BIN)/pybabel extract -F babel.cfg -k lazy_gettext --sort-output --no-location \
 		--project ShopCredit --copyright-holder ShopCredit -o webapp/translations/messages.pot .
 	$(BIN)/pybabel update -i webapp/translations/messages.pot -d webapp/translations \
-		--no-fuzzy-matching --width 100
+		--no-fuzzy-matching --ignore-obsolete --width 100
 
 compile-translations: $(STAMP)
 	$(BIN)/pybabel compile -d webapp/translations --statistics

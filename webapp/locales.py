@@ -68,6 +68,8 @@ def interface_language() -> str:
     the sign-in page (no one yet) the browser's preference between the languages we have."""
     if not has_request_context():
         return language_of(str(current_app.config["LOCALE"]))
+    if request.blueprint == "api" or request.path.startswith("/api/"):
+        return DEFAULT_LANGUAGE  # the API answers programs: its messages stay English
     if current_user and current_user.is_authenticated:
         return str(current_user.language or language_of(current_user.business.locale))
     return request.accept_languages.best_match(LANGUAGES) or language_of(

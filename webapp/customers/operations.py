@@ -246,8 +246,11 @@ def erase_customer(session: Session, customer: Customer) -> None:
     balance = session.execute(LOCK_FOR_ERASURE, {"id": customer.id}).scalar_one()
     if balance != 0:
         raise StillOwes(
-            f"{customer.name} still owes {money(balance)}: a customer can be erased once they "
-            "owe nothing."
+            gettext(
+                "%(name)s still owes %(balance)s: a customer can be erased once they owe nothing.",
+                name=customer.name,
+                balance=money(balance),
+            )
         )
     session.execute(ERASE, {"id": customer.id, "name": ERASED_NAME})
     session.expire(customer)

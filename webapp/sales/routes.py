@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from flask import abort, jsonify, redirect, render_template, request, url_for
-from flask_babel import gettext
+from flask_babel import gettext, ngettext
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -238,8 +238,10 @@ def _explain(
                 )
                 draft.fault(None, short.product_id, message)
             count = len(refusal.lines)
-            draft.error = (
-                f"Not recorded: {count} line{'s are' if count > 1 else ' is'} short of stock."
+            draft.error = ngettext(
+                "Not recorded: %(num)s line is short of stock.",
+                "Not recorded: %(num)s lines are short of stock.",
+                count,
             )
         case ledger.CreditLimitExceeded():
             draft.error = gettext(

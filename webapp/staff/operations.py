@@ -68,13 +68,15 @@ def create_user(
     `actor_id`, or by an admin command when None."""
     email, name = email.strip(), name.strip()
     if not EMAIL_PATTERN.match(email) or len(email) > 254:
-        raise StaffRefusal(f"{email!r} is not an email address.", "email")
+        raise StaffRefusal(
+            gettext("%(email)s is not an email address.", email=repr(email)), "email"
+        )
     try:
         name = checked_text(name, gettext("The name"), 120)  # the rules of every name in the shop
     except ValueError as unfit:
         raise StaffRefusal(str(unfit), "name") from None
     if not name:
-        raise StaffRefusal("A name is 1 to 120 characters.", "name")
+        raise StaffRefusal(gettext("A name is 1 to 120 characters."), "name")
     if role not in ROLES:
         raise StaffRefusal(gettext("The role is owner or clerk."), "role")
     problem = password_problem(password)
@@ -88,7 +90,9 @@ def create_user(
         )
     )
     if taken is not None:
-        raise StaffRefusal(f"{email} already has an account in this business.", "email")
+        raise StaffRefusal(
+            gettext("%(email)s already has an account in this business.", email=email), "email"
+        )
     user = User(
         business_id=business_id,
         id=uuid.uuid4(),
@@ -165,7 +169,8 @@ def add_user(
         if not isinstance(conflict.orig, pg_errors.UniqueViolation):
             raise
         raise EmailTakenMeanwhile(
-            f"{email.strip()} already has an account in this business.", "email"
+            gettext("%(email)s already has an account in this business.", email=email.strip()),
+            "email",
         ) from None
     return user, created
 
@@ -286,8 +291,11 @@ def set_active(
     if not active:
         if _is_last_owner(owners, user):
             raise StaffRefusal(
-                f"{user.name} is the only active owner; the shop needs at least one. "
-                "Make someone else an owner first."
+                gettext(
+                    "%(name)s is the only active owner; the shop needs at least "
+                    "one. Make someone else an owner first.",
+                    name=user.name,
+                )
             )
         if user.id == actor_id:
             raise StaffRefusal(
@@ -352,12 +360,18 @@ def set_role(
     if user.role == role:
         return Outcome(user.name, False, user.session_version)
     if role != "owner" and _is_last_owner(owners, user):
-        who = "You are" if user.id == actor_id else f"{user.name} is"
-        raise StaffRefusal(
-            f"{who} the only active owner; the shop needs at least one. "
-            "Make someone else an owner first.",
-            "role",
-        )
+        if user.id == actor_id:
+            message = gettext(
+                "You are the only active owner; the shop needs at least one. "
+                "Make someone else an owner first."
+            )
+        else:
+            message = gettext(
+                "%(name)s is the only active owner; the shop needs at least one. "
+                "Make someone else an owner first.",
+                name=user.name,
+            )
+        raise StaffRefusal(message, "role")
     version = _update(
         session,
         business_id,
