@@ -68,7 +68,10 @@ def error_response(
     status: int, title: str | LazyString | None = None, detail: str | LazyString | None = None
 ) -> Response:
     default_title, default_detail = MESSAGES.get(status, MESSAGES[500])
-    title, detail = title or default_title, detail or default_detail
+    # `is None`, not `or`: the truth of a lazy text is its translation, which would ask who is
+    # signed in — of the database, which may be what failed.
+    title = default_title if title is None else title
+    detail = default_detail if detail is None else detail
     response: Response
     if _wants_json():
         # The API is for programs: its messages stay in English whoever calls (README, API).
