@@ -217,3 +217,13 @@ def test_the_live_total_is_written_as_the_shop_writes_money(
     expect(page.locator("[data-total]")).to_have_text("2\u202f469,00\xa0KES")
     page.get_by_role("button", name="Record sale").click()
     expect(page.locator(".receipt")).to_contain_text("2\u202f469,00\xa0KES")
+
+
+@pytest.mark.parametrize(
+    "typed", ["1.0000002147483648e+16", "99999999999/1/1", "31/02/2026", "0/0/0", "x" * 500]
+)
+def test_a_date_that_is_no_date_is_asked_for_again(french: Sold, typed: str) -> None:
+    path = f"/customers/{french.customer}"
+    response = french.client.get(path, query_string={"date_from": typed})
+    assert response.status_code == 200
+    assert "Enter a date like 31 mars 2026." in response.get_data(as_text=True)

@@ -96,7 +96,7 @@ def parse_local_date(text: str) -> date | None:
     """A date as a picker sends it (ISO, 2026-03-31) or as the shop writes it (31 Mar 2026,
     31/03/2026 …); None when it is neither."""
     text = text.strip()
-    if not text:
+    if not text or len(text) > 40:  # no date is longer; a longer text is not one
         return None
     try:
         return date.fromisoformat(text)
@@ -118,7 +118,7 @@ def parse_local_date(text: str) -> date | None:
     for pattern in ("medium", "short"):
         try:
             parsed = parse_date(numeric, locale, pattern)
-        except (ValueError, IndexError):
+        except (ValueError, IndexError, OverflowError):  # not a date, or numbers beyond one
             continue
         if 1900 <= parsed.year <= 9999:
             return parsed
