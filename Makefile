@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format clean
+.PHONY: run test lint format clean translations compile-translations
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,3 +32,17 @@ format: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache test-artifacts
+
+# The interface's languages (README, "Languages and formats"). `make translations` reads every
+# message of the code into messages.pot and adds the new ones, untranslated, to each language's
+# messages.po; translate them there, then `make compile-translations` writes the .mo files the
+# app serves (committed, so a wheel carries them). tests/test_translations.py fails until every
+# message is translated and compiled.
+translations: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k lazy_gettext --sort-output --no-location \
+		--project ShopCredit --copyright-holder ShopCredit -o webapp/translations/messages.pot .
+	$(BIN)/pybabel update -i webapp/translations/messages.pot -d webapp/translations \
+		--no-fuzzy-matching --ignore-obsolete --width 100
+
+compile-translations: $(STAMP)
+	$(BIN)/pybabel compile -d webapp/translations --statistics

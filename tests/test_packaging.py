@@ -1,6 +1,6 @@
-"""A built wheel runs on its own: templates, static files, SQL and the API's description ship
-inside the package; and a production install does not pull the embedded PostgreSQL (the
-`embedded` extra).
+"""A built wheel runs on its own: templates, static files, SQL, the API's description and the
+compiled translations ship inside the package; and a production install does not pull the
+embedded PostgreSQL (the `embedded` extra).
 
 The wheel is installed into a throwaway virtualenv that borrows only the dependencies of the
 test environment (not its editable ShopCredit), and serves the sign-in page from a folder far
@@ -36,11 +36,13 @@ RENDER = textwrap.dedent(
     }))
     client = app.test_client()
     login = client.get("/login")
+    swahili = client.get("/login", headers={"Accept-Language": "sw"})
     css = client.get("/static/css/app.css")
     described = client.get("/api/openapi.json")
     print(json.dumps({
         "package": webapp.__file__, "applied": applied,
         "login": [login.status_code, login.get_data(as_text=True)],
+        "swahili": swahili.get_data(as_text=True),
         "css": [css.status_code, len(css.get_data())],
         "api": [described.status_code, (described.get_json() or {}).get("openapi")],
     }))
@@ -104,3 +106,5 @@ def test_a_built_wheel_serves_the_sign_in_page(
     assert 'name="password"' in page and "Sign in to your shop" in page
     assert out["css"][0] == 200 and out["css"][1] > 1000
     assert out["api"] == [200, "3.1.0"]  # the API's description ships in the package too
+    # The compiled Swahili catalogue ships too: the same page, in Swahili.
+    assert '<html lang="sw">' in out["swahili"] and "Ingia kwenye duka lako" in out["swahili"]

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, request
+from flask_babel import gettext, lazy_gettext
 from werkzeug.wrappers import Response
 
 from webapp import embedded, errors, formatting, i18n, listing, migrate, navigation, passwords
@@ -82,7 +83,10 @@ def create_app(config: Mapping[str, Any] | None = None, *, serving: bool = True)
     _warn_of_unshared_limits(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
-    login_manager.login_message = "Please sign in to continue."
+    # Kept in English (marked for the catalogue), translated when flashed, in the reader's
+    # language: Flask-Login calls localize_callback then.
+    login_manager.login_message = str(lazy_gettext("Please sign in to continue."))
+    login_manager.localize_callback = gettext
     login_manager.session_protection = "basic"
     passwords.init_app(app)
     i18n.init_app(app)

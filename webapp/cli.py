@@ -125,10 +125,15 @@ def db_upgrade() -> None:
 @click.option("--currency", default="USD", show_default=True)
 @click.option("--timezone", default="UTC", show_default=True)
 @click.option("--credit-days", default=30, show_default=True, type=int)
+@click.option(
+    "--locale",
+    default=None,
+    help="How money and dates are written, e.g. en_KE, sw_KE, fr_FR (default: SHOPCREDIT_LOCALE).",
+)
 @with_appcontext
 @friendly_errors
 def create_business_command(
-    slug: str, name: str, currency: str, timezone: str, credit_days: int
+    slug: str, name: str, currency: str, timezone: str, credit_days: int, locale: str | None
 ) -> None:
     with get_db().admin_transaction() as session:
         business = create_business(
@@ -138,6 +143,7 @@ def create_business_command(
             currency=currency,
             timezone=timezone,
             credit_days=credit_days,
+            locale=locale or current_app.config["LOCALE"],
         )
         click.echo(f"Created {business.name} with shop code {business.slug}.")
 

@@ -7,11 +7,13 @@ import logging
 from typing import Any
 
 from flask import Flask, current_app, jsonify, render_template, request
+from flask_babel import LazyString, force_locale, gettext, lazy_gettext
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DataError, OperationalError
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
+from webapp.locales import loaded_language
 from webapp.same_origin import CrossOriginPost
 from webapp.serving import logs
 
@@ -19,25 +21,42 @@ log = logging.getLogger(__name__)
 
 MESSAGES = {
     400: (
-        "Something in that request was not right",
-        "Go back, check what you entered and try again.",
+        lazy_gettext("Something in that request was not right"),
+        lazy_gettext("Go back, check what you entered and try again."),
     ),
-    403: ("Not allowed", "Your account cannot do this. Ask the shop's owner if you need it."),
-    404: ("Not found", "There is nothing here. It may have been moved, or the link is wrong."),
-    405: ("Not allowed", "That page cannot be used that way."),
-    413: ("Too large", "What you sent is larger than ShopCredit accepts."),
-    429: ("Too many attempts", "Please wait a minute before trying again."),
+    403: (
+        lazy_gettext("Not allowed"),
+        lazy_gettext("Your account cannot do this. Ask the shop's owner if you need it."),
+    ),
+    404: (
+        lazy_gettext("Not found"),
+        lazy_gettext("There is nothing here. It may have been moved, or the link is wrong."),
+    ),
+    405: (lazy_gettext("Not allowed"), lazy_gettext("That page cannot be used that way.")),
+    413: (
+        lazy_gettext("Too large"),
+        lazy_gettext("What you sent is larger than ShopCredit accepts."),
+    ),
+    429: (
+        lazy_gettext("Too many attempts"),
+        lazy_gettext("Please wait a minute before trying again."),
+    ),
     # A form sent again is never recorded twice (idempotency keys), so retrying is safe.
-    500: ("Something went wrong", "Please try again; if it keeps happening, tell us."),
+    500: (
+        lazy_gettext("Something went wrong"),
+        lazy_gettext("Please try again; if it keeps happening, tell us."),
+    ),
     503: (
-        "The database is not answering",
-        "Please wait a moment and try again; a form sent again is never recorded twice.",
+        lazy_gettext("The database is not answering"),
+        lazy_gettext(
+            "Please wait a moment and try again; a form sent again is never recorded twice."
+        ),
     ),
 }
 
-NOT_RECORDED = (
-    "Nothing was recorded. Please wait a moment and try again; "
-    "a form sent again is never recorded twice."
+NOT_RECORDED = lazy_gettext(
+    "Nothing was recorded. Please wait a moment and try again; a "
+    "form sent again is never recorded twice."
 )
 
 
@@ -45,19 +64,32 @@ def _wants_json() -> bool:
     return request.blueprint == "api" or request.path.startswith("/api/")
 
 
-def error_response(status: int, title: str | None = None, detail: str | None = None) -> Response:
+def error_response(
+    status: int, title: str | LazyString | None = None, detail: str | LazyString | None = None
+) -> Response:
     default_title, default_detail = MESSAGES.get(status, MESSAGES[500])
-    title, detail = title or default_title, detail or default_detail
+    # `is None`, not `or`: the truth of a lazy text is its translation, which would ask who is
+    # signed in — of the database, which may be what failed.
+    title = default_title if title is None else title
+    detail = default_detail if detail is None else detail
     response: Response
     if _wants_json():
-        response = jsonify({"error": title.lower(), "details": detail})
+        # The API is for programs: its messages stay in English whoever calls (README, API).
+        with force_locale("en"):
+            response = jsonify({"error": str(title).lower(), "details": str(detail)})
     else:
-        context = {"status": status, "title": title, "detail": detail}
         if status >= 500:
             # The database may be what failed, so this page must not need it: rendered without
-            # the context processors, which would load the signed-in user from it.
-            page = current_app.jinja_env.get_template("errors/plain.html").render(context)
+            # the context processors, which would load the signed-in user from it, in a language
+            # known without asking it.
+            language = loaded_language()
+            with force_locale(language):
+                context = {"status": status, "title": str(title), "detail": str(detail)}
+                page = current_app.jinja_env.get_template("errors/plain.html").render(
+                    context, lang=language
+                )
         else:
+            context = {"status": status, "title": str(title), "detail": str(detail)}
             page = render_template("errors/error.html", **context)
         response = Response(page, mimetype="text/html")
     response.status_code = status
@@ -112,16 +144,18 @@ def init_app(app: Flask) -> None:
     def csrf_error(_error: CSRFError) -> Response:
         return error_response(
             400,
-            "This form has expired",
-            "For your safety, forms stop working after a while or after signing out. "
-            "Go back, reload the page and submit it again.",
+            gettext("This form has expired"),
+            gettext(
+                "For your safety, forms stop working after a while or after "
+                "signing out. Go back, reload the page and submit it again."
+            ),
         )
 
     @app.errorhandler(CrossOriginPost)
     def cross_origin(_error: CrossOriginPost) -> Response:
         return error_response(
             403,
-            "Sent from another site",
+            gettext("Sent from another site"),
             "ShopCredit takes forms only from its own pages. Open ShopCredit yourself and "
             "send the form from there.",
         )

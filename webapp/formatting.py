@@ -1,4 +1,5 @@
-"""Money in the business's currency, dates and times in its timezone (Babel)."""
+"""Money in the business's currency, dates and times in its timezone, all written the way of
+the shop's locale (Babel; webapp/locales.py): one way on every page, printout and reminder."""
 
 from __future__ import annotations
 
@@ -8,15 +9,15 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime
-from babel.numbers import format_currency, get_currency_precision
-from flask import Flask, current_app
+from babel.numbers import format_currency, format_decimal, get_currency_precision
+from flask import Flask
+from flask_babel import lazy_gettext
 from flask_login import current_user
 
-from webapp.ledger import PAYMENT_METHODS
+from webapp.ledger import method_label
+from webapp.locales import date_example, shop_locale
 
-
-def _locale() -> str:
-    return str(current_app.config["LOCALE"])
+_locale = shop_locale
 
 
 def _business_setting(name: str, default: str) -> str:
@@ -72,8 +73,17 @@ def local_date(day: date | datetime | None) -> str:
     return format_date(day, "medium", locale=_locale())
 
 
-def method_label(method: str) -> str:
-    return PAYMENT_METHODS.get(method, method)
+ROLE_LABELS = {"owner": lazy_gettext("owner"), "clerk": lazy_gettext("clerk")}
+
+
+def role_label(role: str) -> str:
+    """A staff role in the reader's language."""
+    return str(ROLE_LABELS.get(role, role))
+
+
+def number(value: int | Decimal) -> str:
+    """A count the shop's way: 2,519 (en), 2 519 (fr)."""
+    return format_decimal(value, locale=_locale())
 
 
 def init_app(app: Flask) -> None:
@@ -81,3 +91,6 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(money)
     app.add_template_filter(local_datetime)
     app.add_template_filter(local_date)
+    app.add_template_filter(number)
+    app.add_template_filter(role_label)
+    app.add_template_global(date_example)

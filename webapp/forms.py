@@ -5,12 +5,15 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from flask_babel import gettext, lazy_gettext
 from flask_wtf import FlaskForm
 from wtforms import Field, HiddenField
+from wtforms.fields import DateField
 
 from webapp.inputs import parse_uuid
+from webapp.locales import date_example, parse_local_date
 
-STALE_FORM = "This form was out of date; check it and send it again."
+STALE_FORM = lazy_gettext("This form was out of date; check it and send it again.")
 
 
 def add_error(field: Field, message: str) -> None:
@@ -46,3 +49,21 @@ class IdempotentForm(FlaskForm):
         self.key = None
         self.idempotency_key.data = str(uuid.uuid4())
         self.form_errors.append(STALE_FORM)
+
+
+class LocalDateField(DateField):
+    """A date field (`<input type=date>`): a picker sends ISO (2026-03-31), which is always
+    taken; typed by hand (a browser without a picker), the shop's way (31 Mar 2026, 31/03/2026)
+    is taken too, and a date that is neither is asked for the shop's way."""
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        if not valuelist or not str(valuelist[0]).strip():
+            self.data = None
+            return
+        self.data = parse_local_date(str(valuelist[0]))
+        if self.data is None:
+            raise ValueError(date_problem())
+
+
+def date_problem() -> str:
+    return gettext("Enter a date like %(example)s.", example=date_example())

@@ -10,6 +10,8 @@ from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from flask_babel import gettext
+
 # ASCII digits only ("[0-9]", not "\d"): "١٢.٥٠" or "１２" is not read as 12.50 or 12 behind
 # the shopkeeper's back; money_field says how to write it instead.
 AMOUNT = re.compile(r"-?[0-9]+(\.[0-9]+)?")
@@ -145,17 +147,19 @@ def limited(
     """`value` cleaned (`clean_text`) when it is text of at most `limit` characters that shows
     what it says (`text_problem`; one line unless `multiline`); else a message for `key`."""
     if value is None:
-        problems[key] = f"{what} must be text."
+        problems[key] = gettext("%(what)s must be text.", what=what)
         return ""
     cleaned = clean_text(value)
     if value and not cleaned:
-        problems[key] = f"{what} has only invisible characters. Type it with letters or digits."
+        problems[key] = gettext(
+            "%(what)s has only invisible characters. Type it with letters or digits.", what=what
+        )
         return ""
     problem = text_problem(cleaned, what, multiline=multiline)
     if problem:
         problems[key] = problem
     elif len(cleaned) > limit:
-        problems[key] = f"{what} is at most {limit} characters."
+        problems[key] = gettext("%(what)s is at most %(limit)s characters.", what=what, limit=limit)
     return cleaned
 
 
@@ -175,23 +179,27 @@ def money_field(value: Any, what: str, problems: Problems, key: str) -> Decimal:
         return Decimal("0.00")
     if isinstance(value, str) and DECIMAL_COMMA.fullmatch(value.strip()):
         cents = value.strip().replace(",", ".")
-        problems[key] = (
-            f"Write {what.lower()} with a point before the cents, such as {cents} "
-            "(a comma there would be read as thousands)."
+        problems[key] = gettext(
+            "Write %(lower)s with a point before the cents, such as "
+            "%(cents)s (a comma there would be read as thousands).",
+            lower=what.lower(),
+            cents=cents,
         )
         return Decimal("0.00")
     amount = parse_amount(value.replace(",", "") if isinstance(value, str) else value)
     other_digits = isinstance(value, str) and any(c.isdigit() and not c.isascii() for c in value)
     if amount is None and other_digits:
-        problems[key] = f"Write {what.lower()} with the digits 0 to 9, such as 12.50."
+        problems[key] = gettext(
+            "Write %(lower)s with the digits 0 to 9, such as 12.50.", lower=what.lower()
+        )
     elif amount is None:
-        problems[key] = f"{what} must be an amount such as 12.50."
+        problems[key] = gettext("%(what)s must be an amount such as 12.50.", what=what)
     elif amount < 0:
-        problems[key] = f"{what} cannot be negative."
+        problems[key] = gettext("%(what)s cannot be negative.", what=what)
     elif amount != amount.quantize(Decimal("0.01")):
-        problems[key] = f"{what} has at most 2 decimals."
+        problems[key] = gettext("%(what)s has at most 2 decimals.", what=what)
     elif amount > MAX_MONEY:
-        problems[key] = f"{what} is too large."
+        problems[key] = gettext("%(what)s is too large.", what=what)
     else:
         return amount.quantize(Decimal("0.01"))
     return Decimal("0.00")

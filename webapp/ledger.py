@@ -22,6 +22,7 @@ from decimal import Decimal
 from typing import Any
 
 import psycopg
+from flask_babel import lazy_gettext
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
@@ -348,12 +349,17 @@ def purchase(
 
 
 PAYMENT_METHODS = {
-    "cash": "Cash",
-    "card": "Card",
-    "bank_transfer": "Bank transfer",
-    "mobile_money": "Mobile money",
-    "other": "Other",
+    "cash": lazy_gettext("Cash"),
+    "card": lazy_gettext("Card"),
+    "bank_transfer": lazy_gettext("Bank transfer"),
+    "mobile_money": lazy_gettext("Mobile money"),
+    "other": lazy_gettext("Other"),
 }
+
+
+def method_label(method: str) -> str:
+    """A payment method in the reader's language."""
+    return str(PAYMENT_METHODS.get(method, method))
 
 
 @dataclass(frozen=True)
@@ -539,9 +545,9 @@ class StockChange:
 
 
 STOCK_REASONS = {
-    "delivery": "Delivery",
-    "count_correction": "Count correction",
-    "damage": "Damage",
+    "delivery": lazy_gettext("Delivery"),
+    "count_correction": lazy_gettext("Count correction"),
+    "damage": lazy_gettext("Damage"),
 }
 
 ADJUST_STOCK = text(

@@ -39,6 +39,7 @@ class Business(Base):
     clerk_correction_minutes: Mapped[int] = mapped_column(default=30)  # returns, voids
     payment_instructions: Mapped[str] = mapped_column(default="")  # "M-Pesa till 123456"
     reminder_template: Mapped[str] = mapped_column(default="")  # empty: the built-in text
+    locale: Mapped[str] = mapped_column(default="en")  # how money and dates are written
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
 
@@ -78,6 +79,7 @@ class User(UserMixin, MadeOnRequest, TenantRow):  # type: ignore[misc]  # Flask-
     totp_secret: Mapped[str | None]
     totp_enabled_at: Mapped[datetime | None]
     totp_last_step: Mapped[int | None]
+    language: Mapped[str | None]  # of the interface; None: the shop's locale's (webapp/locales.py)
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
     business: Mapped[Business] = relationship(

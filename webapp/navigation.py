@@ -6,13 +6,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from flask import Flask, current_app
+from flask_babel import LazyString, lazy_gettext
 from flask_login import current_user
 
 
 @dataclass(frozen=True)
 class NavItem:
     endpoint: str
-    label: str
+    label: str | LazyString
     owner_only: bool = False
 
     @property
@@ -21,15 +22,15 @@ class NavItem:
 
 
 MENU = (
-    NavItem("dashboard.index", "Home"),
-    NavItem("sales.index", "Sales"),
-    NavItem("payments.index", "Payments"),
-    NavItem("customers.index", "Customers"),
-    NavItem("products.index", "Products"),
-    NavItem("overdue.index", "Overdue"),
-    NavItem("staff.index", "Staff", owner_only=True),
-    NavItem("settings.index", "Settings", owner_only=True),
-    NavItem("activity.index", "Activity", owner_only=True),
+    NavItem("dashboard.index", lazy_gettext("Home")),
+    NavItem("sales.index", lazy_gettext("Sales")),
+    NavItem("payments.index", lazy_gettext("Payments")),
+    NavItem("customers.index", lazy_gettext("Customers")),
+    NavItem("products.index", lazy_gettext("Products")),
+    NavItem("overdue.index", lazy_gettext("Overdue")),
+    NavItem("staff.index", lazy_gettext("Staff"), owner_only=True),
+    NavItem("settings.index", lazy_gettext("Settings"), owner_only=True),
+    NavItem("activity.index", lazy_gettext("Activity"), owner_only=True),
 )
 
 

@@ -7,6 +7,7 @@ import secrets
 from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import Flask, current_app
+from flask_babel import gettext
 
 EXTENSION_KEY = "shopcredit.passwords"
 DUMMY_HASH_KEY = "shopcredit.passwords.dummy"
@@ -50,7 +51,7 @@ def needs_rehash(password_hash: str) -> bool:
 def password_problem(password: str) -> str | None:
     """Why a new password is not acceptable, in the user's terms (None when it is fine)."""
     if len(password) < MIN_LENGTH:
-        return f"Use at least {MIN_LENGTH} characters."
+        return gettext("Use at least %(min_length)s characters.", min_length=MIN_LENGTH)
     if len(password) > 200:
-        return "Use at most 200 characters."
+        return gettext("Use at most 200 characters.")
     return None

@@ -12,6 +12,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from flask_babel import lazy_gettext
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
@@ -172,11 +173,11 @@ def statement(
 
 BUCKETS = ("not_due", "1_30", "31_60", "61_90", "over_90")
 BUCKET_LABELS = {
-    "not_due": "Not yet due",
-    "1_30": "1–30 days",
-    "31_60": "31–60 days",
-    "61_90": "61–90 days",
-    "over_90": "Over 90 days",
+    "not_due": lazy_gettext("Not yet due"),
+    "1_30": lazy_gettext("1–30 days"),
+    "31_60": lazy_gettext("31–60 days"),
+    "61_90": lazy_gettext("61–90 days"),
+    "over_90": lazy_gettext("Over 90 days"),
 }
 
 

@@ -1,11 +1,12 @@
 from __future__ import annotations
 
+from flask_babel import lazy_gettext
 from flask_wtf import FlaskForm
 from wtforms import SelectChoice, SelectField, StringField
-from wtforms.fields import DateField
 from wtforms.validators import Optional
 
 from webapp.activity.log import KIND_LABELS
+from webapp.forms import LocalDateField
 
 
 class ActivityFilterForm(FlaskForm):
@@ -13,14 +14,14 @@ class ActivityFilterForm(FlaskForm):
         csrf = False  # a GET search form: it changes nothing
 
     kind = SelectField(
-        "What",
+        lazy_gettext("What"),
         choices=[
-            SelectChoice("", "Everything"),
+            SelectChoice("", lazy_gettext("Everything")),
             *(SelectChoice(value, label) for value, label in KIND_LABELS.items()),
         ],
         validate_choice=False,  # an unknown kind filters nothing (checked in the view)
     )
-    person = SelectField("Who", choices=[], validate_choice=False)  # the shop's staff
-    q = StringField("Customer name or phone", validators=[Optional()])
-    date_from = DateField("From", validators=[Optional()])
-    date_to = DateField("To", validators=[Optional()])
+    person = SelectField(lazy_gettext("Who"), choices=[], validate_choice=False)  # the shop's staff
+    q = StringField(lazy_gettext("Customer name or phone"), validators=[Optional()])
+    date_from = LocalDateField(lazy_gettext("From"), validators=[Optional()])
+    date_to = LocalDateField(lazy_gettext("To"), validators=[Optional()])

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
+from flask_babel import lazy_gettext
 from sqlalchemy.orm import Session
 
 from webapp.db import TENANT_KEY
@@ -21,17 +22,17 @@ from webapp.models import ActivityEntry
 
 # The kinds migration 0015 allows, in the words the pages use.
 KIND_LABELS = {
-    "return": "Return",
-    "void": "Void",
-    "refund": "Refund",
-    "reversal": "Payment reversal",
-    "override": "Credit-limit override",
-    "credit_limit": "Credit limit",
-    "price": "Price",
-    "stock": "Stock correction",
-    "staff": "Staff",
-    "settings": "Settings",
-    "api_token": "API token",
+    "return": lazy_gettext("Return"),
+    "void": lazy_gettext("Void"),
+    "refund": lazy_gettext("Refund"),
+    "reversal": lazy_gettext("Payment reversal"),
+    "override": lazy_gettext("Credit-limit override"),
+    "credit_limit": lazy_gettext("Credit limit"),
+    "price": lazy_gettext("Price"),
+    "stock": lazy_gettext("Stock correction"),
+    "staff": lazy_gettext("Staff"),
+    "settings": lazy_gettext("Settings"),
+    "api_token": lazy_gettext("API token"),
 }
 SUMMARY_MAX = 500  # the column's CHECK
 REASON_MAX = 500

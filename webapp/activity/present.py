@@ -17,7 +17,7 @@ HIDDEN_KEYS = frozenset({"user_id", "staff_id", "token_id"})
 
 
 def kind_label(kind: str) -> str:
-    return KIND_LABELS.get(kind, kind)
+    return str(KIND_LABELS.get(kind, kind))
 
 
 def who(row: Any) -> str:

@@ -4,6 +4,7 @@ product's page, the product) and dates, a page at a time or all of it as CSV. Cl
 from __future__ import annotations
 
 from flask import Response, render_template, request
+from flask_babel import gettext
 from flask_login import current_user
 from wtforms import SelectChoice
 
@@ -24,7 +25,7 @@ def _filters() -> tuple[ActivityFilterForm, queries.ActivityFilter]:
     from links); anything that does not parse filters nothing."""
     form = ActivityFilterForm(request.args)
     staff = queries.staff_choices(db_session())
-    form.person.choices = [SelectChoice("", "Anyone")] + [
+    form.person.choices = [SelectChoice("", gettext("Anyone"))] + [
         SelectChoice(str(user.id), user.name if user.is_active else f"{user.name} (deactivated)")
         for user in staff
     ]

@@ -1,44 +1,45 @@
 from __future__ import annotations
 
+from flask_babel import lazy_gettext
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, StringField
+from wtforms import EmailField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
 
 class LoginForm(FlaskForm):
     business = StringField(
-        "Shop code",
-        validators=[DataRequired("Enter your shop code."), Length(max=40)],
+        lazy_gettext("Shop code"),
+        validators=[DataRequired(lazy_gettext("Enter your shop code.")), Length(max=40)],
         render_kw={"autocomplete": "organization", "autocapitalize": "none"},
     )
     email = EmailField(
-        "Email",
-        validators=[DataRequired("Enter your email."), Length(max=254)],
+        lazy_gettext("Email"),
+        validators=[DataRequired(lazy_gettext("Enter your email.")), Length(max=254)],
         render_kw={"autocomplete": "username"},
     )
     password = PasswordField(
-        "Password",
-        validators=[DataRequired("Enter your password."), Length(max=200)],
+        lazy_gettext("Password"),
+        validators=[DataRequired(lazy_gettext("Enter your password.")), Length(max=200)],
         render_kw={"autocomplete": "current-password"},
     )
 
 
 class ChangePasswordForm(FlaskForm):
     current_password = PasswordField(
-        "Current password",
-        validators=[DataRequired("Enter your current password."), Length(max=200)],
+        lazy_gettext("Current password"),
+        validators=[DataRequired(lazy_gettext("Enter your current password.")), Length(max=200)],
         render_kw={"autocomplete": "current-password"},
     )
     new_password = PasswordField(
-        "New password",
-        validators=[DataRequired("Enter a new password."), Length(max=200)],
+        lazy_gettext("New password"),
+        validators=[DataRequired(lazy_gettext("Enter a new password.")), Length(max=200)],
         render_kw={"autocomplete": "new-password"},
     )
     confirm = PasswordField(
-        "New password again",
+        lazy_gettext("New password again"),
         validators=[
-            DataRequired("Enter the new password again."),
-            EqualTo("new_password", "The two new passwords are not the same."),
+            DataRequired(lazy_gettext("Enter the new password again.")),
+            EqualTo("new_password", lazy_gettext("The two new passwords are not the same.")),
         ],
         render_kw={"autocomplete": "new-password"},
     )
@@ -46,7 +47,12 @@ class ChangePasswordForm(FlaskForm):
 
 class ConfirmPasswordForm(FlaskForm):
     password = PasswordField(
-        "Your password",
-        validators=[DataRequired("Enter your password."), Length(max=200)],
+        lazy_gettext("Your password"),
+        validators=[DataRequired(lazy_gettext("Enter your password.")), Length(max=200)],
         render_kw={"autocomplete": "current-password"},
     )
+
+
+class LanguageForm(FlaskForm):
+    # Choices are set per request: the first names the shop's language, in the person's words.
+    language = SelectField(lazy_gettext("Language"), validate_choice=False)

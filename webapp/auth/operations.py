@@ -17,10 +17,12 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
+from flask_babel import gettext
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from webapp.db import bind_tenant, committed, unit_of_work
+from webapp.locales import LANGUAGES
 from webapp.models import User, UserSession
 from webapp.passwords import hash_password, needs_rehash, password_problem, verify_password
 from webapp.refusal import Refused
@@ -215,7 +217,7 @@ def confirm_password(session: Session, user: User, password: str) -> None:
     """`user` entered their password again in this session (owners, before staff, token and
     settings changes). Refused: field `password`."""
     if not verify_password(user.password_hash, password) or user.signed_in is None:
-        raise Refused("That is not your password.", "password")
+        raise Refused(gettext("That is not your password."), "password")
     with committed(session):
         session.execute(CONFIRMED, {"business_id": user.business_id, "id": user.signed_in.id})
     user.password_recent = True
@@ -225,7 +227,7 @@ def change_own_password(session: Session, user: User, current: str, new: str) ->
     """A new password for `user`, who proved the current one. Their other sessions end; this
     one goes on. Refused: field `current_password` or `new_password`."""
     if not verify_password(user.password_hash, current):
-        raise Refused("That is not your current password.", "current_password")
+        raise Refused(gettext("That is not your current password."), "current_password")
     problem = password_problem(new)
     if problem:
         raise Refused(problem, "new_password")
@@ -265,8 +267,12 @@ def issue_one_time_password(session: Session, user: User) -> str:
     Refused for a deactivated user (an owner reactivates them; a password would not)."""
     if not user.is_active:
         raise Refused(
-            f"{user.name} <{user.email}> is deactivated: an owner reactivates them on the Staff "
-            "page first."
+            gettext(
+                "%(name)s <%(email)s> is deactivated: an owner reactivates "
+                "them on the Staff page first.",
+                name=user.name,
+                email=user.email,
+            )
         )
     password = one_time_password()
     user.password_hash = hash_password(password)
@@ -282,3 +288,13 @@ def issue_one_time_password(session: Session, user: User) -> str:
         version=user.session_version,
     )
     return password
+
+
+@unit_of_work
+def set_language(session: Session, user: User, language: str | None) -> None:
+    """The language of `user`'s pages: one of locales.LANGUAGES, or None for their shop's.
+    Refused: field `language`."""
+    if language is not None and language not in LANGUAGES:
+        raise Refused(gettext("Choose a language from the list."), "language")
+    user.language = language
+    session.flush()

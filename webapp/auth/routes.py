@@ -3,19 +3,21 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import force_locale, gettext, lazy_gettext, ngettext
 from flask_login import current_user, login_user, logout_user
 from werkzeug.wrappers import Response
 
 from webapp.auth import bp, operations, throttle, two_factor_views
-from webapp.auth.forms import ChangePasswordForm, ConfirmPasswordForm, LoginForm
+from webapp.auth.forms import ChangePasswordForm, ConfirmPasswordForm, LanguageForm, LoginForm
 from webapp.db import db_session
 from webapp.extensions import limiter
 from webapp.forms import add_error
+from webapp.locales import LANGUAGES, interface_language, language_label, language_of
 from webapp.models import User
 from webapp.refusal import Refused
 
-LOGIN_FAILED = "That shop code, email and password do not match an active account."
-TOO_MANY = "Too many attempts from here. Please wait {wait} before trying again."
+LOGIN_FAILED = lazy_gettext("That shop code, email and password do not match an active account.")
+TOO_MANY = lazy_gettext("Too many attempts from here. Please wait {wait} before trying again.")
 
 
 def _safe_next(target: str | None) -> str:
@@ -29,10 +31,10 @@ def _safe_next(target: str | None) -> str:
 
 def _in_words(seconds: int) -> str:
     if seconds < 120:
-        return f"{seconds} seconds"
+        return ngettext("%(num)s second", "%(num)s seconds", seconds)
     if seconds < 2 * 3600:
-        return f"{-(-seconds // 60)} minutes"
-    return f"{-(-seconds // 3600)} hours"
+        return ngettext("%(num)s minute", "%(num)s minutes", -(-seconds // 60))
+    return ngettext("%(num)s hour", "%(num)s hours", -(-seconds // 3600))
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -50,7 +52,7 @@ def login() -> Response | tuple[str, int] | tuple[str, int, dict[str, str]]:
         wait = throttle.wait_for(attempt)
         if wait is not None:
             page = render_template(
-                "auth/login.html", form=form, error=TOO_MANY.format(wait=_in_words(wait))
+                "auth/login.html", form=form, error=str(TOO_MANY).format(wait=_in_words(wait))
             )
             return page, 429, {"Retry-After": str(wait)}
     if form.validate_on_submit():
@@ -136,7 +138,43 @@ def change_password() -> str | Response | tuple[str, int]:
         except Refused as refusal:
             add_error(form[refusal.field or "new_password"], refusal.message)
         else:
-            flash("Your password was changed. You are signed out everywhere else.")
+            flash(gettext("Your password was changed. You are signed out everywhere else."))
             return redirect(url_for("dashboard.index"))
     status = 400 if form.errors else 200
-    return render_template("auth/password.html", form=form), status
+    return _account_page(form, language_form()), status
+
+
+def language_form() -> LanguageForm:
+    """The language select: the shop's (the default, named) or one of ours, each in its own
+    words so a person who cannot read the page still finds theirs."""
+    form = LanguageForm()
+    shop = language_of(current_user.business.locale)
+    form.language.choices = [
+        ("", gettext("The shop's: %(language)s", language=language_label(shop))),
+        *((code, language_label(code)) for code in LANGUAGES),
+    ]
+    if not form.is_submitted():
+        form.language.data = current_user.language or ""
+    return form
+
+
+def _account_page(form: ChangePasswordForm, languages: LanguageForm) -> str:
+    return render_template("auth/password.html", form=form, language_form=languages)
+
+
+@bp.route("/account/language", methods=["POST"])
+def change_language() -> str | Response | tuple[str, int]:
+    """Anyone signed in: the language of their own pages (None: their shop's)."""
+    form = language_form()
+    if form.validate_on_submit():
+        user: User = current_user._get_current_object()
+        try:
+            operations.set_language(db_session(), user, form.language.data or None)
+        except Refused as refusal:
+            add_error(form.language, refusal.message)
+        else:
+            # Flashed after the change, so it reads in the language just chosen.
+            with force_locale(interface_language()):
+                flash(gettext("Your language was saved."))
+            return redirect(url_for("auth.change_password"))
+    return _account_page(ChangePasswordForm(formdata=None), form), 400

@@ -27,6 +27,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import current_app
+from flask_babel import gettext, lazy_gettext
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
@@ -44,8 +45,8 @@ RECOVERY_CODE_LENGTH = 16  # 16 characters of 32: 80 random bits
 RECOVERY_ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
 SEALED_PREFIX = "v1:"
 
-WRONG_CODE = "That code is not right, or it was used already."
-TURN_OFF_REFUSED = "That password and code do not match your account."
+WRONG_CODE = lazy_gettext("That code is not right, or it was used already.")
+TURN_OFF_REFUSED = lazy_gettext("That password and code do not match your account.")
 
 TOTP_CODE = re.compile(r"[0-9]{6}")
 RECOVERY_CODE = re.compile(f"[{RECOVERY_ALPHABET}]{{{RECOVERY_CODE_LENGTH}}}")
@@ -263,7 +264,7 @@ def start_setup(session: Session, user: User) -> None:
     """A new secret for the user to add to an authenticator app; it counts once confirmed."""
     _lock(session, user)
     if user.has_two_factor:
-        raise Refused("Your second factor is on already.")
+        raise Refused(gettext("Your second factor is on already."))
     user.totp_secret = seal(user, pyotp.random_base32())
     user.totp_last_step = None
 
@@ -274,15 +275,17 @@ def confirm_setup(session: Session, user: User, typed: str) -> list[str]:
     recovery codes (shown once). Refused: field `code`, or none (nothing being set up)."""
     _lock(session, user)
     if user.has_two_factor:
-        raise Refused("Your second factor is on already.")
+        raise Refused(gettext("Your second factor is on already."))
     secret = unseal(user)
     if secret is None:
-        raise Refused("Start the setup again: there is no secret being set up.")
+        raise Refused(gettext("Start the setup again: there is no secret being set up."))
     code = _typed_totp(typed)
     steps = _steps_matching(secret, code) if code else []
     if not steps:
         raise Refused(
-            "That code is not right. Enter the 6 digits your app shows now for ShopCredit.",
+            gettext(
+                "That code is not right. Enter the 6 digits your app shows now for ShopCredit."
+            ),
             "code",
         )
     user.totp_enabled_at = datetime.now(UTC)
@@ -320,7 +323,7 @@ def turn_off(session: Session, user: User, password: str, typed: str) -> None:
     right_password = verify_password(user.password_hash, password)
     _lock(session, user)
     if not user.has_two_factor:
-        raise Refused("Your second factor is off already.")
+        raise Refused(gettext("Your second factor is off already."))
     if not right_password or _accept(session, user, typed) is None:
         raise Refused(TURN_OFF_REFUSED)
     _clear(session, user)

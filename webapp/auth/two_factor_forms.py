@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_babel import LazyString, lazy_gettext
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
@@ -14,16 +15,19 @@ CODE_ATTRIBUTES = {
 }
 
 
-def code_field(label: str, message: str) -> StringField:
+def code_field(label: str | LazyString, message: str | LazyString) -> StringField:
     return StringField(
         label,
-        validators=[DataRequired(message), Length(max=40, message="At most 40 characters.")],
+        validators=[
+            DataRequired(message),
+            Length(max=40, message=lazy_gettext("At most 40 characters.")),
+        ],
         render_kw=CODE_ATTRIBUTES,
     )
 
 
 class SignInCodeForm(FlaskForm):
-    code = code_field("Code", "Enter the code from your app, or a recovery code.")
+    code = code_field("Code", lazy_gettext("Enter the code from your app, or a recovery code."))
 
 
 class StartForm(FlaskForm):
@@ -32,10 +36,10 @@ class StartForm(FlaskForm):
 
 class ConfirmForm(FlaskForm):
     code = StringField(
-        "Code from your app",
+        lazy_gettext("Code from your app"),
         validators=[
-            DataRequired("Enter the 6 digits your app shows."),
-            Length(max=40, message="At most 40 characters."),
+            DataRequired(lazy_gettext("Enter the 6 digits your app shows.")),
+            Length(max=40, message=lazy_gettext("At most 40 characters.")),
         ],
         render_kw={**CODE_ATTRIBUTES, "inputmode": "numeric"},
     )
@@ -43,12 +47,16 @@ class ConfirmForm(FlaskForm):
 
 class TurnOffForm(FlaskForm):
     password = PasswordField(
-        "Your password",
-        validators=[DataRequired("Enter your password."), Length(max=200)],
+        lazy_gettext("Your password"),
+        validators=[DataRequired(lazy_gettext("Enter your password.")), Length(max=200)],
         render_kw={"autocomplete": "current-password"},
     )
-    code = code_field("Code from your app, or a recovery code", "Enter a code.")
+    code = code_field(
+        lazy_gettext("Code from your app, or a recovery code"), lazy_gettext("Enter a code.")
+    )
 
 
 class RenewCodesForm(FlaskForm):
-    code = code_field("Code from your app", "Enter the code from your app.")
+    code = code_field(
+        lazy_gettext("Code from your app"), lazy_gettext("Enter the code from your app.")
+    )

@@ -15,6 +15,7 @@ import logging
 from typing import Any
 
 from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext
 from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
@@ -115,7 +116,7 @@ def two_factor_login() -> Response | tuple[str, int]:
     pending = _pending()
     if pending is None:
         session.pop(PENDING, None)
-        flash("Please sign in again.")
+        flash(gettext("Please sign in again."))
         return redirect(url_for("auth.login"))
     user, next_url = pending
     form = SignInCodeForm()
@@ -138,9 +139,12 @@ def two_factor_login() -> Response | tuple[str, int]:
             response = routes.sign_in(user, next_url)
             if check.recovery_code_used:
                 flash(
-                    f"You signed in with a recovery code; it cannot be used again. "
-                    f"{check.recovery_codes_left} left: make new ones on your Second factor "
-                    "page when they run low."
+                    gettext(
+                        "You signed in with a recovery code; it cannot be used "
+                        "again. %(recovery_codes_left)s left: make new ones on your "
+                        "Second factor page when they run low.",
+                        recovery_codes_left=check.recovery_codes_left,
+                    )
                 )
             return response
     status = 400 if form.errors else 200
@@ -255,5 +259,5 @@ def two_factor_off() -> Response | tuple[str, int]:
         two_factor.turn_off(db_session(), _me(), form.password.data or "", form.code.data or "")
     except Refused as refusal:
         return _page(400, off_form=form, error=refusal.message)
-    flash("Your second factor is off: signing in needs only your password.")
+    flash(gettext("Your second factor is off: signing in needs only your password."))
     return redirect(url_for("auth.two_factor"))

@@ -11,6 +11,7 @@ import uuid
 from datetime import date
 
 from flask import redirect, render_template, request, url_for
+from flask_babel import gettext
 from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
@@ -19,7 +20,7 @@ from wtforms import SelectChoice
 from webapp.cashup import bp, operations, queries
 from webapp.cashup.forms import DayForm, DrawerCountForm
 from webapp.db import db_session
-from webapp.forms import add_error
+from webapp.forms import add_error, date_problem
 from webapp.idempotency import KeyReused
 from webapp.inputs import money_field, parse_uuid
 from webapp.ledger import PAYMENT_METHODS
@@ -36,15 +37,15 @@ def _day_and_person(form: DayForm) -> tuple[date, uuid.UUID | None]:
     form.validate()
     day = form.date.data if not form.date.errors and form.date.data else today
     if form.date.errors:
-        form.date.errors = ["Enter a day like 2026-12-02."]
+        form.date.errors = [date_problem()]
     elif day > today:
-        add_error(form.date, "That day has not come yet.")
+        add_error(form.date, gettext("That day has not come yet."))
         day = today
     form.date.data = day
     if not current_user.is_owner:
         return day, current_user.id
     people = db_session().execute(select(User.id, User.name).order_by(User.name)).all()
-    form.person.choices = [SelectChoice("", "Everyone")] + [
+    form.person.choices = [SelectChoice("", gettext("Everyone"))] + [
         SelectChoice(str(person_id), name) for person_id, name in people
     ]
     chosen = parse_uuid(form.person.data)
@@ -88,13 +89,15 @@ def count() -> Response | tuple[str, int]:
     day = date.fromisoformat(count_form.day.data) if _is_day(count_form.day.data) else None
     valid = count_form.validate()
     problems: dict[str, str] = {}
-    counted = money_field(count_form.counted.data, "The cash counted", problems, "counted")
-    float_amount = money_field(count_form.float_amount.data, "The float", problems, "float_amount")
+    counted = money_field(count_form.counted.data, gettext("The cash counted"), problems, "counted")
+    float_amount = money_field(
+        count_form.float_amount.data, gettext("The float"), problems, "float_amount"
+    )
     for name, message in problems.items():
         add_error(count_form[name], message)
     today = business_today(db_session())
     if day is None or day > today:
-        count_form.form_errors.append("Choose a day up to today.")
+        count_form.form_errors.append(gettext("Choose a day up to today."))
     if not valid or problems or day is None or day > today or count_form.key is None:
         shown = day if day and day <= today else today
         form.date.data = shown

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from flask_babel import lazy_gettext
 from wtforms import SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
@@ -7,8 +8,8 @@ from webapp.forms import IdempotentForm
 from webapp.ledger import PAYMENT_METHODS
 
 REASON_RULES = [
-    DataRequired("Say why."),
-    Length(max=500, message="At most 500 characters."),
+    DataRequired(lazy_gettext("Say why.")),
+    Length(max=500, message=lazy_gettext("At most 500 characters.")),
 ]
 
 
@@ -17,15 +18,16 @@ class ReturnForm(IdempotentForm):
     amount off a sale without items, or, as a void, everything left."""
 
     amount = StringField(
-        "Amount to take off", render_kw={"inputmode": "decimal", "autocomplete": "off"}
+        lazy_gettext("Amount to take off"),
+        render_kw={"inputmode": "decimal", "autocomplete": "off"},
     )
-    reason = TextAreaField("Reason", validators=REASON_RULES)
+    reason = TextAreaField(lazy_gettext("Reason"), validators=REASON_RULES)
     refund_method = SelectField(
-        "If money goes back, refunded by",
+        lazy_gettext("If money goes back, refunded by"),
         choices=[SelectChoice(value, label) for value, label in PAYMENT_METHODS.items()],
         default="cash",
     )
 
 
 class ReversalForm(IdempotentForm):
-    reason = TextAreaField("Reason", validators=REASON_RULES)
+    reason = TextAreaField(lazy_gettext("Reason"), validators=REASON_RULES)

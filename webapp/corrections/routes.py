@@ -7,6 +7,7 @@ from __future__ import annotations
 import uuid
 
 from flask import abort, redirect, render_template, request, url_for
+from flask_babel import gettext
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -52,10 +53,10 @@ def _correction(order_id: uuid.UUID, *, void: bool) -> Page | Response:
     if not void and not lines:
         amount = parse_amount(form.amount.data or "")
         if amount is None:
-            add_error(form.amount, "Enter an amount like 12.50.")
+            add_error(form.amount, gettext("Enter an amount like 12.50."))
     error = None
     if lines and not void and not wanted and not line_errors:
-        error = "Enter how many of an item come back."
+        error = gettext("Enter how many of an item come back.")
     if not valid or line_errors or error or form.amount.errors or form.key is None:
         return _page(form, order, lines, void, typed, line_errors, error, status=400)
     try:
@@ -92,9 +93,11 @@ def _wanted(
             continue
         quantity = whole_number(text)
         if quantity is None or quantity < 0:
-            errors[str(line.product_id)] = "Enter a whole number."
+            errors[str(line.product_id)] = gettext("Enter a whole number.")
         elif quantity > line.returnable:
-            errors[str(line.product_id)] = f"At most {line.returnable} can come back."
+            errors[str(line.product_id)] = gettext(
+                "At most %(returnable)s can come back.", returnable=line.returnable
+            )
         else:
             wanted.append(ledger.Line(line.product_id, quantity))
     return wanted, errors
@@ -110,21 +113,31 @@ def _explain(
         case ledger.NotPermitted():
             return 403, refusal.message.capitalize() + "."
         case ledger.NothingToReturn():
-            return 409, "Nothing is left to return on this sale."
+            return 409, gettext("Nothing is left to return on this sale.")
         case ledger.MoreThanReturnable() if refusal.product_id is not None:
             for line in refusal.detail.get("lines", []):
-                line_errors[line["product_id"]] = f"At most {line['returnable']} can come back."
-            return 409, "Not recorded: check the quantities marked below."
+                line_errors[line["product_id"]] = gettext(
+                    "At most %(line)s can come back.", line=line["returnable"]
+                )
+            return 409, gettext("Not recorded: check the quantities marked below.")
         case ledger.MoreThanReturnable():
-            add_error(form.amount, f"At most {money(refusal.returnable)} is left on this sale.")
-            return 409, "Not recorded: check the amount."
+            add_error(
+                form.amount,
+                gettext(
+                    "At most %(returnable)s is left on this sale.",
+                    returnable=money(refusal.returnable),
+                ),
+            )
+            return 409, gettext("Not recorded: check the amount.")
         case ledger.InvalidInput() if refusal.field in ("reason", "refund_method", "amount"):
             add_error(form[refusal.field], refusal.message.capitalize() + ".")
-            return 400, "Not recorded: check the form."
+            return 400, gettext("Not recorded: check the form.")
         case ledger.Busy():
-            return 409, "Another till is busy with this customer. Nothing was recorded; try again."
+            return 409, gettext(
+                "Another till is busy with this customer. Nothing was recorded; try again."
+            )
         case _:
-            return 409, "The return was not recorded. Check it and try again."
+            return 409, gettext("The return was not recorded. Check it and try again.")
 
 
 def _page(
@@ -182,16 +195,18 @@ def reverse_payment(payment_id: uuid.UUID) -> Page | Response:
             except ledger.IdempotencyKeyReused:
                 form.renew_key()
             except ledger.AlreadyReversed:
-                error = "This payment was already reversed."
+                error = gettext("This payment was already reversed.")
             except ledger.PartlyRefunded as refusal:
                 error = (
                     f"{money(refusal.refunded)} of this payment was refunded by a return, "
                     "so it cannot be reversed."
                 )
             except ledger.Busy:
-                error = "Another till is busy with this customer. Nothing was recorded; try again."
+                error = gettext(
+                    "Another till is busy with this customer. Nothing was recorded; try again."
+                )
             except ledger.LedgerError:
-                error = "The reversal was not recorded. Check it and try again."
+                error = gettext("The reversal was not recorded. Check it and try again.")
             else:
                 return redirect(url_for("payments.receipt", payment_id=payment_id))
         status = 409 if error else 400

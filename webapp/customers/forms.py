@@ -1,12 +1,12 @@
 from __future__ import annotations
 
+from flask_babel import lazy_gettext
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectChoice, SelectField, StringField, TextAreaField
-from wtforms.fields import DateField
 from wtforms.validators import Optional
 
 from webapp.customers.queries import SORTS
-from webapp.forms import IdempotentForm
+from webapp.forms import IdempotentForm, LocalDateField
 
 LIMIT_REASON_MAX = 200
 
@@ -15,15 +15,15 @@ class StatementPeriodForm(FlaskForm):
     class Meta:
         csrf = False  # a GET form: it changes nothing
 
-    date_from = DateField("From", validators=[Optional()])
-    date_to = DateField("To", validators=[Optional()])
+    date_from = LocalDateField(lazy_gettext("From"), validators=[Optional()])
+    date_to = LocalDateField(lazy_gettext("To"), validators=[Optional()])
 
 
 SORT_LABELS = {
-    "name": "Name, A to Z",
-    "name_desc": "Name, Z to A",
-    "balance_desc": "Balance, highest first",
-    "balance": "Balance, lowest first",
+    "name": lazy_gettext("Name, A to Z"),
+    "name_desc": lazy_gettext("Name, Z to A"),
+    "balance_desc": lazy_gettext("Balance, highest first"),
+    "balance": lazy_gettext("Balance, lowest first"),
 }  # one label per queries.SORTS choice
 
 
@@ -31,13 +31,13 @@ class CustomersFilterForm(FlaskForm):
     class Meta:
         csrf = False  # a GET search form: it changes nothing
 
-    q = StringField("Name or phone", validators=[Optional()])
+    q = StringField(lazy_gettext("Name or phone"), validators=[Optional()])
     sort = SelectField(
-        "Sort by",
+        lazy_gettext("Sort by"),
         choices=[SelectChoice(value, label) for value, label in SORT_LABELS.items()],
         default="name",
     )
-    archived = BooleanField("Show archived customers")
+    archived = BooleanField(lazy_gettext("Show archived customers"))
 
     def values(self) -> dict[str, object]:
         """What to list; a sort the form does not offer falls back to the name."""
@@ -52,21 +52,23 @@ class CustomerForm(IdempotentForm):
     """A customer's details. The values are checked by `operations.customer_fields`, the rules
     the API and CSV imports use too; clerks get the form without the money fields (see routes)."""
 
-    name = StringField("Name", render_kw={"autocomplete": "off", "maxlength": 120})
-    phone = StringField("Phone", render_kw={"type": "tel", "autocomplete": "off", "maxlength": 40})
-    email = StringField("Email", render_kw={"type": "email", "autocomplete": "off"})
-    notes = TextAreaField("Notes", render_kw={"rows": 3, "maxlength": 2000})
+    name = StringField(lazy_gettext("Name"), render_kw={"autocomplete": "off", "maxlength": 120})
+    phone = StringField(
+        lazy_gettext("Phone"), render_kw={"type": "tel", "autocomplete": "off", "maxlength": 40}
+    )
+    email = StringField(lazy_gettext("Email"), render_kw={"type": "email", "autocomplete": "off"})
+    notes = TextAreaField(lazy_gettext("Notes"), render_kw={"rows": 3, "maxlength": 2000})
     # Text, not number fields: operations.customer_fields says what is wrong in the shop's words.
     credit_limit = StringField(
-        "Credit limit", render_kw={"inputmode": "decimal", "autocomplete": "off"}
+        lazy_gettext("Credit limit"), render_kw={"inputmode": "decimal", "autocomplete": "off"}
     )
     # An owner's edit only: kept with a new limit in the activity log.
     limit_reason = StringField(
-        "Why the limit changes (optional)",
+        lazy_gettext("Why the limit changes (optional)"),
         render_kw={"autocomplete": "off", "maxlength": LIMIT_REASON_MAX},
     )
     opening_balance = StringField(
-        "Opening balance", render_kw={"inputmode": "decimal", "autocomplete": "off"}
+        lazy_gettext("Opening balance"), render_kw={"inputmode": "decimal", "autocomplete": "off"}
     )
 
 

@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from flask_babel import gettext
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
@@ -48,15 +49,19 @@ def customer_fields(
 ) -> tuple[CustomerFields | None, Problems]:
     """Name (required), phone, email, notes, and the credit limit when `with_limit`."""
     problems: Problems = {}
-    name = limited(text_field(raw, "name"), "name", "The name", 120, problems)
+    name = limited(text_field(raw, "name"), "name", gettext("The name"), 120, problems)
     if not name and "name" not in problems:
-        problems["name"] = "Enter the customer's name."
-    phone = limited(text_field(raw, "phone"), "phone", "The phone number", 40, problems)
-    email = limited(text_field(raw, "email"), "email", "The email address", 254, problems)
+        problems["name"] = gettext("Enter the customer's name.")
+    phone = limited(text_field(raw, "phone"), "phone", gettext("The phone number"), 40, problems)
+    email = limited(text_field(raw, "email"), "email", gettext("The email address"), 254, problems)
     if email and "email" not in problems and not EMAIL_PATTERN.match(email):
-        problems["email"] = "That is not an email address."
-    notes = limited(text_field(raw, "notes"), "notes", "The notes", 2000, problems, multiline=True)
-    limit = money_field(raw.get("credit_limit"), "The credit limit", problems, "credit_limit")
+        problems["email"] = gettext("That is not an email address.")
+    notes = limited(
+        text_field(raw, "notes"), "notes", gettext("The notes"), 2000, problems, multiline=True
+    )
+    limit = money_field(
+        raw.get("credit_limit"), gettext("The credit limit"), problems, "credit_limit"
+    )
     if problems:
         return None, problems
     return CustomerFields(name, phone, email, notes, limit if with_limit else None), problems
@@ -74,7 +79,7 @@ def default_credit_limit(session: Session) -> Decimal:
 
 def opening_balance(raw: Mapping[str, Any], problems: Problems) -> Decimal:
     return money_field(
-        raw.get("opening_balance"), "The opening balance", problems, "opening_balance"
+        raw.get("opening_balance"), gettext("The opening balance"), problems, "opening_balance"
     )
 
 
@@ -211,13 +216,17 @@ def no_credit_message(customer: Customer) -> str | None:
     if over:
         return over
     if customer.credit_limit == 0:
-        return (
-            f"No credit available: the credit limit is {money(customer.credit_limit)}. "
-            "An owner can set one on Edit."
+        return gettext(
+            "No credit available: the credit limit is %(credit_limit)s. "
+            "An owner can set one on Edit.",
+            credit_limit=money(customer.credit_limit),
         )
-    return (
-        f"No credit available: {customer.name} owes {money(customer.balance)}, the whole "
-        f"credit limit. They must pay before they can buy more on credit."
+    return gettext(
+        "No credit available: %(name)s owes %(balance)s, the whole "
+        "credit limit. They must pay before they can buy more on "
+        "credit.",
+        name=customer.name,
+        balance=money(customer.balance),
     )
 
 
@@ -237,8 +246,11 @@ def erase_customer(session: Session, customer: Customer) -> None:
     balance = session.execute(LOCK_FOR_ERASURE, {"id": customer.id}).scalar_one()
     if balance != 0:
         raise StillOwes(
-            f"{customer.name} still owes {money(balance)}: a customer can be erased once they "
-            "owe nothing."
+            gettext(
+                "%(name)s still owes %(balance)s: a customer can be erased once they owe nothing.",
+                name=customer.name,
+                balance=money(balance),
+            )
         )
     session.execute(ERASE, {"id": customer.id, "name": ERASED_NAME})
     session.expire(customer)

@@ -18,6 +18,7 @@ from decimal import Decimal
 from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -178,7 +179,7 @@ def _read(form: CustomerForm) -> tuple[operations.CustomerFields | None, Decimal
         reason = limited(
             text_field(request.form, "limit_reason"),
             "limit_reason",
-            "The reason",
+            gettext("The reason"),
             LIMIT_REASON_MAX,
             problems,
         )
@@ -231,17 +232,21 @@ def new() -> tuple[str, int] | Response:
     except ledger.CreditLimitExceeded as refusal:
         add_error(
             form.opening_balance,
-            f"The opening balance is more than the credit limit allows"
-            f" ({money(refusal.available_credit)}). Raise the credit limit or enter less.",
+            gettext(
+                "The opening balance is more than the credit limit allows "
+                "(%(available_credit)s). Raise the credit limit or enter "
+                "less.",
+                available_credit=money(refusal.available_credit),
+            ),
         )
         return _form_page(form, status=409)
     except ledger.LedgerError:
-        problem = "The customer was not saved. Check the form and try again."
+        problem = gettext("The customer was not saved. Check the form and try again.")
         return _form_page(form, error=problem, status=409)
     if created:
-        flash(f"{customer.name} was added.", "success")
+        flash(gettext("%(name)s was added.", name=customer.name), "success")
     else:  # the same form sent again, or twice at once
-        flash("This customer was saved already; here they are.", "success")
+        flash(gettext("This customer was saved already; here they are."), "success")
     if _then() == "sale":
         return redirect(url_for("sales.new", customer=customer.id))
     return redirect(url_for("customers.detail", customer_id=customer.id))
@@ -252,7 +257,9 @@ def edit(customer_id: uuid.UUID) -> tuple[str, int] | Response:
     session = db_session()
     customer = customer_or_404(session, customer_id, archived_too=True)
     if customer.erased_at is not None:
-        flash("This customer's details were erased on their request; they cannot be edited.")
+        flash(
+            gettext("This customer's details were erased on their request; they cannot be edited.")
+        )
         return redirect(url_for("customers.detail", customer_id=customer.id))
     form = _customer_form(creating=False, customer=customer)
     if request.method == "GET":
@@ -261,7 +268,7 @@ def edit(customer_id: uuid.UUID) -> tuple[str, int] | Response:
     if fields is None:
         return _form_page(form, customer, status=400)
     operations.edit_customer(session, customer, fields, actor_id=current_user.id, reason=reason)
-    flash(f"{customer.name}'s details were saved.", "success")
+    flash(gettext("%(name)s's details were saved.", name=customer.name), "success")
     warning = operations.over_limit_message(customer)
     if warning:
         flash(warning, "error")
@@ -275,12 +282,18 @@ def _set_archived(customer_id: uuid.UUID, archived: bool) -> Response:
     operations.set_archived(session, customer, archived=archived)
     if archived:
         flash(
-            f"{customer.name} is archived: they cannot buy on credit and are hidden from the"
-            " lists, but they can still pay what they owe.",
+            gettext(
+                "%(name)s is archived: they cannot buy on credit and are "
+                "hidden from the lists, but they can still pay what they owe.",
+                name=customer.name,
+            ),
             "success",
         )
     else:
-        flash(f"{customer.name} is back: they can buy on credit again.", "success")
+        flash(
+            gettext("%(name)s is back: they can buy on credit again.", name=customer.name),
+            "success",
+        )
     return redirect(url_for("customers.detail", customer_id=customer.id))
 
 
@@ -310,7 +323,11 @@ def erase(customer_id: uuid.UUID) -> Response:
     except operations.StillOwes as refusal:
         flash(refusal.message, "error")
     else:
-        flash("Their name, phone, email and notes were erased; their sales and payments stay.")
+        flash(
+            gettext(
+                "Their name, phone, email and notes were erased; their sales and payments stay."
+            )
+        )
     return redirect(url_for("customers.detail", customer_id=customer_id))
 
 

@@ -26,7 +26,7 @@ def aging_bars(aging: dict[str, Decimal]) -> list[Bar]:
     tallest = max(aging.values(), default=Decimal(0)) or Decimal(1)
     return [
         Bar(
-            label=reports.BUCKET_LABELS[bucket],
+            label=str(reports.BUCKET_LABELS[bucket]),
             amount=amount,
             height=int(CHART_HEIGHT * amount / tallest),
             href=url_for("overdue.index", min_days=BAR_FILTERS[bucket]),

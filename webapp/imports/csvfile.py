@@ -17,11 +17,14 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from babel.numbers import format_decimal
+from flask_babel import LazyString, gettext, lazy_gettext, ngettext
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from webapp.customers.operations import CustomerFields, customer_fields, opening_balance
 from webapp.formatting import money
+from webapp.locales import shop_locale
 from webapp.models import Product
 from webapp.products.operations import ProductFields, product_fields
 from webapp.products.queries import codes_held, normalized_codes
@@ -48,7 +51,7 @@ class FileProblem(ValueError):
 @dataclass(frozen=True)
 class Column:
     key: str  # the catalog's field, and the column's name in the example file
-    what: str  # for the upload page
+    what: str | LazyString  # for the upload page, in the reader's language
     aliases: frozenset[str]  # header spellings taken for it (lower case, single spaces)
     required: bool = False
 
@@ -57,7 +60,9 @@ class Column:
         return self.key
 
 
-def _column(key: str, what: str, aliases: str = "", *, required: bool = False) -> Column:
+def _column(
+    key: str, what: str | LazyString, aliases: str = "", *, required: bool = False
+) -> Column:
     names = {key.replace("_", " "), *(name.strip() for name in aliases.split("|") if name)}
     return Column(key, what, frozenset(names), required)
 
@@ -78,27 +83,54 @@ class Kind:
         return [c for c in self.columns if c.required]
 
     def count(self, number: int) -> str:
-        return f"{number:,} {self.singular if number == 1 else self.name}"
+        """ "3 customers", in the reader's language and the shop's way of writing numbers."""
+        shown = format_decimal(number, locale=shop_locale())
+        if self.name == "customers":
+            return ngettext("%(count)s customer", "%(count)s customers", number, count=shown)
+        return ngettext("%(count)s product", "%(count)s products", number, count=shown)
+
+    @property
+    def one(self) -> str:
+        """One of the kind in the reader's language: "customer"."""
+        return gettext("customer") if self.name == "customers" else gettext("product")
+
+    @property
+    def title(self) -> str:
+        """The kind in the reader's language: "customers"."""
+        return gettext("customers") if self.name == "customers" else gettext("products")
 
 
 CUSTOMERS = Kind(
     "customers",
     "customer",
     (
-        _column("name", "The customer's name.", "customer|customer name|full name", required=True),
-        _column("phone", "Phone number.", "phone number|mobile|mobile number|telephone|tel"),
-        _column("email", "Email address.", "e mail|email address"),
+        _column(
+            "name",
+            lazy_gettext("The customer's name."),
+            "customer|customer name|full name",
+            required=True,
+        ),
+        _column(
+            "phone",
+            lazy_gettext("Phone number."),
+            "phone number|mobile|mobile number|telephone|tel",
+        ),
+        _column("email", lazy_gettext("Email address."), "e mail|email address"),
         _column(
             "credit_limit",
-            "The most the customer may owe, such as 500.00; blank or 0 means no credit.",
+            lazy_gettext(
+                "The most the customer may owe, such as 500.00; blank or 0 means no credit."
+            ),
             "limit|credit",
         ),
         _column(
             "opening_balance",
-            "What the customer owes you today, from your book; blank or 0 if nothing.",
+            lazy_gettext(
+                "What the customer owes you today, from your book; blank or 0 if nothing."
+            ),
             "balance|opening|owes|amount owed|balance owed",
         ),
-        _column("notes", "Anything else worth remembering.", "note"),
+        _column("notes", lazy_gettext("Anything else worth remembering."), "note"),
     ),
     (
         ("name", "phone", "email", "credit_limit", "opening_balance"),
@@ -112,28 +144,33 @@ PRODUCTS = Kind(
     "product",
     (
         _column(
-            "name", "The product's name.", "product|product name|item|item name", required=True
+            "name",
+            lazy_gettext("The product's name."),
+            "product|product name|item|item name",
+            required=True,
         ),
         _column(
             "sku",
-            "Your code for it (optional); each product's must differ.",
+            lazy_gettext("Your code for it (optional); each product's must differ."),
             "code|product code|item code",
         ),
         _column(
             "barcode",
-            "The number under the bars on the pack (optional); not another product's barcode "
-            "or SKU.",
+            lazy_gettext(
+                "The number under the bars on the pack (optional); not another product's barcode "
+                "or SKU."
+            ),
             "bar code|ean|upc|gtin|ean13|ean 13",
         ),
         _column(
             "price",
-            "The selling price, such as 12.50.",
+            lazy_gettext("The selling price, such as 12.50."),
             "unit price|selling price",
             required=True,
         ),
         _column(
             "stock",
-            "How many you have now, a whole number; blank means 0.",
+            lazy_gettext("How many you have now, a whole number; blank means 0."),
             "quantity|qty|in stock|stock quantity|opening stock",
         ),
     ),
@@ -208,23 +245,33 @@ def decode(data: bytes) -> str:
     """The file as text: UTF-8, with or without the byte-order mark spreadsheets put first."""
     if len(data) > MAX_BYTES:
         raise FileProblem(
-            f"The file is larger than {MAX_BYTES // (1024 * 1024)} MB. "
-            f"Split it into smaller files of at most {MAX_ROWS:,} rows each."
+            gettext(
+                "The file is larger than %(value)s MB. Split it into smaller "
+                "files of at most %(max_rows)s rows each.",
+                value=MAX_BYTES // (1024 * 1024),
+                max_rows=format(MAX_ROWS, ","),
+            )
         )
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise FileProblem(
-            "This file is not UTF-8 text, so its letters would come out wrong. In your "
-            "spreadsheet choose Save as → “CSV UTF-8 (comma delimited)” and upload that file."
+            gettext(
+                "This file is not UTF-8 text, so its letters would come out "
+                "wrong. In your spreadsheet choose Save as → “CSV UTF-8 "
+                "(comma delimited)” and upload that file."
+            )
         ) from None
     if "\x00" in text:
         raise FileProblem(
-            "This is not a plain CSV file (it holds NUL characters, as UTF-16 files and "
-            "spreadsheet files do). Save it as “CSV UTF-8” and upload that file."
+            gettext(
+                "This is not a plain CSV file (it holds NUL characters, as "
+                "UTF-16 files and spreadsheet files do). Save it as “CSV "
+                "UTF-8” and upload that file."
+            )
         )
     if not text.strip():
-        raise FileProblem("The file is empty.")
+        raise FileProblem(gettext("The file is empty."))
     return text
 
 
@@ -254,7 +301,7 @@ def parse_text(kind: Kind, text: str) -> Upload:
     """The rows of the file, each with its cells by column; raises FileProblem for what
     concerns the whole file."""
     if not text.strip():
-        raise FileProblem("The file is empty.")
+        raise FileProblem(gettext("The file is empty."))
     delimiter = _delimiter(kind, text)
     records = _records(text, delimiter)
     try:
@@ -269,8 +316,14 @@ def parse_text(kind: Kind, text: str) -> Upload:
                 continue  # blank lines, and the ";;;;" lines spreadsheets leave at the end
             if len(rows) >= MAX_ROWS:
                 raise FileProblem(
-                    f"The file has more than {MAX_ROWS:,} {kind.name}: at most {MAX_ROWS:,} "
-                    "can be imported at once. Split it into smaller files."
+                    gettext(
+                        "The file has more than %(max_rows)s %(name)s: at most "
+                        "%(max_rows2)s can be imported at once. Split it into "
+                        "smaller files.",
+                        max_rows=format(MAX_ROWS, ","),
+                        name=kind.name,
+                        max_rows2=format(MAX_ROWS, ","),
+                    )
                 )
             row = Row(number, {column.key: "" for column in columns})
             for index, cell in enumerate(record):
@@ -280,25 +333,32 @@ def parse_text(kind: Kind, text: str) -> Upload:
                 elif not cell.strip():
                     continue
                 elif index >= len(header):
-                    row.problems["row"] = (
-                        "This row has more cells than the header has columns. If a value holds "
-                        "a comma or semicolon, put it in double quotes."
+                    row.problems["row"] = gettext(
+                        "This row has more cells than the header has columns. If a "
+                        "value holds a comma or semicolon, put it in double quotes."
                     )
                 elif not header[index].strip():
                     unnamed_data = True
             rows.append(row)
     except csv.Error:
         raise FileProblem(
-            f"The file could not be read as CSV near line {records.line_num}. Save it from your "
-            "spreadsheet as “CSV UTF-8” and upload it again."
+            gettext(
+                "The file could not be read as CSV near line %(line_num)s. "
+                "Save it from your spreadsheet as “CSV UTF-8” and upload it "
+                "again.",
+                line_num=records.line_num,
+            )
         ) from None
     except StopIteration:
-        raise FileProblem("The file is empty.") from None
+        raise FileProblem(gettext("The file is empty.")) from None
     if unnamed_data:
         unknown.append("a column without a name")
     if not rows:
         raise FileProblem(
-            f"The file has only its header row: there are no {kind.name} in it to import."
+            gettext(
+                "The file has only its header row: there are no %(name)s in it to import.",
+                name=kind.name,
+            )
         )
     return Upload(kind, text, columns, unknown, rows, delimiter)
 
@@ -315,7 +375,10 @@ def _header(kind: Kind, header: list[str]) -> tuple[list[Column], list[str], dic
             unknown.append(cell.strip())
         elif column in columns:
             raise FileProblem(
-                f"The column “{column.label}” appears twice in the header row; keep one."
+                gettext(
+                    "The column “%(label)s” appears twice in the header row; keep one.",
+                    label=column.label,
+                )
             )
         else:
             columns.append(column)
@@ -323,8 +386,13 @@ def _header(kind: Kind, header: list[str]) -> tuple[list[Column], list[str], dic
     missing = [c.label for c in kind.required if c not in columns]
     if missing:
         raise FileProblem(
-            f"The file has no “{'” or “'.join(missing)}” column. The first row must name the "
-            f"columns: {', '.join(kind.example[0])}. Download the example file to see how."
+            gettext(
+                "The file has no “%(missing)s” column. The first row must "
+                "name the columns: %(example)s. Download the example file to "
+                "see how.",
+                missing="” or “".join(missing),
+                example=", ".join(kind.example[0]),
+            )
         )
     return columns, unknown, positions
 
@@ -346,10 +414,13 @@ def _check_customers(upload: Upload) -> None:
         row.problems = {**problems, **row.problems}
         limit = fields.credit_limit if fields is not None else None
         if not row.problems and limit is not None and opening > limit:
-            row.problems["opening_balance"] = (
-                f"The opening balance ({money(opening)}) is above the credit limit "
-                f"({money(limit)}). An opening balance is recorded within the "
-                "credit limit: raise the credit limit or lower the opening balance."
+            row.problems["opening_balance"] = gettext(
+                "The opening balance (%(opening)s) is above the credit limit "
+                "(%(limit)s). An opening balance is recorded within the "
+                "credit limit: raise the credit limit or lower the opening "
+                "balance.",
+                opening=money(opening),
+                limit=money(limit),
             )
         if not row.problems:
             row.customer, row.opening = fields, opening
@@ -374,13 +445,17 @@ def _check_products(session: Session, upload: Upload) -> None:
         sku = row.values.get("sku", "")
         if sku and "sku" not in row.problems:
             if sku.lower() in taken:
-                row.problems["sku"] = (
-                    f"The SKU {sku} is already used by “{taken[sku.lower()]}” in your products."
+                row.problems["sku"] = gettext(
+                    "The SKU %(sku)s is already used by “%(taken)s” in your products.",
+                    sku=sku,
+                    taken=taken[sku.lower()],
                 )
             elif first_row[sku.lower()] != row.number:
-                row.problems["sku"] = (
-                    f"The SKU {sku} is also on row {first_row[sku.lower()]} of this file; "
-                    "each product needs its own SKU."
+                row.problems["sku"] = gettext(
+                    "The SKU %(sku)s is also on row %(first_row)s of this file; "
+                    "each product needs its own SKU.",
+                    sku=sku,
+                    first_row=first_row[sku.lower()],
                 )
         for column, code in row_codes:
             if column in row.problems:
@@ -389,9 +464,11 @@ def _check_products(session: Session, upload: Upload) -> None:
             if code in held:
                 row.problems[column] = f"“{held[code]}” already has the code {written}."
             elif code_rows[code] != row.number:
-                row.problems[column] = (
-                    f"The code {written} is also on row {code_rows[code]} of this file; "
-                    "each product needs its own SKU and barcode."
+                row.problems[column] = gettext(
+                    "The code %(written)s is also on row %(code_rows)s of this "
+                    "file; each product needs its own SKU and barcode.",
+                    written=written,
+                    code_rows=code_rows[code],
                 )
         if not row.problems:
             row.product = fields

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from flask_babel import lazy_gettext
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import HiddenField
@@ -8,7 +9,7 @@ from webapp.forms import IdempotentForm
 
 
 class UploadForm(FlaskForm):
-    file = FileField("CSV file")
+    file = FileField(lazy_gettext("CSV file"))
 
 
 class ConfirmForm(IdempotentForm):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+from flask_babel import gettext
 from sqlalchemy import or_, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -148,12 +149,13 @@ def _code_taken(session: Session, found: csvfile.Upload) -> None:
 def _refusal_message(refusal: ledger.LedgerError) -> str:
     match refusal:
         case ledger.CreditLimitExceeded():
-            return (
-                "The opening balance is above the credit limit "
-                f"(available credit {money(refusal.available_credit)}): raise the credit limit "
-                "or lower the opening balance."
+            return gettext(
+                "The opening balance is above the credit limit (available "
+                "credit %(available_credit)s): raise the credit limit or "
+                "lower the opening balance.",
+                available_credit=money(refusal.available_credit),
             )
         case ledger.Busy():
-            return "The ledger was busy with this customer; try the import again."
+            return gettext("The ledger was busy with this customer; try the import again.")
         case _:
-            return f"The opening balance was refused: {refusal.message}."
+            return gettext("The opening balance was refused: %(message)s.", message=refusal.message)

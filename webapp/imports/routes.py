@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext, lazy_gettext
 from flask_login import current_user
 from itsdangerous import BadSignature, Signer
 from sqlalchemy import and_, select
@@ -36,11 +37,11 @@ from webapp.models import Import, User
 
 KIND = "<any(customers, products):kind>"
 SALT = "shopcredit.import"
-STALE = "This preview is out of date, so nothing was imported. Upload the file again."
+STALE = lazy_gettext("This preview is out of date, so nothing was imported. Upload the file again.")
 PREVIEW_LIFETIME = 3600  # seconds a preview may be confirmed in
-EXPIRED = (
-    "This preview is more than an hour old, so nothing was imported. Upload the file again "
-    "to check it anew."
+EXPIRED = lazy_gettext(
+    "This preview is more than an hour old, so nothing was "
+    "imported. Upload the file again to check it anew."
 )
 RECENT = 20
 
@@ -103,9 +104,11 @@ def too_large(_error: RequestEntityTooLarge) -> Response | tuple[str, int]:
         return error_response(403)
     if kind is None or not current_user.is_authenticated:
         return error_response(413)
-    message = (
-        f"The file is larger than {csvfile.MAX_BYTES // (1024 * 1024)} MB. "
-        f"Split it into smaller files of at most {csvfile.MAX_ROWS:,} rows each."
+    message = gettext(
+        "The file is larger than %(value)s MB. Split it into smaller "
+        "files of at most %(max_rows)s rows each.",
+        value=csvfile.MAX_BYTES // (1024 * 1024),
+        max_rows=format(csvfile.MAX_ROWS, ","),
     )
     return _upload_page(kind, UploadForm(formdata=None), message, status=413)
 
@@ -130,10 +133,12 @@ def upload(kind: str) -> tuple[str, int]:
     if request.method == "GET":
         return _upload_page(spec, form)
     if not form.validate():
-        return _upload_page(spec, form, "This form has expired; choose the file again.", 400)
+        return _upload_page(
+            spec, form, gettext("This form has expired; choose the file again."), 400
+        )
     sent = request.files.get("file")
     if sent is None or not sent.filename:
-        return _upload_page(spec, form, "Choose the CSV file to upload.", 400)
+        return _upload_page(spec, form, gettext("Choose the CSV file to upload."), 400)
     try:
         found = csvfile.parse(spec, sent.stream.read(csvfile.MAX_BYTES + 1))
     except csvfile.FileProblem as problem:
@@ -150,21 +155,21 @@ def confirm(kind: str) -> Response | tuple[str, int]:
     form = ConfirmForm()
     preview = unpack(kind, form.payload.data or "")
     if not form.validate() or preview is None or form.key is None:
-        return _upload_page(spec, UploadForm(formdata=None), STALE, 400)
+        return _upload_page(spec, UploadForm(formdata=None), str(STALE), 400)
     session = db_session()
     done = operations.imported_with(session, form.key, preview.preview_id)
     if done is not None:
         return _already_imported(done)
     if preview.expired:
-        return _upload_page(spec, UploadForm(formdata=None), EXPIRED, 400)
+        return _upload_page(spec, UploadForm(formdata=None), str(EXPIRED), 400)
     try:
         found = csvfile.check(session, csvfile.parse_text(spec, preview.content))
     except csvfile.FileProblem as problem:
         return _upload_page(spec, UploadForm(formdata=None), str(problem), 400)
     if not found.ready:
-        message = (
-            "Nothing was imported: some rows have problems now. Correct them in the file and "
-            "upload it again."
+        message = gettext(
+            "Nothing was imported: some rows have problems now. Correct "
+            "them in the file and upload it again."
         )
         return _preview_page(found, form, error=message, status=409)
     try:
@@ -173,15 +178,19 @@ def confirm(kind: str) -> Response | tuple[str, int]:
         )
     except operations.RowRefused as refused:
         refused.row.problems[refused.column] = refused.message
-        message = (
-            f"Nothing was imported: row {refused.row.number} could not be saved. "
-            "Correct it and upload the file again."
+        message = gettext(
+            "Nothing was imported: row %(number)s could not be saved. "
+            "Correct it and upload the file again.",
+            number=refused.row.number,
         )
         return _preview_page(found, form, error=message, status=409)
     except operations.ImportInProgress:
         flash(
-            "This file is being imported right now (was Import pressed twice?). Nothing is "
-            "imported twice: look at the imports below in a moment.",
+            gettext(
+                "This file is being imported right now (was Import pressed "
+                "twice?). Nothing is imported twice: look at the imports "
+                "below in a moment."
+            ),
             "error",
         )
         return redirect(url_for("imports.index"))
@@ -191,7 +200,7 @@ def confirm(kind: str) -> Response | tuple[str, int]:
 
 
 def _already_imported(import_id: uuid.UUID) -> Response:
-    flash("This preview was imported already; it was not imported again.")
+    flash(gettext("This preview was imported already; it was not imported again."))
     return redirect(url_for("imports.result", import_id=import_id))
 
 

@@ -15,11 +15,20 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
-from webapp.reports import BUCKET_LABELS, BUCKETS, OverdueCustomer, OverdueReport
+from webapp.reports import BUCKETS, OverdueCustomer, OverdueReport
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 BOM = "\ufeff"
 
+# Exports are always in English, whoever downloads them: their columns are read by programs
+# and by other people's spreadsheets (README, "Languages and formats").
+BUCKET_HEADERS = {
+    "not_due": "Not yet due",
+    "1_30": "1–30 days",
+    "31_60": "31–60 days",
+    "61_90": "61–90 days",
+    "over_90": "Over 90 days",
+}
 HEADER = [
     "Customer",
     "Phone",
@@ -28,7 +37,7 @@ HEADER = [
     "Oldest due date",
     "Days overdue",
     "Last payment",
-    *(BUCKET_LABELS[bucket] for bucket in BUCKETS),
+    *(BUCKET_HEADERS[bucket] for bucket in BUCKETS),
 ]
 # A cell a spreadsheet would read as a formula (or a command) starts with one of these.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")

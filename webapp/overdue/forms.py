@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import TypedDict
 
+from flask_babel import lazy_gettext
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectChoice, SelectField, StringField
 from wtforms.validators import Optional
@@ -21,20 +22,23 @@ class OverdueFilterForm(FlaskForm):
         csrf = False  # a GET form: it changes nothing
 
     min_days = SelectField(
-        "Overdue by",
+        lazy_gettext("Overdue by"),
         choices=[
-            SelectChoice("0", "Any days"),
-            SelectChoice("30", "30+ days"),
-            SelectChoice("60", "60+ days"),
-            SelectChoice("90", "90+ days"),
+            SelectChoice("0", lazy_gettext("Any days")),
+            SelectChoice("30", lazy_gettext("30+ days")),
+            SelectChoice("60", lazy_gettext("60+ days")),
+            SelectChoice("90", lazy_gettext("90+ days")),
         ],
         default="0",
     )
-    q = StringField("Name or phone", validators=[Optional()])
-    not_reminded = BooleanField("Not reminded in 7 days")
+    q = StringField(lazy_gettext("Name or phone"), validators=[Optional()])
+    not_reminded = BooleanField(lazy_gettext("Not reminded in 7 days"))
     sort = SelectField(
-        "Sort by",
-        choices=[SelectChoice("days", "Days overdue"), SelectChoice("amount", "Amount overdue")],
+        lazy_gettext("Sort by"),
+        choices=[
+            SelectChoice("days", lazy_gettext("Days overdue")),
+            SelectChoice("amount", lazy_gettext("Amount overdue")),
+        ],
         default="days",
     )
 

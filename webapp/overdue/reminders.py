@@ -14,9 +14,16 @@ import re
 import unicodedata
 from urllib.parse import quote
 
+from flask import has_app_context
+from flask_babel import force_locale, gettext, lazy_gettext
+
 from webapp.inputs import BIDI_CONTROLS, clean_text
+from webapp.locales import language_of, shop_locale
 
 SPACES = re.compile(r"\s+")
+# Within a reminder's line: any run of spaces but the no-break ones a locale writes in amounts
+# and dates ("1 234,50 KES"), which keep the figure on one line of the customer's phone.
+BREAKING_SPACES = re.compile(r"[^\S\xa0\u202f]+")
 
 
 def shown_as_typed(text: str) -> str:
@@ -30,16 +37,38 @@ def shown_as_typed(text: str) -> str:
 
 # The shop's own reminder text (Settings) may use these, each in braces: {name}.
 PLACEHOLDERS = {
-    "name": "the customer's name",
-    "amount": "what is overdue (or owed, when nothing is overdue yet)",
-    "due_date": "the oldest due date",
-    "shop": "the shop's name",
-    "payment_instructions": "how to pay (Settings)",
+    "name": lazy_gettext("the customer's name"),
+    "amount": lazy_gettext("what is overdue (or owed, when nothing is overdue yet)"),
+    "due_date": lazy_gettext("the oldest due date"),
+    "shop": lazy_gettext("the shop's name"),
+    "payment_instructions": lazy_gettext("how to pay (Settings)"),
 }
 DEFAULT_TEMPLATE = (
     "Hello {name}, this is {shop}. A friendly reminder that {amount} on your account has been "
     "due since {due_date}. {payment_instructions} Thank you!"
 )
+
+
+def default_template() -> str:
+    """The built-in reminder in the language of the shop's locale, not the sender's: the
+    customer reads it, whoever on the staff sends it."""
+    if not has_app_context():
+        return DEFAULT_TEMPLATE
+    with force_locale(language_of(shop_locale())):
+        return gettext(
+            "Hello {name}, this is {shop}. A friendly reminder that {amount} on your account has "
+            "been due since {due_date}. {payment_instructions} Thank you!"
+        )
+
+
+def today_word() -> str:
+    """What stands for the due date when nothing is overdue yet, in the shop's language."""
+    if not has_app_context():
+        return "today"
+    with force_locale(language_of(shop_locale())):
+        return gettext("today")
+
+
 FIELD = re.compile(r"\{([^{}]*)\}")
 
 
@@ -47,13 +76,13 @@ def template_problem(template: str) -> str | None:
     """What is wrong with a shop's reminder text, in its words; None when it can be used."""
     unknown = [name for name in FIELD.findall(template) if name not in PLACEHOLDERS]
     if unknown:
-        return (
-            f"{{{unknown[0]}}} is not something a reminder can fill in; use "
-            + ", ".join(f"{{{name}}}" for name in PLACEHOLDERS)
-            + "."
+        return gettext(
+            "%(field)s is not something a reminder can fill in; use %(fields)s.",
+            field=f"{{{unknown[0]}}}",
+            fields=", ".join(f"{{{name}}}" for name in PLACEHOLDERS),
         )
     if template.count("{") != template.count("}") or "{}" in template:
-        return "Every { needs its } around one of the names below."
+        return gettext("Every { needs its } around one of the names below.")
     return None
 
 
@@ -76,10 +105,10 @@ def reminder_text(
         "payment_instructions": shown_as_typed(payment_instructions),
     }
     text = FIELD.sub(
-        lambda found: values.get(found.group(1), found.group(0)), template or DEFAULT_TEMPLATE
+        lambda found: values.get(found.group(1), found.group(0)), template or default_template()
     )
     # The shop's line breaks stay; within a line, one space between words.
-    lines = (SPACES.sub(" ", line).strip() for line in text.splitlines())
+    lines = (BREAKING_SPACES.sub(" ", line).strip() for line in text.splitlines())
     return "\n".join(line for line in lines if line)
 
 

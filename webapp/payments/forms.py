@@ -1,11 +1,11 @@
 from __future__ import annotations
 
+from flask_babel import lazy_gettext
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, SelectChoice, SelectField, StringField, TextAreaField
-from wtforms.fields import DateField
 from wtforms.validators import DataRequired, Length, Optional
 
-from webapp.forms import IdempotentForm
+from webapp.forms import IdempotentForm, LocalDateField
 from webapp.ledger import PAYMENT_METHODS
 
 
@@ -13,18 +13,19 @@ class PaymentForm(IdempotentForm):
     customer_id = HiddenField()
     # Text, not a number field: the amount is checked by the ledger, whose messages say why.
     amount = StringField(
-        "Amount",
-        validators=[DataRequired("Enter the amount paid.")],
+        lazy_gettext("Amount"),
+        validators=[DataRequired(lazy_gettext("Enter the amount paid."))],
         render_kw={"inputmode": "decimal", "autocomplete": "off"},
     )
     method = SelectField(
-        "Paid by",
+        lazy_gettext("Paid by"),
         choices=[SelectChoice(value, label) for value, label in PAYMENT_METHODS.items()],
         default="cash",
     )
-    order_id = SelectField("Apply to", choices=[], validate_choice=False)
+    order_id = SelectField(lazy_gettext("Apply to"), choices=[], validate_choice=False)
     note = TextAreaField(
-        "Note", validators=[Optional(), Length(max=500, message="At most 500 characters.")]
+        lazy_gettext("Note"),
+        validators=[Optional(), Length(max=500, message=lazy_gettext("At most 500 characters."))],
     )
 
 
@@ -32,13 +33,13 @@ class PaymentsFilterForm(FlaskForm):
     class Meta:
         csrf = False  # a GET search form: it changes nothing
 
-    q = StringField("Customer, phone or number", validators=[Optional()])
+    q = StringField(lazy_gettext("Customer, phone or number"), validators=[Optional()])
     method = SelectField(
-        "Paid by",
+        lazy_gettext("Paid by"),
         choices=[
-            SelectChoice("", "Any way"),
+            SelectChoice("", lazy_gettext("Any way")),
             *(SelectChoice(value, label) for value, label in PAYMENT_METHODS.items()),
         ],
     )
-    date_from = DateField("From", validators=[Optional()])
-    date_to = DateField("To", validators=[Optional()])
+    date_from = LocalDateField(lazy_gettext("From"), validators=[Optional()])
+    date_to = LocalDateField(lazy_gettext("To"), validators=[Optional()])

@@ -3,6 +3,7 @@ from __future__ import annotations
 import uuid
 
 from flask import abort, redirect, render_template, request, url_for
+from flask_babel import gettext
 from flask_login import current_user
 from werkzeug.wrappers import Response
 from wtforms import SelectChoice
@@ -24,9 +25,9 @@ from webapp.payments.forms import PaymentForm, PaymentsFilterForm
 def new() -> str | Response | tuple[str, int]:
     if request.method == "GET" and not request.args.get("customer"):
         return chooser_page(
-            title="Take a payment",
+            title=gettext("Take a payment"),
             endpoint="payments.new",
-            verb="Take payment from",
+            verb=gettext("Take payment from"),
             include_archived=True,  # an archived customer can still pay what they owe
         )
     form = PaymentForm()
@@ -41,9 +42,9 @@ def new() -> str | Response | tuple[str, int]:
     amount = parse_amount(form.amount.data)
     order_id = parse_uuid(form.order_id.data) if form.order_id.data else None
     if form.amount.data and amount is None:
-        add_error(form.amount, "Enter an amount like 12.50.")
+        add_error(form.amount, gettext("Enter an amount like 12.50."))
     if form.order_id.data and order_id is None:
-        add_error(form.order_id, "Choose a sale from the list.")
+        add_error(form.order_id, gettext("Choose a sale from the list."))
     if not valid or amount is None or form.order_id.errors or form.key is None:
         return _payment_page(form, customer, status=400)
     try:
@@ -73,18 +74,25 @@ def _explain(refusal: ledger.LedgerError, form: PaymentForm, customer: Customer)
     match refusal:
         case ledger.PaymentExceedsBalance():
             add_error(
-                form.amount, f"That is more than {customer.name} owes ({money(refusal.balance)})."
+                form.amount,
+                gettext(
+                    "That is more than %(name)s owes (%(balance)s).",
+                    name=customer.name,
+                    balance=money(refusal.balance),
+                ),
             )
         case ledger.InvalidInput() if refusal.field in ("amount", "method", "note", "order_id"):
             add_error(form[refusal.field], refusal.message.capitalize() + ".")
         case ledger.NotFound() if refusal.entity == "sale":
-            add_error(form.order_id, "That sale was not found.")
+            add_error(form.order_id, gettext("That sale was not found."))
         case ledger.NotFound():
             abort(404)
         case ledger.Busy():
-            return "Another till is busy with this customer. Nothing was recorded; try again."
+            return gettext(
+                "Another till is busy with this customer. Nothing was recorded; try again."
+            )
         case _:
-            return "The payment was not recorded. Check it and try again."
+            return gettext("The payment was not recorded. Check it and try again.")
     return None
 
 
@@ -92,11 +100,15 @@ def _payment_page(
     form: PaymentForm, customer: Customer, error: str | None = None, *, status: int = 200
 ) -> tuple[str, int]:
     sales = reports.open_sales(db_session(), customer.id)
-    form.order_id.choices = [SelectChoice("", "Oldest sales first")] + [
+    form.order_id.choices = [SelectChoice("", gettext("Oldest sales first"))] + [
         SelectChoice(
             str(sale.order_id),
-            f"Sale of {local_date(sale.created_at)}, due {local_date(sale.due_on)}:"
-            f" {money(sale.owed)} owed",
+            gettext(
+                "Sale of %(created_at)s, due %(due_on)s: %(owed)s owed",
+                created_at=local_date(sale.created_at),
+                due_on=local_date(sale.due_on),
+                owed=money(sale.owed),
+            ),
         )
         for sale in sales
     ]

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from flask_babel import lazy_gettext
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectChoice, SelectField, StringField
 from wtforms.validators import Optional
@@ -8,9 +9,9 @@ from webapp.forms import IdempotentForm
 
 # Why stock changes, as the owner chooses it on a product's page (sales change it on their own).
 STOCK_CHOICES = {
-    "delivery": "Delivery: stock came in",
-    "damage": "Damage: stock was lost or spoilt",
-    "count_correction": "Count correction: I counted the stock",
+    "delivery": lazy_gettext("Delivery: stock came in"),
+    "damage": lazy_gettext("Damage: stock was lost or spoilt"),
+    "count_correction": lazy_gettext("Count correction: I counted the stock"),
 }
 
 
@@ -22,9 +23,9 @@ class ProductsFilterForm(FlaskForm):
     class Meta:
         csrf = False  # a GET search form: it changes nothing
 
-    q = StringField("Name, SKU or barcode", validators=[Optional()])
-    low = BooleanField("Only low stock")
-    archived = BooleanField("Show archived products")
+    q = StringField(lazy_gettext("Name, SKU or barcode"), validators=[Optional()])
+    low = BooleanField(lazy_gettext("Only low stock"))
+    archived = BooleanField(lazy_gettext("Show archived products"))
 
 
 class ProductForm(IdempotentForm):
@@ -32,39 +33,47 @@ class ProductForm(IdempotentForm):
     and CSV imports use too. The idempotency key becomes the product's id: sent twice, made
     once."""
 
-    name = StringField("Name", render_kw={"autocomplete": "off", "maxlength": 120})
-    sku = StringField("SKU", render_kw={"autocomplete": "off", "maxlength": 64})
-    barcode = StringField("Barcode", render_kw=BARCODE_INPUT)
+    name = StringField(lazy_gettext("Name"), render_kw={"autocomplete": "off", "maxlength": 120})
+    sku = StringField(lazy_gettext("SKU"), render_kw={"autocomplete": "off", "maxlength": 64})
+    barcode = StringField(lazy_gettext("Barcode"), render_kw=BARCODE_INPUT)
     # Text, not number fields: operations.product_fields says what is wrong in the shop's words.
-    price = StringField("Price", render_kw={"inputmode": "decimal", "autocomplete": "off"})
-    stock = StringField("Opening stock", render_kw={"inputmode": "numeric", "autocomplete": "off"})
+    price = StringField(
+        lazy_gettext("Price"), render_kw={"inputmode": "decimal", "autocomplete": "off"}
+    )
+    stock = StringField(
+        lazy_gettext("Opening stock"), render_kw={"inputmode": "numeric", "autocomplete": "off"}
+    )
 
 
 class ProductEditForm(FlaskForm):
     """Name, SKU, barcode and price; the stock changes only through a delivery, damage or
     count."""
 
-    name = StringField("Name", render_kw={"autocomplete": "off", "maxlength": 120})
-    sku = StringField("SKU", render_kw={"autocomplete": "off", "maxlength": 64})
-    barcode = StringField("Barcode", render_kw=BARCODE_INPUT)
-    price = StringField("Price", render_kw={"inputmode": "decimal", "autocomplete": "off"})
+    name = StringField(lazy_gettext("Name"), render_kw={"autocomplete": "off", "maxlength": 120})
+    sku = StringField(lazy_gettext("SKU"), render_kw={"autocomplete": "off", "maxlength": 64})
+    barcode = StringField(lazy_gettext("Barcode"), render_kw=BARCODE_INPUT)
+    price = StringField(
+        lazy_gettext("Price"), render_kw={"inputmode": "decimal", "autocomplete": "off"}
+    )
     # Kept with a new price in the activity log.
     price_reason = StringField(
-        "Why the price changes (optional)", render_kw={"autocomplete": "off", "maxlength": 200}
+        lazy_gettext("Why the price changes (optional)"),
+        render_kw={"autocomplete": "off", "maxlength": 200},
     )
 
 
 class StockForm(IdempotentForm):
     reason = SelectField(
-        "Why",
+        lazy_gettext("Why"),
         choices=[SelectChoice(value, label) for value, label in STOCK_CHOICES.items()],
         default="delivery",
         validate_choice=False,  # checked in the view, with a message in the shop's words
     )
     quantity = StringField(
-        "How many", render_kw={"inputmode": "numeric", "autocomplete": "off", "maxlength": 10}
+        lazy_gettext("How many"),
+        render_kw={"inputmode": "numeric", "autocomplete": "off", "maxlength": 10},
     )
-    note = StringField("Note", render_kw={"autocomplete": "off", "maxlength": 500})
+    note = StringField(lazy_gettext("Note"), render_kw={"autocomplete": "off", "maxlength": 500})
 
 
 class ConfirmForm(FlaskForm):

@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from flask_babel import gettext, lazy_gettext
 from sqlalchemy import func, select, text, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
@@ -50,7 +51,7 @@ SKU_INDEX = "products_sku_key"  # the unique index on (business_id, lower(sku))
 # The key of the register of codes (migration 0006): a SKU or barcode another product holds.
 CODES_KEY = "product_codes_pkey"
 NUMERIC_OUT_OF_RANGE = "22003"
-BUSY = "Someone is selling this product right now. Nothing was changed; try again."
+BUSY = lazy_gettext("Someone is selling this product right now. Nothing was changed; try again.")
 
 
 @dataclass(frozen=True)
@@ -69,27 +70,29 @@ def product_fields(
     `with_stock` (an existing product's stock changes only through a restock or correction).
     Whether a SKU or barcode is another product's is the database's to say (`_refused`)."""
     problems: Problems = {}
-    name = limited(text_field(raw, "name"), "name", "The name", 120, problems)
+    name = limited(text_field(raw, "name"), "name", gettext("The name"), 120, problems)
     if not name and "name" not in problems:
-        problems["name"] = "Enter the product's name."
-    sku = limited(text_field(raw, "sku"), "sku", "The SKU", 64, problems)
-    barcode = limited(text_field(raw, "barcode"), "barcode", "The barcode", 64, problems)
+        problems["name"] = gettext("Enter the product's name.")
+    sku = limited(text_field(raw, "sku"), "sku", gettext("The SKU"), 64, problems)
+    barcode = limited(text_field(raw, "barcode"), "barcode", gettext("The barcode"), 64, problems)
     if barcode and any(character.isspace() for character in barcode):
-        problems["barcode"] = "A barcode has no spaces: type or scan it as it is printed."
+        problems["barcode"] = gettext("A barcode has no spaces: type or scan it as it is printed.")
     raw_price = raw.get("price")
     if raw_price is None or (isinstance(raw_price, str) and not raw_price.strip()):
-        problems["price"] = "Enter the price, such as 12.50."
+        problems["price"] = gettext("Enter the price, such as 12.50.")
         price = Decimal("0.00")
     else:
-        price = money_field(raw_price, "The price", problems, "price")
+        price = money_field(raw_price, gettext("The price"), problems, "price")
     stock = 0
     raw_stock = raw.get("stock")
     if with_stock and raw_stock not in (None, ""):
         number = whole_number(raw_stock)
         if number is None and not too_many_digits(raw_stock):
-            problems["stock"] = "The stock is a whole number from 0 up."
+            problems["stock"] = gettext("The stock is a whole number from 0 up.")
         elif number is None or number > MAX_STOCK:
-            problems["stock"] = f"The stock is at most {MAX_STOCK:,}."
+            problems["stock"] = gettext(
+                "The stock is at most %(max_stock)s.", max_stock=format(MAX_STOCK, ",")
+            )
         else:
             stock = number
     if problems:
@@ -226,7 +229,11 @@ def edit_product(
     stood under the product's lock."""
     fields, problems = product_fields(raw, with_stock=False)
     reason = limited(
-        text_field(raw, "price_reason"), "price_reason", "The reason", PRICE_REASON_MAX, problems
+        text_field(raw, "price_reason"),
+        "price_reason",
+        gettext("The reason"),
+        PRICE_REASON_MAX,
+        problems,
     )
     if fields is None or problems:
         return Outcome(problems=problems)
@@ -266,7 +273,7 @@ def set_active(session: Session, product: Product, *, active: bool) -> str | Non
     except DBAPIError as error:
         if sqlstate(error) != LOCK_NOT_AVAILABLE:
             raise
-        return BUSY
+        return str(BUSY)
     return None
 
 
@@ -333,7 +340,9 @@ def _refused(
     if constraint == SKU_INDEX:
         holder = product_with_sku(session, fields.sku, except_id=except_id)
         if holder is None:  # it was renamed in the meantime: say it plainly
-            return Outcome(problems={"sku": "Another product already has this SKU."}, taken="sku")
+            return Outcome(
+                problems={"sku": gettext("Another product already has this SKU.")}, taken="sku"
+            )
         return Outcome(problems={"sku": sku_message(holder)}, holder=holder, taken="sku")
     if constraint == CODES_KEY:
         for name, code in (("barcode", fields.barcode), ("sku", fields.sku)):
@@ -342,7 +351,9 @@ def _refused(
                 return Outcome(problems={name: code_message(holder)}, holder=holder, taken=name)
         # The holder changed its code in the meantime: say it plainly, next to the barcode.
         name = "barcode" if fields.barcode else "sku"
-        return Outcome(problems={name: "Another product already has this code."}, taken=name)
+        return Outcome(
+            problems={name: gettext("Another product already has this code.")}, taken=name
+        )
     if sqlstate(error) == LOCK_NOT_AVAILABLE:
-        return Outcome(problems={"": BUSY})
+        return Outcome(problems={"": str(BUSY)})
     raise error

@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from flask import abort
+from flask_babel import lazy_gettext
 from sqlalchemy import Row, func, select, text
 from sqlalchemy.orm import Session
 
@@ -19,10 +20,11 @@ from webapp.models import Product, ProductCode
 
 # Every reason a line of the stock history can have, in the shop's words.
 REASON_LABELS = {
-    "opening": "Opening stock",
-    "sale": "Sale",
+    "opening": lazy_gettext("Opening stock"),
+    "sale": lazy_gettext("Sale"),
+    "return": lazy_gettext("Return"),
     **ledger.STOCK_REASONS,
-    "import": "Import",
+    "import": lazy_gettext("Import"),
 }
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -72,7 +73,7 @@ def new() -> str | Response | tuple[str, int]:
         error = _show_problems(form, outcome.problems)
         return render_template("products/form.html", product=None, form=form, error=error), 400
     if outcome.created:
-        flash(f"{product.name} added.", "success")
+        flash(gettext("%(name)s added.", name=product.name), "success")
     return redirect(url_for("products.detail", product_id=product.id))
 
 
@@ -115,7 +116,7 @@ def edit(product_id: uuid.UUID) -> str | Response | tuple[str, int]:
         error = _show_problems(form, outcome.problems)
         page = render_template("products/form.html", form=form, product=product, error=error)
         return page, 400
-    flash(f"{outcome.product.name} saved.", "success")
+    flash(gettext("%(name)s saved.", name=outcome.product.name), "success")
     return redirect(url_for("products.detail", product_id=product.id))
 
 
@@ -138,9 +139,11 @@ def _set_active(product_id: uuid.UUID, *, active: bool) -> Response:
     if busy:
         flash(busy, "error")
     elif active:
-        flash(f"{product.name} is for sale again.", "success")
+        flash(gettext("%(name)s is for sale again.", name=product.name), "success")
     else:
-        flash(f"{product.name} is archived: it can no longer be sold.", "success")
+        flash(
+            gettext("%(name)s is archived: it can no longer be sold.", name=product.name), "success"
+        )
     return redirect(url_for("products.detail", product_id=product.id))
 
 
@@ -156,7 +159,7 @@ def stock(product_id: uuid.UUID) -> Response | tuple[str, int]:
     reason, quantity = _stock_input(form)
     note = (form.note.data or "").strip()
     if len(note) > 500:
-        add_error(form.note, "The note is at most 500 characters.")
+        add_error(form.note, gettext("The note is at most 500 characters."))
     if form.errors or quantity is None:
         return _stock_refused(product, form)
     try:
@@ -172,14 +175,28 @@ def stock(product_id: uuid.UUID) -> Response | tuple[str, int]:
     except ledger.LedgerError as refusal:
         return _stock_refused(product, form, _explain(refusal, form), status=409)
     except operations.StockTooLarge:
-        add_error(form.quantity, "That would make the stock larger than it can be.")
+        add_error(form.quantity, gettext("That would make the stock larger than it can be."))
         return _stock_refused(product, form)
     if not change.created:
-        flash(f"That was recorded already. Stock is now {change.resulting_stock}.", "success")
+        flash(
+            gettext(
+                "That was recorded already. Stock is now %(resulting_stock)s.",
+                resulting_stock=change.resulting_stock,
+            ),
+            "success",
+        )
     else:
         what = queries.REASON_LABELS.get(reason, reason)
         matched = " The count matches: nothing changed." if change.change == 0 else ""
-        flash(f"{what} recorded.{matched} Stock is now {change.resulting_stock}.", "success")
+        flash(
+            gettext(
+                "%(what)s recorded.%(matched)s Stock is now %(resulting_stock)s.",
+                what=what,
+                matched=matched,
+                resulting_stock=change.resulting_stock,
+            ),
+            "success",
+        )
     return redirect(url_for("products.detail", product_id=product.id))
 
 
@@ -188,27 +205,36 @@ def _stock_input(form: StockForm) -> tuple[str, int | None]:
     what damage removes (negative), or the stock counted. None, with a message, if unusable."""
     reason = form.reason.data or ""
     if reason not in STOCK_CHOICES:
-        add_error(form.reason, "Choose why the stock changes.")
+        add_error(form.reason, gettext("Choose why the stock changes."))
         return reason, None
     counting = reason == "count_correction"
     raw = (form.quantity.data or "").strip()
     if not raw:
-        add_error(form.quantity, "Enter the stock you counted." if counting else "Enter how many.")
+        add_error(
+            form.quantity,
+            gettext("Enter the stock you counted.") if counting else gettext("Enter how many."),
+        )
         return reason, None
     number = whole_number(raw)
     if number is None:
-        add_error(form.quantity, "Enter a whole number, such as 12.")
+        add_error(form.quantity, gettext("Enter a whole number, such as 12."))
         return reason, None
     if counting:
         if number > MAX_COUNT:
-            add_error(form.quantity, f"A count is at most {MAX_COUNT:,}.")
+            add_error(
+                form.quantity,
+                gettext("A count is at most %(max_count)s.", max_count=format(MAX_COUNT, ",")),
+            )
             return reason, None
         return reason, number
     if number == 0:
-        add_error(form.quantity, "Enter how many, from 1 up.")
+        add_error(form.quantity, gettext("Enter how many, from 1 up."))
         return reason, None
     if number > MAX_CHANGE:
-        add_error(form.quantity, f"At most {MAX_CHANGE:,} at a time.")
+        add_error(
+            form.quantity,
+            gettext("At most %(max_change)s at a time.", max_change=format(MAX_CHANGE, ",")),
+        )
         return reason, None
     return reason, -number if reason == "damage" else number
 
@@ -220,9 +246,9 @@ def _explain(refusal: ledger.LedgerError, form: StockForm) -> str | None:
             left = refusal.available
             add_error(
                 form.quantity,
-                f"Only {left} in stock: that would take the stock below zero."
+                gettext("Only %(left)s in stock: that would take the stock below zero.", left=left)
                 if left
-                else "None in stock: there is nothing to take away.",
+                else gettext("None in stock: there is nothing to take away."),
             )
         case ledger.InvalidInput() if refusal.field in ("change", "counted"):
             add_error(form.quantity, refusal.message.capitalize() + ".")
@@ -231,9 +257,9 @@ def _explain(refusal: ledger.LedgerError, form: StockForm) -> str | None:
         case ledger.NotFound():
             abort(404)
         case ledger.Busy():
-            return operations.BUSY
+            return str(operations.BUSY)
         case _:
-            return "The stock was not changed. Check it and try again."
+            return gettext("The stock was not changed. Check it and try again.")
     return None
 
 

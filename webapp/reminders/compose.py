@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from webapp.formatting import local_date, money
 from webapp.models import Business
-from webapp.overdue.reminders import reminder_text, sms_link, whatsapp_link
+from webapp.overdue.reminders import reminder_text, sms_link, today_word, whatsapp_link
 
 CHANNELS = {"whatsapp": "WhatsApp", "sms": "SMS"}
 
@@ -35,7 +35,7 @@ def compose(
         business.name,
         name,
         money(amount),
-        local_date(due_on) if due_on else "today",
+        local_date(due_on) if due_on else today_word(),
         template=business.reminder_template,
         payment_instructions=business.payment_instructions,
     )

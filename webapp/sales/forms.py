@@ -6,13 +6,13 @@ import uuid
 from dataclasses import dataclass, field
 
 from flask import request
+from flask_babel import lazy_gettext
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, StringField
-from wtforms.fields import DateField
 from wtforms.validators import Optional
 
 from webapp import ledger
-from webapp.forms import IdempotentForm
+from webapp.forms import IdempotentForm, LocalDateField
 from webapp.inputs import parse_uuid, whole_number
 
 MAX_LINES = 500  # the most lines one sale may have: process_purchase refuses more, as SC004
@@ -104,6 +104,6 @@ class SalesFilterForm(FlaskForm):
     class Meta:
         csrf = False  # a GET search form: it changes nothing
 
-    q = StringField("Customer, phone or number", validators=[Optional()])
-    date_from = DateField("From", validators=[Optional()])
-    date_to = DateField("To", validators=[Optional()])
+    q = StringField(lazy_gettext("Customer, phone or number"), validators=[Optional()])
+    date_from = LocalDateField(lazy_gettext("From"), validators=[Optional()])
+    date_to = LocalDateField(lazy_gettext("To"), validators=[Optional()])

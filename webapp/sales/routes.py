@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from flask import abort, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext, ngettext
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -98,7 +99,9 @@ def lookup() -> Response:
 @bp.route("/new", methods=["GET", "POST"])
 def new() -> str | Response | Page:
     if request.method == "GET" and not request.args.get("customer"):
-        return chooser_page(title="New sale", endpoint="sales.new", verb="Sell to")
+        return chooser_page(
+            title=gettext("New sale"), endpoint="sales.new", verb=gettext("Sell to")
+        )
     form = SaleForm()
     session = db_session()
     customer_id = request.args.get("customer") if request.method == "GET" else form.customer_id.data
@@ -124,7 +127,7 @@ def _add(form: SaleForm, customer: Customer, draft: SaleDraft, product_id: uuid.
     """A product chosen from the matches (the Find button's list, without JavaScript)."""
     product = product_queries.get_product(db_session(), product_id)
     if product is None or not product.is_active:
-        draft.error = "That product is not for sale any more."
+        draft.error = gettext("That product is not for sale any more.")
         return _sale_page(form, customer, draft, status=409)
     draft.add(product.id)
     return _sale_page(form, customer, draft)
@@ -141,7 +144,11 @@ def _find(form: SaleForm, customer: Customer, draft: SaleDraft, wanted: str) -> 
         draft.add(exact.id)
         return _sale_page(form, customer, draft)
     matches = product_queries.search_products(session, wanted, limit=FIND_LIMIT)
-    problem = None if matches else f"No product has the name, SKU or barcode “{wanted}”."
+    problem = (
+        None
+        if matches
+        else gettext("No product has the name, SKU or barcode “%(wanted)s”.", wanted=wanted)
+    )
     return _sale_page(form, customer, draft, find=wanted, matches=matches, find_error=problem)
 
 
@@ -170,8 +177,8 @@ class Override:
 def _record(form: SaleForm, customer: Customer, draft: SaleDraft) -> Page | Response:
     override = Override.from_request()
     if override and override.checked and not override.reason:
-        override.error = "Say why this sale may go over the limit."
-        draft.error = "Not recorded: an override needs a reason."
+        override.error = gettext("Say why this sale may go over the limit.")
+        draft.error = gettext("Not recorded: an override needs a reason.")
         return _sale_page(form, customer, draft, override=override, status=400)
     typed_amount = request.form.get("amount", "").strip()
     note = request.form.get("note", "").strip()
@@ -180,9 +187,9 @@ def _record(form: SaleForm, customer: Customer, draft: SaleDraft) -> Page | Resp
     if typed_amount and draft.lines:
         draft.error = "A sale is either products or an amount: remove the lines or the amount."
     elif typed_amount and amount is None:
-        quick["amount_error"] = "Enter an amount like 12.50."
+        quick["amount_error"] = gettext("Enter an amount like 12.50.")
     elif not draft.lines and amount is None:
-        draft.error = "Add a product (type its name, SKU or barcode), or enter an amount."
+        draft.error = gettext("Add a product (type its name, SKU or barcode), or enter an amount.")
     elif draft.too_long:
         draft = SaleDraft(draft.lines[:MAX_LINES], error=TOO_LONG)
     if draft.error or "amount_error" in quick or form.key is None:
@@ -224,35 +231,45 @@ def _explain(
         case ledger.InsufficientStock():
             for short in refusal.lines:
                 left = short.available
-                message = f"Only {left} left in stock." if left else "Out of stock."
+                message = (
+                    gettext("Only %(left)s left in stock.", left=left)
+                    if left
+                    else gettext("Out of stock.")
+                )
                 draft.fault(None, short.product_id, message)
             count = len(refusal.lines)
-            draft.error = (
-                f"Not recorded: {count} line{'s are' if count > 1 else ' is'} short of stock."
+            draft.error = ngettext(
+                "Not recorded: %(num)s line is short of stock.",
+                "Not recorded: %(num)s lines are short of stock.",
+                count,
             )
         case ledger.CreditLimitExceeded():
-            draft.error = (
-                f"Not recorded: this sale would take {customer.name} over the credit limit. "
-                f"Available credit is {money(refusal.available_credit)}."
+            draft.error = gettext(
+                "Not recorded: this sale would take %(name)s over the credit "
+                "limit. Available credit is %(available_credit)s.",
+                name=customer.name,
+                available_credit=money(refusal.available_credit),
             )
         case ledger.NotFound():
-            draft.fault(None, refusal.id, "This product is not for sale any more.")
-            draft.error = "Not recorded: a product is not for sale any more."
+            draft.fault(None, refusal.id, gettext("This product is not for sale any more."))
+            draft.error = gettext("Not recorded: a product is not for sale any more.")
         case ledger.InvalidInput() if refusal.field in ("amount", "note"):
             quick[f"{refusal.field}_error"] = refusal.message.capitalize() + "."
-            draft.error = "Not recorded: check the amount and the note."
+            draft.error = gettext("Not recorded: check the amount and the note.")
         case ledger.InvalidInput():
             for line, message in refusal.lines or [(refusal.line or 0, refusal.message)]:
                 draft.fault(line, None, message.capitalize() + ".")
-            draft.error = "Not recorded: check the lines marked below."
+            draft.error = gettext("Not recorded: check the lines marked below.")
         case ledger.CustomerArchived():
-            draft.error = f"Not recorded: {customer.name} is archived and cannot buy on credit."
+            draft.error = gettext(
+                "Not recorded: %(name)s is archived and cannot buy on credit.", name=customer.name
+            )
         case ledger.Busy():
-            draft.error = (
+            draft.error = gettext(
                 "Another till is busy with this customer. Nothing was recorded; try again."
             )
         case _:
-            draft.error = "The sale was not recorded. Check it and try again."
+            draft.error = gettext("The sale was not recorded. Check it and try again.")
 
 
 def _sale_page(

@@ -15,6 +15,7 @@ from typing import Any
 from zoneinfo import available_timezones
 
 from babel.numbers import list_currencies
+from flask_babel import force_locale, gettext, lazy_gettext
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
@@ -23,6 +24,7 @@ from webapp.api.tokens import PREFIX, hash_token
 from webapp.db import unit_of_work
 from webapp.idempotency import create_once, fingerprint
 from webapp.inputs import Problems, checked_text, limited, money_field, text_field, whole_number
+from webapp.locales import LOCALES, locale_label
 from webapp.models import ApiToken, Business
 from webapp.overdue.reminders import template_problem
 from webapp.refusal import Refused
@@ -34,9 +36,9 @@ MAX_API_REQUESTS_PER_MINUTE = 100_000
 MAX_CLERK_CORRECTION_MINUTES = 1440  # a day: 0 means only owners correct sales
 # The paper a shop's receipts print on (businesses.receipt_paper): A4 sheets or a thermal roll.
 RECEIPT_PAPERS = {
-    "a4": "A4 sheets",
-    "80mm": "80 mm receipt roll",
-    "58mm": "58 mm receipt roll",
+    "a4": lazy_gettext("A4 sheets"),
+    "80mm": lazy_gettext("80 mm receipt roll"),
+    "58mm": lazy_gettext("58 mm receipt roll"),
 }
 
 TIMEZONE_KNOWN = text("SELECT EXISTS (SELECT FROM pg_timezone_names WHERE name = :name)")
@@ -48,14 +50,23 @@ def business_settings_problems(
     """What is wrong with a business's money and time settings, by field (empty: nothing)."""
     problems = {}
     if currency not in list_currencies():
-        problems["currency"] = f"{currency!r} is not a currency code (use three letters, like USD)."
+        problems["currency"] = gettext(
+            "%(currency)s is not a currency code (use three letters, like USD).",
+            currency=repr(currency),
+        )
     # Both Python (to show dates) and PostgreSQL (to date sales) must know the zone.
     if timezone not in available_timezones() or not session.scalar(
         TIMEZONE_KNOWN, {"name": timezone}
     ):
-        problems["timezone"] = f"{timezone!r} is not a time zone (use a name like Africa/Nairobi)."
+        problems["timezone"] = gettext(
+            "%(timezone)s is not a time zone (use a name like Africa/Nairobi).",
+            timezone=repr(timezone),
+        )
     if not 0 <= credit_days <= MAX_CREDIT_DAYS:
-        problems["credit_days"] = f"Credit days must be between 0 and {MAX_CREDIT_DAYS}."
+        problems["credit_days"] = gettext(
+            "Credit days must be between 0 and %(max_credit_days)s.",
+            max_credit_days=MAX_CREDIT_DAYS,
+        )
     return problems
 
 
@@ -67,26 +78,38 @@ def create_business(
     currency: str = "USD",
     timezone: str = "UTC",
     credit_days: int = 30,
+    locale: str = "en",
 ) -> Business:
     slug, name, currency = slug.strip().lower(), name.strip(), currency.strip().upper()
+    if locale not in LOCALES:
+        raise Refused(
+            gettext(
+                "%(locale)s is not a locale ShopCredit offers: %(locales)s.",
+                locale=repr(locale),
+                locales=", ".join(LOCALES),
+            ),
+            "locale",
+        )
     if not SLUG_PATTERN.match(slug):
         raise Refused(
-            "A shop code is 1 to 40 lowercase letters, digits and dashes, "
-            "not starting or ending with a dash.",
+            gettext(
+                "A shop code is 1 to 40 lowercase letters, digits and "
+                "dashes, not starting or ending with a dash."
+            ),
             "slug",
         )
     try:
-        name = checked_text(name, "The business name", 120)
+        name = checked_text(name, gettext("The business name"), 120)
     except ValueError as problem:
         raise Refused(str(problem), "name") from None
     if not 1 <= len(name) <= 120:
-        raise Refused("A business name is 1 to 120 characters.", "name")
+        raise Refused(gettext("A business name is 1 to 120 characters."), "name")
     for field, message in business_settings_problems(
         session, currency, timezone, credit_days
     ).items():
         raise Refused(message, field)
     if session.scalar(select(Business.id).where(Business.slug == slug)) is not None:
-        raise Refused(f"The shop code {slug!r} is taken.", "slug")
+        raise Refused(gettext("The shop code %(slug)s is taken.", slug=repr(slug)), "slug")
     business = Business(
         id=uuid.uuid4(),
         slug=slug,
@@ -94,6 +117,7 @@ def create_business(
         currency=currency,
         timezone=timezone,
         credit_days=credit_days,
+        locale=locale,
     )
     session.add(business)
     session.flush()
@@ -103,7 +127,7 @@ def create_business(
 def business_by_slug(session: Session, slug: str) -> Business:
     business = session.scalar(select(Business).where(Business.slug == slug.strip().lower()))
     if business is None:
-        raise Refused(f"There is no business with the shop code {slug!r}.")
+        raise Refused(gettext("There is no business with the shop code %(slug)s.", slug=repr(slug)))
     return business
 
 
@@ -125,58 +149,71 @@ class Settings:
     clerk_correction_minutes: int = 30
     payment_instructions: str = ""
     reminder_template: str = ""
+    locale: str = "en"
 
 
-def read_settings(session: Session, raw: Mapping[str, Any]) -> tuple[Settings | None, Problems]:
-    """The settings form's values, checked, with a message per field."""
+def read_settings(
+    session: Session, raw: Mapping[str, Any], *, current_locale: str = "en"
+) -> tuple[Settings | None, Problems]:
+    """The settings form's values, checked, with a message per field. A form sent without the
+    locale (one shown before the setting existed) keeps `current_locale`."""
     problems: Problems = {}
     credit_days = whole_number(raw.get("credit_days"))
     if credit_days is None:
-        problems["credit_days"] = f"Enter a whole number of days from 0 to {MAX_CREDIT_DAYS}."
+        problems["credit_days"] = gettext(
+            "Enter a whole number of days from 0 to %(max_credit_days)s.",
+            max_credit_days=MAX_CREDIT_DAYS,
+        )
     low_stock = whole_number(raw.get("low_stock_threshold"))
     if low_stock is None or low_stock > MAX_LOW_STOCK:
-        problems["low_stock_threshold"] = (
-            f"Enter a whole number of items from 0 to {MAX_LOW_STOCK}."
+        problems["low_stock_threshold"] = gettext(
+            "Enter a whole number of items from 0 to %(max_low_stock)s.",
+            max_low_stock=MAX_LOW_STOCK,
         )
     default_limit = money_field(
         raw.get("default_credit_limit"),
-        "The credit limit for new customers",
+        gettext("The credit limit for new customers"),
         problems,
         "default_credit_limit",
     )
     api_rate = whole_number(raw.get("api_requests_per_minute"))
     if api_rate is None or not 1 <= api_rate <= MAX_API_REQUESTS_PER_MINUTE:
-        problems["api_requests_per_minute"] = (
-            f"Enter a whole number of requests from 1 to {MAX_API_REQUESTS_PER_MINUTE}."
+        problems["api_requests_per_minute"] = gettext(
+            "Enter a whole number of requests from 1 to %(max_api_requests_per_minute)s.",
+            max_api_requests_per_minute=MAX_API_REQUESTS_PER_MINUTE,
         )
     correction_minutes = whole_number(raw.get("clerk_correction_minutes"))
     if correction_minutes is None or correction_minutes > MAX_CLERK_CORRECTION_MINUTES:
-        problems["clerk_correction_minutes"] = (
-            f"Enter a whole number of minutes from 0 to {MAX_CLERK_CORRECTION_MINUTES}."
+        problems["clerk_correction_minutes"] = gettext(
+            "Enter a whole number of minutes from 0 to %(max_clerk_correction_minutes)s.",
+            max_clerk_correction_minutes=MAX_CLERK_CORRECTION_MINUTES,
         )
     paper = text_field(raw, "receipt_paper") or ""
     if paper not in RECEIPT_PAPERS:
-        problems["receipt_paper"] = "Choose the paper of your receipt printer."
+        problems["receipt_paper"] = gettext("Choose the paper of your receipt printer.")
+    locale = (text_field(raw, "locale") or "") if "locale" in raw else current_locale
+    if locale not in LOCALES:
+        problems["locale"] = gettext("Choose how money and dates are written.")
     currency = (text_field(raw, "currency") or "").upper()
     timezone = text_field(raw, "timezone") or ""
-    name = limited(text_field(raw, "name"), "name", "The business name", 120, problems)
+    name = limited(text_field(raw, "name"), "name", gettext("The business name"), 120, problems)
     if not name and "name" not in problems:
-        problems["name"] = "Enter the business name."
+        problems["name"] = gettext("Enter the business name.")
     address = limited(
-        text_field(raw, "address"), "address", "The address", 300, problems, multiline=True
+        text_field(raw, "address"), "address", gettext("The address"), 300, problems, multiline=True
     )
-    phone = limited(text_field(raw, "phone"), "phone", "The phone number", 40, problems)
+    phone = limited(text_field(raw, "phone"), "phone", gettext("The phone number"), 40, problems)
     instructions = limited(
         text_field(raw, "payment_instructions"),
         "payment_instructions",
-        "How to pay",
+        gettext("How to pay"),
         300,
         problems,
     )
     template = limited(
         text_field(raw, "reminder_template"),
         "reminder_template",
-        "The reminder text",
+        gettext("The reminder text"),
         1000,
         problems,
         multiline=True,
@@ -209,6 +246,7 @@ def read_settings(session: Session, raw: Mapping[str, Any]) -> tuple[Settings | 
         clerk_correction_minutes=correction_minutes,
         payment_instructions=instructions,
         reminder_template=template,
+        locale=locale,
         # A checkbox: sent ("y") when ticked, missing when not.
         owners_need_two_factor=(text_field(raw, "owners_need_two_factor") or "").lower()
         not in ("", "false"),
@@ -218,20 +256,23 @@ def read_settings(session: Session, raw: Mapping[str, Any]) -> tuple[Settings | 
 
 # Each setting in the words of the settings page, for the activity log.
 SETTING_LABELS = {
-    "name": "Business name",
+    "name": lazy_gettext("Business name"),
     "address": "Address",
     "phone": "Phone",
     "currency": "Currency",
     "timezone": "Timezone",
-    "credit_days": "Credit days",
+    "locale": lazy_gettext("Money and dates written as"),
+    "credit_days": lazy_gettext("Credit days"),
     "low_stock_threshold": "Low-stock threshold",
-    "default_credit_limit": "Credit limit for new customers",
-    "receipt_paper": "Receipt paper",
+    "default_credit_limit": lazy_gettext("Credit limit for new customers"),
+    "receipt_paper": lazy_gettext("Receipt paper"),
     "api_requests_per_minute": "API requests per token per minute",
-    "owners_need_two_factor": "Owners must use a second factor",
-    "clerk_correction_minutes": "Minutes a clerk has to return or void their own sale",
-    "payment_instructions": "How to pay (in reminders)",
-    "reminder_template": "Reminder text",
+    "owners_need_two_factor": lazy_gettext("Owners must use a second factor"),
+    "clerk_correction_minutes": lazy_gettext(
+        "Minutes a clerk has to return or void their own sale"
+    ),
+    "payment_instructions": lazy_gettext("How to pay (in reminders)"),
+    "reminder_template": lazy_gettext("Reminder text"),
 }
 SHOWN_MAX = 150  # of each side of a setting's before → after in the log's summary
 
@@ -242,8 +283,10 @@ def _shown(field: str, value: object) -> str:
         return "on" if value else "off"
     if isinstance(value, Decimal):
         return activity.amount(value)
+    if field == "locale":
+        return f"{locale_label(str(value))} ({value})"
     if field == "receipt_paper":
-        return RECEIPT_PAPERS.get(str(value), str(value))
+        return str(RECEIPT_PAPERS.get(str(value), str(value)))
     shown = ", ".join(line.strip() for line in str(value).splitlines() if line.strip())
     return activity.shorten(shown, SHOWN_MAX) if shown else "(none)"
 
@@ -264,10 +307,13 @@ def update_settings(
         if before == after:
             continue
         setattr(business, field, after)
+        # The log is kept in English, whoever reads it later (README, Languages and formats).
+        with force_locale("en"):
+            summary = f"{SETTING_LABELS[field]}: {_shown(field, before)} → {_shown(field, after)}"
         activity.record(
             session,
             kind="settings",
-            summary=f"{SETTING_LABELS[field]}: {_shown(field, before)} → {_shown(field, after)}",
+            summary=summary,
             user_id=actor_id,
             before={field: before},
             after={field: after},
@@ -290,11 +336,11 @@ def issue_token(
     `request_hash`: see make_token. Logged as made by `actor_id`, or by an admin command when
     None."""
     try:
-        name = checked_text(name.strip(), "The token name", 80)
+        name = checked_text(name.strip(), gettext("The token name"), 80)
     except ValueError as problem:
         raise Refused(str(problem), "name") from None
     if not name:
-        raise Refused("A token name is 1 to 80 characters.", "name")
+        raise Refused(gettext("A token name is 1 to 80 characters."), "name")
     plain = PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(
         business_id=business_id,
@@ -377,7 +423,7 @@ def revoke_token(
     params = {"business_id": business_id, "token_id": token_id, "revoked_by": revoked_by}
     name: str | None = session.execute(REVOKE, params).scalar_one_or_none()
     if name is None and find_token(session, business_id, token_id) is None:
-        raise Refused("There is no such token.")
+        raise Refused(gettext("There is no such token."))
     if name is not None:
         activity.record(
             session,

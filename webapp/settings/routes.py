@@ -16,6 +16,7 @@ from zoneinfo import available_timezones
 
 from babel.numbers import list_currencies
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext
 from flask_login import current_user
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -27,6 +28,7 @@ from webapp.formatting import local_date, money
 from webapp.forms import add_error
 from webapp.idempotency import KeyReused
 from webapp.listing import page_of, requested_page
+from webapp.locales import date_example
 from webapp.models import Business
 from webapp.overdue.reminders import PLACEHOLDERS, reminder_text
 from webapp.refusal import Refused
@@ -68,7 +70,9 @@ def index() -> str | Response | tuple[str, int]:
         return _settings_page(form)
     if not form.validate():
         return _settings_page(form, status=400)
-    settings, problems = operations.read_settings(session, request.form)
+    settings, problems = operations.read_settings(
+        session, request.form, current_locale=business.locale
+    )
     for field, message in problems.items():
         add_error(form[field], message)
     if settings is None:
@@ -78,8 +82,10 @@ def index() -> str | Response | tuple[str, int]:
         return _settings_page(form, preview=reminder_preview(business, settings))
     operations.update_settings(session, business, settings, actor_id=current_user.id)
     flash(
-        "Settings saved. New credit days apply to sales from now on, a new default credit"
-        " limit to customers added from now on."
+        gettext(
+            "Settings saved. New credit days apply to sales from now on, "
+            "a new default credit limit to customers added from now on."
+        )
     )
     return redirect(url_for("settings.index"))
 
@@ -94,6 +100,7 @@ def _settings_page(
         timezones=timezone_names(),
         placeholders=PLACEHOLDERS,
         preview=preview,
+        locale_example=f"{money(Decimal('1234.50'))} · {date_example()}",
     )
     return page, status
 
@@ -179,9 +186,11 @@ def create_token() -> tuple[str, int]:
         form.renew_key()  # the key made another token: this form was out of date
         return _tokens_page(form, status=409)
     if plain is None:
-        error = (
-            f"The token '{token.name}' was made already. For safety its value is shown only "
-            "once; if you did not copy it, revoke it and make another."
+        error = gettext(
+            "The token '%(name)s' was made already. For safety its value "
+            "is shown only once; if you did not copy it, revoke it and "
+            "make another.",
+            name=token.name,
         )
         return _tokens_page(TokenForm(formdata=None), error=error)
     return _tokens_page(
@@ -199,5 +208,5 @@ def revoke_token(token_id: uuid.UUID) -> Response:
     except Refused:
         abort(404)  # unknown, or another business's (row-level security hides it)
     if name is not None:
-        flash(f"The token '{name}' was revoked; it stops working at once.")
+        flash(gettext("The token '%(name)s' was revoked; it stops working at once.", name=name))
     return redirect(url_for("settings.tokens"))

@@ -17,6 +17,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from flask_babel import gettext
 from psycopg import errors as pg_errors
 from sqlalchemy import Row, func, select, text
 from sqlalchemy.exc import IntegrityError
@@ -67,25 +68,31 @@ def create_user(
     `actor_id`, or by an admin command when None."""
     email, name = email.strip(), name.strip()
     if not EMAIL_PATTERN.match(email) or len(email) > 254:
-        raise StaffRefusal(f"{email!r} is not an email address.", "email")
+        raise StaffRefusal(
+            gettext("%(email)s is not an email address.", email=repr(email)), "email"
+        )
     try:
-        name = checked_text(name, "The name", 120)  # the rules of every name in the shop
+        name = checked_text(name, gettext("The name"), 120)  # the rules of every name in the shop
     except ValueError as unfit:
         raise StaffRefusal(str(unfit), "name") from None
     if not name:
-        raise StaffRefusal("A name is 1 to 120 characters.", "name")
+        raise StaffRefusal(gettext("A name is 1 to 120 characters."), "name")
     if role not in ROLES:
-        raise StaffRefusal("The role is owner or clerk.", "role")
+        raise StaffRefusal(gettext("The role is owner or clerk."), "role")
     problem = password_problem(password)
     if problem:
-        raise StaffRefusal(f"That password will not do: {problem}", "password")
+        raise StaffRefusal(
+            gettext("That password will not do: %(problem)s", problem=problem), "password"
+        )
     taken = session.scalar(
         select(User.id).where(
             User.business_id == business_id, func.lower(User.email) == email.lower()
         )
     )
     if taken is not None:
-        raise StaffRefusal(f"{email} already has an account in this business.", "email")
+        raise StaffRefusal(
+            gettext("%(email)s already has an account in this business.", email=email), "email"
+        )
     user = User(
         business_id=business_id,
         id=uuid.uuid4(),
@@ -162,7 +169,8 @@ def add_user(
         if not isinstance(conflict.orig, pg_errors.UniqueViolation):
             raise
         raise EmailTakenMeanwhile(
-            f"{email.strip()} already has an account in this business.", "email"
+            gettext("%(email)s already has an account in this business.", email=email.strip()),
+            "email",
         ) from None
     return user, created
 
@@ -194,10 +202,10 @@ def _lock(
     params = {"business_id": business_id}
     owners = list(session.scalars(LOCK_ACTIVE_OWNERS, params))
     if actor_id not in owners:
-        raise NotAnOwner("Only an active owner can change staff accounts.")
+        raise NotAnOwner(gettext("Only an active owner can change staff accounts."))
     user = session.execute(LOCK_USER, {**params, "user_id": user_id}).one_or_none()
     if user is None:
-        raise UserNotFound("There is no such user in this business.")
+        raise UserNotFound(gettext("There is no such user in this business."))
     return owners, user
 
 
@@ -283,12 +291,15 @@ def set_active(
     if not active:
         if _is_last_owner(owners, user):
             raise StaffRefusal(
-                f"{user.name} is the only active owner; the shop needs at least one. "
-                "Make someone else an owner first."
+                gettext(
+                    "%(name)s is the only active owner; the shop needs at least "
+                    "one. Make someone else an owner first.",
+                    name=user.name,
+                )
             )
         if user.id == actor_id:
             raise StaffRefusal(
-                "You cannot deactivate your own account. Ask another owner to do it."
+                gettext("You cannot deactivate your own account. Ask another owner to do it.")
             )
         version = _update(
             session, business_id, user_id, "is_active = false", ends_sessions="deactivated"
@@ -344,17 +355,23 @@ def set_role(
     """`actor_session`: the actor's own session, which goes on when they change their own role
     (their other sessions end)."""
     if role not in ROLES:
-        raise StaffRefusal("Choose owner or clerk.", "role")
+        raise StaffRefusal(gettext("Choose owner or clerk."), "role")
     owners, user = _lock(session, business_id, actor_id, user_id)
     if user.role == role:
         return Outcome(user.name, False, user.session_version)
     if role != "owner" and _is_last_owner(owners, user):
-        who = "You are" if user.id == actor_id else f"{user.name} is"
-        raise StaffRefusal(
-            f"{who} the only active owner; the shop needs at least one. "
-            "Make someone else an owner first.",
-            "role",
-        )
+        if user.id == actor_id:
+            message = gettext(
+                "You are the only active owner; the shop needs at least one. "
+                "Make someone else an owner first."
+            )
+        else:
+            message = gettext(
+                "%(name)s is the only active owner; the shop needs at least one. "
+                "Make someone else an owner first.",
+                name=user.name,
+            )
+        raise StaffRefusal(message, "role")
     version = _update(
         session,
         business_id,
@@ -389,7 +406,7 @@ def reset_password(
     if problem:
         raise StaffRefusal(problem, "password")
     if user_id == actor_id:
-        raise StaffRefusal("Change your own password on the Change password page.")
+        raise StaffRefusal(gettext("Change your own password on the Change password page."))
     password_hash = hash_password(password)  # before the locks: hashing takes a while
     _, user = _lock(session, business_id, actor_id, user_id)
     version = _update(

@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Callable
 
 from flask import abort, flash, redirect, render_template, url_for
+from flask_babel import gettext, lazy_gettext
 from flask_login import current_user
 from sqlalchemy import func, select
 from werkzeug.wrappers import Response
@@ -25,7 +26,7 @@ from webapp.models import User
 from webapp.staff import bp, operations
 from webapp.staff.forms import AddStaffForm, ResetPasswordForm, RoleForm
 
-STALE_FORM = "This form was out of date; check it and send it again."
+STALE_FORM = lazy_gettext("This form was out of date; check it and send it again.")
 
 
 def _user_or_404(user_id: uuid.UUID) -> User:
@@ -80,7 +81,14 @@ def new() -> str | Response | tuple[str, int]:
         add_error(field, refusal.message)
         status = 409 if isinstance(refusal, operations.EmailTakenMeanwhile) else 400
         return render_template("staff/new.html", form=form), status
-    flash(f"{user.name} was added as {user.role}. They sign in with {user.email}.")
+    flash(
+        gettext(
+            "%(name)s was added as %(role)s. They sign in with %(email)s.",
+            name=user.name,
+            role=user.role,
+            email=user.email,
+        )
+    )
     return redirect(url_for("staff.detail", user_id=user.id))
 
 

@@ -27,7 +27,7 @@ document.addEventListener("submit", async (event) => {
     }
     const note = form.parentElement.querySelector(".last-reminder") || document.createElement("small");
     note.className = "muted last-reminder";
-    note.textContent = "Reminded just now";
+    note.textContent = form.dataset.reminded || "";
     form.after(note);
   } catch (error) {
     if (opened) opened.close();

@@ -17,6 +17,9 @@
   const lookupUrl = form.dataset.lookup;
   const availableCents = Math.round(parseFloat(form.dataset.available) * 100);
   const fmt = form.dataset;
+  // The page's words for what this script writes, in the reader's language (data-say-*).
+  const say_ = (name, values) =>
+    Object.entries(values).reduce((text, [key, value]) => text.split(`{${key}}`).join(value), form.dataset[name] || "");
   const digits = parseInt(fmt.moneyDigits, 10);
 
   // Money as the server writes it (formatting.money_format): cents in, text out.
@@ -58,7 +61,7 @@
         row.querySelector(".line-name").appendChild(short);
       }
       if (short) {
-        if (isShort) short.textContent = stock > 0 ? `Only ${stock} in stock.` : "Out of stock.";
+        if (isShort) short.textContent = stock > 0 ? say_("sayOnly", { stock }) : say_("sayOut", {});
         else short.remove();
       }
       row.querySelector("[data-remove]").value = String(index);
@@ -85,11 +88,11 @@
       const input = row.querySelector("input.qty");
       input.id = `quantity-new-${number}-${Date.now()}`;
       row.querySelector("label").htmlFor = input.id;
-      row.querySelector("label").textContent = `Quantity of ${product.name}`;
-      row.querySelector("[data-remove]").setAttribute("aria-label", `Remove ${product.name}`);
+      row.querySelector("label").textContent = say_("sayQuantity", { name: product.name });
+      row.querySelector("[data-remove]").setAttribute("aria-label", say_("sayRemove", { name: product.name }));
       row.querySelectorAll("[data-step]").forEach((button) => {
-        const what = button.dataset.step === "1" ? "One more" : "One fewer";
-        button.setAttribute("aria-label", `${what} ${product.name}`);
+        const what = button.dataset.step === "1" ? "sayMore" : "sayFewer";
+        button.setAttribute("aria-label", say_(what, { name: product.name }));
       });
       rows.appendChild(row);
     }
@@ -141,7 +144,7 @@
         const facts = document.createElement("span");
         facts.className = "match-facts";
         facts.textContent = `${product.price_text} · ${
-          product.stock > 0 ? `${product.stock} in stock` : "out of stock"
+          product.stock > 0 ? say_("sayInStock", { stock: product.stock }) : say_("sayNoStock", {})
         }`;
         if (product.stock <= 0) item.classList.add("out-of-stock");
         item.append(name, facts);
@@ -213,7 +216,7 @@
             addLine(product);
             say("");
           } else {
-            say(`No product has the barcode or SKU “${code}”. Type part of its name to find it.`);
+            say(say_("sayUnknown", { code }));
           }
         } catch (error) {
           find.value = code;
