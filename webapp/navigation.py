@@ -27,6 +27,7 @@ MENU = (
     NavItem("customers.index", "Customers"),
     NavItem("products.index", "Products"),
     NavItem("overdue.index", "Overdue"),
+    NavItem("insights.index", "Reports", owner_only=True),
     NavItem("staff.index", "Staff", owner_only=True),
     NavItem("settings.index", "Settings", owner_only=True),
     NavItem("activity.index", "Activity", owner_only=True),
