@@ -694,7 +694,7 @@ def test_the_reports_show_none_of_another_business(
 ) -> None:
     """Every report and its CSV, over the longest period they offer: A's own products and
     customers are there, nothing of B's is (the rollups hold both shops' rows)."""
-    a, b = tenants
+    _a, b = tenants
     owner = signed_in(app, shop.slug, shop.owner_email)
     secrets = secrets_of(other_shop, b)
     own: dict[str, str] = {}
