@@ -38,7 +38,7 @@ from psycopg import sql
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from webapp import embedded, migrate
-from webapp.insights.period import MAX_DAYS, MAX_DAYS_BY_DAY, Period
+from webapp.insights.period import MAX_DAYS, MAX_DAYS_BY_DAY, Period, month_split
 from webapp.insights.queries import TOP_CUSTOMERS, report_sql
 
 DATABASE = "shopcredit_bench_reports"
@@ -144,6 +144,31 @@ def make_shop(admin_url: str, slug: str, sales: int) -> tuple[uuid.UUID, float, 
     return business, written, filled
 
 
+def reused(server: str) -> tuple[embedded.DatabaseUrls, uuid.UUID, uuid.UUID] | None:
+    """The database and shops of an earlier run, or None when there are none."""
+    with psycopg.connect(server) as conn:
+        if not conn.execute("SELECT FROM pg_database WHERE datname = %s", (DATABASE,)).fetchone():
+            return None
+    admin = embedded.role_url(
+        server, str(psycopg.conninfo.conninfo_to_dict(server)["user"]), DATABASE
+    )
+    with psycopg.connect(admin) as conn:
+        shops = dict(conn.execute("SELECT slug, id FROM businesses").fetchall())
+        login = conn.execute(
+            "SELECT rolname FROM pg_roles WHERE rolname = %s", (f"{DATABASE}_web",)
+        ).fetchone()
+        owner = conn.execute(
+            "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = %s", (DATABASE,)
+        ).fetchone()[0]
+    if "big" not in shops or "small" not in shops or login is None:
+        return None
+    urls = embedded.DatabaseUrls(
+        app=embedded.role_url(server, login[0], DATABASE),
+        admin=embedded.role_url(server, owner, DATABASE),
+    )
+    return urls, shops["big"], shops["small"]
+
+
 PARAMETER = re.compile(r"(?<![:\w]):(\w+)")
 
 
@@ -183,10 +208,19 @@ def cases(today: date) -> dict[str, tuple[str, Callable[[], dict[str, object]]]]
         return {"points": found, "ends": found[-1]}
 
     months = Period(year.starts, today, "month")
+    mid = today.replace(day=1) - timedelta(days=16)
     return {
         "sales by week, 366 days": ("sales_by_period", lambda: span(year, "week")),
         "sales by day, 92 days": ("sales_by_period", lambda: span(days, "day")),
-        "sales by product, 366 days": ("sales_by_product", lambda: span(year, "week")),
+        "sales by product, 366 days": (
+            "sales_by_product",
+            lambda: month_split(year.starts, year.ends),
+        ),
+        # The worst ends: both in the middle of a month, half a month of days read at each.
+        "sales by product, 366 days, mid-month": (
+            "sales_by_product",
+            lambda: month_split(mid - timedelta(days=MAX_DAYS - 1), mid),
+        ),
         "collections by week, 366 days": ("collections", lambda: span(year, "week")),
         "collections by day, 92 days": ("collections", lambda: span(days, "day")),
         "owed by age, 53 weeks": ("owed_by_age", lambda: points(year)),
@@ -202,13 +236,22 @@ def main() -> None:
     parser.add_argument("--sales", type=int, default=1_000_000)
     parser.add_argument("--small", type=int, default=10_000)
     parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument(
+        "--reuse", action="store_true", help="time the shops an earlier run left, if there"
+    )
     args = parser.parse_args()
 
-    recreate_database(args.server)
-    urls = embedded.create_roles_and_database(args.server, DATABASE)
-    migrate.upgrade(urls.admin)
-    big, big_written, big_filled = make_shop(urls.admin, "big", args.sales)
-    small, small_written, small_filled = make_shop(urls.admin, "small", args.small)
+    shops = reused(args.server) if args.reuse else None
+    if shops is not None:
+        urls, big, small = shops
+        migrate.upgrade(urls.admin)  # the report queries are read from this checkout anyway
+        big_written = big_filled = small_written = small_filled = float("nan")
+    else:
+        recreate_database(args.server)
+        urls = embedded.create_roles_and_database(args.server, DATABASE)
+        migrate.upgrade(urls.admin)
+        big, big_written, big_filled = make_shop(urls.admin, "big", args.sales)
+        small, small_written, small_filled = make_shop(urls.admin, "small", args.small)
     with psycopg.connect(urls.admin, autocommit=True) as conn:
         conn.execute("VACUUM ANALYZE")
         version = conn.execute("SHOW server_version").fetchone()[0]

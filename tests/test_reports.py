@@ -527,3 +527,32 @@ def test_the_csvs_hold_the_figures(app: Flask, shop: Shop, history: dict[str, uu
     assert owed[-1]["total"] == "29.50"
     top = rows("/reports/customers.csv")
     assert [(r["customer"], r["balance"]) for r in top] == [("Ivy", "20.00"), ("Grace", "9.50")]
+
+
+def test_a_range_is_split_into_months_and_days_that_cover_each_day_once() -> None:
+    """Whole months, plus the days added, less the days taken off, count every day of the
+    range once and no other day, for ranges starting and ending anywhere in a month."""
+    from webapp.insights.period import month_split
+
+    one = timedelta(days=1)
+    starts = date(2025, 1, 1)
+    for offset in range(0, 430, 3):
+        for length in (0, 1, 14, 15, 16, 29, 30, 31, 45, 60, 200, 365):
+            first, last = starts + offset * one, starts + (offset + length) * one
+            split = month_split(first, last)
+            day = first - 40 * one
+            while day <= last + 40 * one:
+                counted = (
+                    (split["months_from"] <= day.replace(day=1) < split["months_to"])
+                    + sum(split[f"add{n}_from"] <= day < split[f"add{n}_to"] for n in (1, 2))
+                    - sum(split[f"sub{n}_from"] <= day < split[f"sub{n}_to"] for n in (1, 2))
+                )
+                assert counted == (first <= day <= last), (first, last, day, split)
+                day += one
+            # Never more than about half a month of days at either end.
+            read = sum(
+                (split[f"{kind}{n}_to"] - split[f"{kind}{n}_from"]).days
+                for kind in ("add", "sub")
+                for n in (1, 2)
+            )
+            assert read <= 32, (first, last, split)

@@ -63,6 +63,48 @@ def next_period(start: date, by: str) -> date:
     return start + timedelta(days=1)
 
 
+def month_split(starts: date, ends: date) -> dict[str, date]:
+    """How sales_by_product.sql reads a range from the monthly rollup and the daily one: whole
+    months from months_from up to (not including) months_to, plus the days in add1 and add2,
+    less the days in sub1 and sub2 (each from ..._from up to, not including, ..._to; an empty
+    one starts where it ends). At either end of the range, the month it starts or ends in is
+    read whole less the days outside the range, or left out and its days inside the range read
+    instead, whichever reads fewer days: so a range ending today reads its last month whole
+    (there are no rows after today), and no end reads more than about half a month of days."""
+    one = timedelta(days=1)
+    first, after = period_start(starts, "month"), next_period(period_start(ends, "month"), "month")
+    months_from, months_to = first, after
+    add: list[tuple[date, date]] = []
+    sub: list[tuple[date, date]] = []
+    if period_start(ends, "month") == first:  # one month: the days, or the month less the rest
+        inside = (ends + one - starts).days
+        if inside <= (after - first).days - inside:
+            add.append((starts, ends + one))
+            months_to = months_from
+        else:
+            sub += [(first, starts), (ends + one, after)]
+    else:
+        head_month_ends = next_period(first, "month")
+        if (starts - first).days <= (head_month_ends - starts).days:
+            sub.append((first, starts))
+        else:
+            add.append((starts, head_month_ends))
+            months_from = head_month_ends
+        tail_month = period_start(ends, "month")
+        if (after - (ends + one)).days <= (ends + one - tail_month).days:
+            sub.append((ends + one, after))
+        else:
+            add.append((tail_month, ends + one))
+            months_to = tail_month
+    add += [(starts, starts)] * (2 - len(add))
+    sub += [(starts, starts)] * (2 - len(sub))
+    split = {"months_from": months_from, "months_to": months_to}
+    for name, ranges in (("add", add), ("sub", sub)):
+        for n, (begins, stops) in enumerate(ranges, start=1):
+            split[f"{name}{n}_from"], split[f"{name}{n}_to"] = begins, stops
+    return split
+
+
 def default_period(today: date) -> Period:
     """The last 12 months, this one included (as far as today)."""
     month = today.month - 11

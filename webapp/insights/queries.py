@@ -17,7 +17,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 from sqlalchemy.types import Date
 
-from webapp.insights.period import Period
+from webapp.insights.period import Period, month_split
 from webapp.ledger import PAYMENT_METHODS
 
 REPORTS_SQL = Path(__file__).resolve().parent.parent / "sql" / "reports"
@@ -105,7 +105,7 @@ def sales_by_period(session: Session, period: Period) -> list[SalesPeriod]:
 
 def sales_by_product(session: Session, period: Period) -> list[ProductSales]:
     rows = session.execute(
-        _query("sales_by_product"), {"starts": period.starts, "ends": period.ends}
+        _query("sales_by_product"), month_split(period.starts, period.ends)
     ).all()
     return [
         ProductSales(
