@@ -147,7 +147,7 @@ def make_shop(admin_url: str, slug: str, sales: int) -> tuple[uuid.UUID, float, 
 def reused(server: str) -> tuple[embedded.DatabaseUrls, uuid.UUID, uuid.UUID] | None:
     """The database and shops of an earlier run, or None when there are none."""
     with psycopg.connect(server) as conn:
-        if not conn.execute("SELECT FROM pg_database WHERE datname = %s", (DATABASE,)).fetchone():
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE,)).fetchone():
             return None
     admin = embedded.role_url(
         server, str(psycopg.conninfo.conninfo_to_dict(server)["user"]), DATABASE
@@ -253,7 +253,8 @@ def main() -> None:
         big, big_written, big_filled = make_shop(urls.admin, "big", args.sales)
         small, small_written, small_filled = make_shop(urls.admin, "small", args.small)
     with psycopg.connect(urls.admin, autocommit=True) as conn:
-        conn.execute("VACUUM ANALYZE")
+        if shops is None:
+            conn.execute("VACUUM ANALYZE")
         version = conn.execute("SHOW server_version").fetchone()[0]
         today = conn.execute("SELECT current_date").fetchone()[0]
         sizes = {
