@@ -20,6 +20,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from tests.ci_passes import deselect_other_pass
 from tests.helpers import Shop, app_config, dispose, login, make_shop, through_pooler
 from webapp import create_app, embedded, migrate
 from webapp.extensions import limiter
@@ -131,6 +132,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     report = yield
     setattr(item, f"rep_{report.when}", report)
     return report
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    deselect_other_pass(config, items)  # CI's two passes share the checks (tests/ci_passes.py)
 
 
 pytest_plugins = ["tests.browser"]

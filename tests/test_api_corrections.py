@@ -216,3 +216,31 @@ def test_an_owners_token_records_a_sale_over_the_limit_with_a_reason(
     body["override_reason"] = ""
     assert _post(client, "/api/purchase", body, auth).status_code == 400
     assert ledger_violations(database.admin) == []
+
+
+@pytest.mark.parametrize("path", ["returns", "void"])
+@pytest.mark.parametrize("method", [{}, [], 7])
+def test_a_refund_method_that_is_not_text_is_a_400(
+    app: Flask,
+    database: DatabaseUrls,
+    shop: Shop,
+    sale: tuple[uuid.UUID, uuid.UUID, uuid.UUID],
+    path: str,
+    method: object,
+) -> None:
+    """Found by Schemathesis: refund_method {} was looked up among the payment methods as it
+    was, and a dict cannot be (unhashable): the answer was a 500."""
+    _, product, order = sale
+    body: dict[str, object] = {"reason": "bag was torn", "refund_method": method}
+    if path == "returns":
+        body["items"] = [{"product_id": str(product), "quantity": 1}]
+    response = _post(
+        app.test_client(), f"/api/sales/{order}/{path}", body, api_auth(app, shop.slug)
+    )
+    assert response.status_code == 400
+    methods = "cash, card, bank_transfer, mobile_money, other"
+    assert response.get_json() == {
+        "error": "invalid request",
+        "details": {"refund_method": f"one of {methods}, when given"},
+    }
+    assert fetch(database.admin, "SELECT count(*) FROM returns")[0][0] == 0

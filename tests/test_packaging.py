@@ -1,5 +1,6 @@
-"""A built wheel runs on its own: templates, static files and SQL ship inside the package; and
-a production install does not pull the embedded PostgreSQL (the `embedded` extra).
+"""A built wheel runs on its own: templates, static files, SQL and the API's description ship
+inside the package; and a production install does not pull the embedded PostgreSQL (the
+`embedded` extra).
 
 The wheel is installed into a throwaway virtualenv that borrows only the dependencies of the
 test environment (not its editable ShopCredit), and serves the sign-in page from a folder far
@@ -36,10 +37,12 @@ RENDER = textwrap.dedent(
     client = app.test_client()
     login = client.get("/login")
     css = client.get("/static/css/app.css")
+    described = client.get("/api/openapi.json")
     print(json.dumps({
         "package": webapp.__file__, "applied": applied,
         "login": [login.status_code, login.get_data(as_text=True)],
         "css": [css.status_code, len(css.get_data())],
+        "api": [described.status_code, (described.get_json() or {}).get("openapi")],
     }))
     """
 )
@@ -100,3 +103,4 @@ def test_a_built_wheel_serves_the_sign_in_page(
     assert status == 200
     assert 'name="password"' in page and "Sign in to your shop" in page
     assert out["css"][0] == 200 and out["css"][1] > 1000
+    assert out["api"] == [200, "3.1.0"]  # the API's description ships in the package too

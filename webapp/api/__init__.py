@@ -18,6 +18,7 @@ from webapp.api import (  # noqa: E402
     common,
     corrections,  # noqa: F401  (returns, voids, reversals, a payment)
     customers,  # noqa: F401  (GET/POST /api/customers)
+    description,  # noqa: F401  (GET /api/openapi.json, the OpenAPI description)
     products,  # noqa: F401  (GET/POST /api/products, GET /api/products/<id>)
     routes,  # noqa: F401  (sales, payments, a customer, the overdue list)
 )

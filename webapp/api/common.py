@@ -75,7 +75,9 @@ def require_token() -> None:
     """before_request of the API: the bearer token decides the business (and who acts); each
     token may send the business's `api_requests_per_minute`, then gets 429 with Retry-After.
     A GET writes nothing (it runs on the replica when there is one): its token's use is noted
-    in memory and written later (api.token_use)."""
+    in memory and written later (api.token_use). The API's description needs no token."""
+    if request.endpoint == "api.openapi_description":
+        return
     reading = request.method in ("GET", "HEAD")
     if reading:
         use_replica()

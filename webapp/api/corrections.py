@@ -66,10 +66,11 @@ def _sale_id(sale_id: str) -> uuid.UUID:
 
 def _refund_method(body: dict[str, Any], problems: dict[str, str]) -> str | None:
     method = body.get("refund_method")
-    if method is not None and method not in ledger.PAYMENT_METHODS:
+    # Text first: a JSON object or list cannot be looked up among the methods (unhashable).
+    if method is not None and (not isinstance(method, str) or method not in ledger.PAYMENT_METHODS):
         problems["refund_method"] = f"one of {', '.join(ledger.PAYMENT_METHODS)}, when given"
         return None
-    return method if isinstance(method, str) else None
+    return method
 
 
 @bp.post("/sales/<sale_id>/returns")

@@ -1,9 +1,9 @@
 """GET /api/customers (a page of customers) and POST /api/customers (add one).
 
 Only a token whose maker is (still) an owner may set a credit limit, as only owners set them on
-the pages. A POST's idempotency_key becomes the new customer's id: the same POST sent again
-answers 200 with the customer it made instead of adding a second one (the details sent the
-second time are not compared or applied). A customer posted without a credit_limit gets the
+the pages. A POST's idempotency_key is kept with the customer it makes: the same POST sent again
+answers 200 with the customer it made instead of adding a second one; the key sent again with
+other details is refused (409). A customer posted without a credit_limit gets the
 shop's default credit limit for new customers (Settings).
 """
 

@@ -1,14 +1,14 @@
 """GET /api/products (a page of products: all, a search, or the one product with a code), POST
 /api/products (add one), GET /api/products/<id>.
 
-A POST checks what it is sent with the rules of the product form (`products.operations`). Products
-have no idempotency-key column: a POST's idempotency_key becomes the new product's id instead,
-so the same POST sent again (a till that lost the answer) answers 200 with the product it made
-rather than adding a second one (what is sent the second time is not compared or applied). A
-till that sends no key is still kept from a duplicate when the product has a SKU: the second
-POST is refused with 409 and the id of the product that has the SKU. A barcode (or SKU) that
-is another product's barcode or SKU is refused the same way. Only a token whose maker is (still)
-an owner may add products, as only owners add them on the pages.
+A POST checks what it is sent with the rules of the product form (`products.operations`). A
+POST's idempotency_key is kept with the product it makes, so the same POST sent again (a till
+that lost the answer) answers 200 with the product it made rather than adding a second one (the
+key sent again with other details is refused with 409). A till that sends no key is still kept
+from a duplicate when the product has a SKU: the second POST is refused with 409 and the id of
+the product that has the SKU. A barcode (or SKU) that is another product's barcode or SKU is
+refused the same way. Only a token whose maker is (still) an owner may add products, as only
+owners add them on the pages.
 """
 
 from __future__ import annotations

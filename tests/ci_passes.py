@@ -1,0 +1,63 @@
+"""CI runs `make test` twice (.ci/run): on the PostgreSQL service with the app through
+PgBouncer, then on the embedded server, connecting directly. A check whose outcome cannot
+depend on which of the two it runs on runs in one of them only, so CI stays well inside its
+time; CI names the pass in SHOPCREDIT_TEST_PASS. Without it (`make test` on any machine) every
+test runs.
+
+- Only in the service pass: the races and the simulation (many connections at once: the
+  pooler's transaction mode is what they must survive), and Schemathesis's run of the API
+  against its description (the API as it is deployed, through the pooler).
+- Only in the embedded pass: what a fresh machine is about (the development server, the built
+  wheel, the `flask` commands on the embedded server) and the pages in Chromium and under
+  generated input, which judge HTML and answers, not the connection under them.
+
+Checks that need the service itself (the README's deploy and backup steps, 100,000 products)
+skip themselves without TEST_DATABASE_URL, as before.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ENVIRONMENT = "SHOPCREDIT_TEST_PASS"
+
+ONLY_IN = {
+    "service": (
+        "test_corrections_concurrency.py",
+        "test_payment_concurrency.py",
+        "test_purchase_concurrency.py",
+        "test_simulation.py",
+        "test_api_schemathesis.py",
+    ),
+    "embedded": (
+        "test_accessibility.py",
+        "test_browser_*.py",
+        "test_cli.py",
+        "test_dev_server.py",
+        "test_packaging.py",
+        "test_properties.py",
+    ),
+}
+
+
+def runs_here(path: Path, this_pass: str) -> bool:
+    return not any(
+        path.match(pattern)
+        for other, patterns in ONLY_IN.items()
+        if other != this_pass
+        for pattern in patterns
+    )
+
+
+def deselect_other_pass(config: pytest.Config, items: list[pytest.Item]) -> None:
+    this_pass = os.environ.get(ENVIRONMENT, "")
+    if not this_pass:
+        return
+    if this_pass not in ONLY_IN:
+        raise pytest.UsageError(f"{ENVIRONMENT} is {this_pass!r}: say service or embedded")
+    kept = [item for item in items if runs_here(item.path, this_pass)]
+    config.hook.pytest_deselected(items=[item for item in items if item not in kept])
+    items[:] = kept
