@@ -15,7 +15,10 @@ shopcredit_pgbench), the ShopCredit roles, and drops nothing it did not make. It
    buffers touched and dirtied (EXPLAIN (ANALYZE, BUFFERS, WAL) of the call, one connection);
 5. the shop's numbering: 8 tills in one shop with the sale counter, against the same with
    numbers from a sequence (no counter row, no lock: what numbering costs), and against 8 tills
-   in 8 shops (each shop's counter its own).
+   in 8 shops (each shop's counter its own);
+6. what keeping the reports' rollups costs a sale (migration 0022): 8 tills in one shop and 16
+   connections, median latency, server CPU and WAL per sale, with process_purchase as it is and
+   with its rollup writes taken out, in the same run (`--only rollups` runs just this part).
 
 Each client is its own process with its own connection as the app role. A sale is one
 transaction: bind the tenant, call process_purchase as the app does (all nine arguments),
@@ -441,6 +444,70 @@ def write_costs(server: str, app_url: str, shop: Shop, samples: int) -> dict[str
     }
 
 
+PROCESS_PURCHASE_SQL = (
+    Path(__file__).resolve().parent.parent / "webapp/sql/functions/process_purchase.sql"
+)
+# The block of process_purchase that writes the reports' rollups, from its comment to its last
+# call: taken out, the function is what it was before migration 0022.
+ROLLUP_WRITES = re.compile(
+    r"    -- 6\. The reports' rollups.*?PERFORM public\.report_owed\([^;]*\);\n", re.DOTALL
+)
+
+
+def without_rollups() -> str:
+    text, found = ROLLUP_WRITES.subn("", PROCESS_PURCHASE_SQL.read_text())
+    if found != 1:
+        raise RuntimeError("process_purchase.sql no longer has its rollup block where expected")
+    return text
+
+
+def rollup_costs(server: str, urls: embedded.DatabaseUrls, shop: Shop, seconds: float) -> None:
+    """Section 6: each measurement with the rollups kept, then without, then as it is again."""
+    one_shop = TILLS_SCRIPT.format(
+        customers=CUSTOMERS_PER_CLIENT, products=PRODUCTS_PER_CLIENT, tills="bench_tills_one"
+    )
+    sale = SALE_SCRIPT.format(customers=CUSTOMERS_PER_CLIENT, products=PRODUCTS_PER_CLIENT)
+    defines = {"business": shop.business_id, "user": shop.user_id, "hot": shop.hot_product}
+
+    def measure() -> dict[str, float]:
+        found: dict[str, float] = {}
+        checkpoint(server)
+        found["8 tills in one shop, sales/s"] = pgbench(urls.app, TILLS, seconds, one_shop)
+        checkpoint(server)
+        found["16 connections, sales/s"] = pgbench(urls.app, 16, seconds, sale, defines)
+        checkpoint(server)
+        ms, cpu = median_latency_ms(urls.app, shop, shop.new_customer, LATENCY_SAMPLES)
+        found["median ms of a sale"] = ms
+        if cpu is not None:
+            found["server CPU ms per sale"] = cpu
+        writes = write_costs(server, urls.app, shop, WRITE_SAMPLES)
+        found["WAL bytes per sale"] = writes["WAL bytes"]
+        found["WAL records per sale"] = writes["WAL records"]
+        found["shared buffers dirtied per sale"] = writes["shared buffers dirtied"]
+        return found
+
+    # Taken in turns (kept, without, kept, without) and averaged, so that other work on the
+    # machine weighs on both alike.
+    rounds: dict[bool, list[dict[str, float]]] = {True: [], False: []}
+    try:
+        for _ in range(2):
+            for keeping in (True, False):
+                with psycopg.connect(urls.admin, autocommit=True) as conn:
+                    conn.execute(PROCESS_PURCHASE_SQL.read_text() if keeping else without_rollups())
+                rounds[keeping].append(measure())
+    finally:
+        with psycopg.connect(urls.admin, autocommit=True) as conn:
+            conn.execute(PROCESS_PURCHASE_SQL.read_text())
+    kept, bare = (
+        {label: statistics.mean(r[label] for r in rounds[keeping]) for label in rounds[True][0]}
+        for keeping in (True, False)
+    )
+    print("| per sale | rollups kept | without | kept ÷ without |\n| --- | ---: | ---: | ---: |")
+    for label, value in kept.items():
+        other = bare[label]
+        print(f"| {label} | {value:,.3f} | {other:,.3f} | {value / other:.2f}× |")
+
+
 def checkpoint(server: str) -> None:
     with psycopg.connect(server, autocommit=True) as conn:
         conn.execute("CHECKPOINT")
@@ -450,6 +517,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--server", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--only", choices=("all", "rollups"), default="all")
     args = parser.parse_args()
     server, seconds = args.server, args.seconds
     superuser = str(psycopg.conninfo.conninfo_to_dict(server).get("user") or "postgres")
@@ -461,6 +529,14 @@ def main() -> None:
     defines = {"business": shop.business_id, "user": shop.user_id, "hot": shop.hot_product}
     sale = SALE_SCRIPT.format(customers=CUSTOMERS_PER_CLIENT, products=PRODUCTS_PER_CLIENT)
     hot = HOT_SCRIPT.format(customers=CUSTOMERS_PER_CLIENT)
+
+    if args.only == "rollups":
+        with psycopg.connect(server) as conn:
+            version = conn.execute("SHOW server_version").fetchone()[0]
+        print(f"PostgreSQL {version}, {seconds:g} s per measurement, clients driven by pgbench\n")
+        print("6. The reports' rollups: process_purchase with and without writing them\n")
+        rollup_costs(server, urls, shop, seconds)
+        return
 
     recreate_database(server, "shopcredit_pgbench")
     with psycopg.connect(server, autocommit=True) as conn:
@@ -541,6 +617,9 @@ def main() -> None:
         ("pgbench TPC-B", tpcb),
     ):
         print(f"| {label} | {rate:,.0f} | {rate / tpcb:.2f}× |")
+
+    print("\n6. The reports' rollups: process_purchase with and without writing them\n")
+    rollup_costs(server, urls, shop, seconds)
 
     print("\nTargets")
     print(f"- throughput at 8 connections: {ratios[8]:.2f}× pgbench (issue 13: ≥ 0.5×)")

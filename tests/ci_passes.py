@@ -29,6 +29,7 @@ ONLY_IN = {
         "test_corrections_concurrency.py",
         "test_payment_concurrency.py",
         "test_purchase_concurrency.py",
+        "test_reports_concurrency.py",
         "test_simulation.py",
         "test_api_schemathesis.py",
     ),

@@ -266,8 +266,8 @@ def redate_sale(
     created_days_ago: int | None = None,
 ) -> None:
     """Move a sale's due date (and when it was made) as if it had been made earlier, and
-    rebuild what the ledger maintains from due dates, as `rebuild_due_summaries` does after
-    any change made outside the ledger functions."""
+    rebuild what the ledger maintains from due dates and days, as `rebuild_due_summaries` and
+    `rebuild_report_rollups` do after any change made outside the ledger functions."""
     with psycopg.connect(admin_url) as conn:
         conn.execute(
             """UPDATE orders
@@ -277,7 +277,9 @@ def redate_sale(
             {"due_on": due_on, "days": due_in_days, "ago": created_days_ago, "id": order_id},
         )
         conn.execute(
-            "SELECT rebuild_due_summaries(business_id) FROM orders WHERE id = %s", (order_id,)
+            """SELECT rebuild_due_summaries(business_id), rebuild_report_rollups(business_id)
+                 FROM orders WHERE id = %s""",
+            (order_id,),
         )
 
 

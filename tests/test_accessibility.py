@@ -26,6 +26,12 @@ MORE_PAGES = {
     "settings": "/settings",
     "import": "/import",
     "cash-up": "/reports/day",
+    "reports": "/reports",
+    "sales report": "/reports/sales",
+    "money collected": "/reports/collections",
+    "owed by age": "/reports/owed?by=week",
+    "who owes the most": "/reports/customers",
+    "a period refused": "/reports/sales?from=yesterday",
     "reverse a payment": "/payments/{payment}/reverse",
     "not found": "/no-such-page",
 }

@@ -360,6 +360,11 @@ def _column(table: str) -> str:
         "document_counters": "kind",
         "return_items": "product_id",
         "refund_sources": "payment_id",
+        "sales_by_day": "product_id",
+        "sales_by_month": "product_id",
+        "sales_totals_by_day": "day",
+        "owed_by_day": "due_on",
+        "collections_by_day": "method",
     }.get(table, "id")
 
 
@@ -682,3 +687,32 @@ def test_the_ledger_module_refuses_a_session_with_no_business_bound(
                 call(session)
             assert not session.in_transaction(), name  # nothing was sent
     assert snapshot(database.admin, shop.business_id) == before
+
+
+def test_the_reports_show_none_of_another_business(
+    app: Flask, shop: Shop, other_shop: Shop, tenants: tuple[Rows, Rows]
+) -> None:
+    """Every report and its CSV, over the longest period they offer: A's own products and
+    customers are there, nothing of B's is (the rollups hold both shops' rows)."""
+    _a, b = tenants
+    owner = signed_in(app, shop.slug, shop.owner_email)
+    secrets = secrets_of(other_shop, b)
+    own: dict[str, str] = {}
+    for path in (
+        "/reports",
+        "/reports/sales?by=week",
+        "/reports/sales.csv?by=week",
+        "/reports/collections?by=week",
+        "/reports/collections.csv?by=week",
+        "/reports/owed?by=week",
+        "/reports/owed.csv?by=week",
+        "/reports/customers",
+        "/reports/customers.csv",
+    ):
+        answer = owner.get(path)
+        assert answer.status_code == 200, path
+        assert leaks(answer, secrets) == [], path
+        own[path] = answer.get_data(as_text=True)
+    assert "Alpha Apples" in own["/reports/sales?by=week"]
+    assert "Alpha Apples" in own["/reports/sales.csv?by=week"]
+    assert "Alice Alpha" in own["/reports/customers"]

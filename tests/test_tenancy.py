@@ -122,6 +122,20 @@ def two_shops_with_data(app: Flask, database: DatabaseUrls, shop: Shop, other_sh
                 " %s, 0, 10, 10, %s, gen_random_uuid(), gen_random_uuid())",
                 (s.business_id, s.clerk_id, s.clerk_id),
             )
+            # The reports' rollups (0022), one row each.
+            for rollup in (
+                "INSERT INTO sales_by_day (business_id, day, product_id, sold_quantity,"
+                " sold_amount) VALUES (%(b)s, current_date, %(p)s, 1, 5)",
+                "INSERT INTO sales_by_month (business_id, month, product_id, sold_quantity,"
+                " sold_amount) VALUES (%(b)s, date_trunc('month', now())::date, %(p)s, 1, 5)",
+                "INSERT INTO sales_totals_by_day (business_id, day, sales, sold_amount)"
+                " VALUES (%(b)s, current_date, 1, 5)",
+                "INSERT INTO owed_by_day (business_id, day, due_on, change)"
+                " VALUES (%(b)s, current_date, current_date, 4)",
+                "INSERT INTO collections_by_day (business_id, day, method, received, payments)"
+                " VALUES (%(b)s, current_date, 'cash', 1, 1)",
+            ):
+                conn.execute(rollup, {"b": s.business_id, "p": product})
 
 
 @pytest.fixture
@@ -178,6 +192,11 @@ def test_a_bound_tenant_sees_only_its_own_rows(
         "activity_log": 2,  # adding the owner and the clerk (make_shop) wrote a line each
         "drawer_counts": 1,
         "reminders": 1,
+        "sales_by_day": 1,
+        "sales_by_month": 1,
+        "sales_totals_by_day": 1,
+        "owed_by_day": 1,
+        "collections_by_day": 1,
     }
     for table in TENANT_TABLES:
         owners = app_conn.execute(f"SELECT DISTINCT business_id FROM {table}").fetchall()

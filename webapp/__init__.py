@@ -157,6 +157,7 @@ def _register_blueprints(app: Flask) -> None:
     from webapp.customers import bp as customers_bp
     from webapp.dashboard import bp as dashboard_bp
     from webapp.imports import bp as imports_bp
+    from webapp.insights import bp as insights_bp
     from webapp.overdue import bp as overdue_bp
     from webapp.payments import bp as payments_bp
     from webapp.products import bp as products_bp
@@ -171,6 +172,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(payments_bp)
     app.register_blueprint(corrections_bp)
     app.register_blueprint(cashup_bp)
+    app.register_blueprint(insights_bp)
     app.register_blueprint(reminders_bp)
     app.register_blueprint(customers_bp)
     app.register_blueprint(overdue_bp)

@@ -163,6 +163,8 @@ BACKDATE_SALE = text(
 # Due dates moved outside the ledger functions: rebuild what they maintain from due dates.
 REBUILD = text("SELECT rebuild_due_summaries(:business_id)")
 BACKDATE_PAYMENT = text("UPDATE payments SET created_at = :moment WHERE id = :id")
+# Once the history is made and dated: the reports' rollups, by the days it was dated to.
+REBUILD_REPORTS = text("SELECT rebuild_report_rollups(:business_id)")
 
 
 @dataclass(frozen=True)
@@ -307,6 +309,7 @@ def _sales_history(session: Session, business: Business, rng: random.Random) -> 
             }
             moment = now - timedelta(days=days_ago, hours=rng.randrange(0, 1))
             _in_the_past(session, PAYMENT, params, BACKDATE_PAYMENT, moment)
+    session.execute(REBUILD_REPORTS, {"business_id": business.id})
 
 
 def _in_the_past(

@@ -496,4 +496,9 @@ TENANT_TABLES = (
     "activity_log",
     "drawer_counts",
     "reminders",
+    "sales_by_day",
+    "sales_by_month",
+    "sales_totals_by_day",
+    "owed_by_day",
+    "collections_by_day",
 )

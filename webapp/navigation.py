@@ -28,6 +28,7 @@ MENU = (
     NavItem("customers.index", lazy_gettext("Customers")),
     NavItem("products.index", lazy_gettext("Products")),
     NavItem("overdue.index", lazy_gettext("Overdue")),
+    NavItem("insights.index", lazy_gettext("Reports"), owner_only=True),
     NavItem("staff.index", lazy_gettext("Staff"), owner_only=True),
     NavItem("settings.index", lazy_gettext("Settings"), owner_only=True),
     NavItem("activity.index", lazy_gettext("Activity"), owner_only=True),

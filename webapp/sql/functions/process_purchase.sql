@@ -12,9 +12,11 @@
 -- hold when the owner (who bypasses it) calls the function, as the demo loader does.
 -- Lock order, the same in every transaction that writes the ledger: the customer row first,
 -- then the product rows in one statement ordered by id, then (by writing it) the one
--- open_dues row of the sale's due date and the customer's shard, and last the shop's sale
--- counter (document_counters), taken after every other row is written: from then to the
--- commit only the order's own row and the foreign-key checks remain.
+-- open_dues row of the sale's due date and the customer's shard, then the shop's sale
+-- counter (document_counters), taken after every other row of the ledger is written; after it
+-- only the order's own row, the reports' rollup rows (report_sales, report_owed: rows that
+-- every sale of the shop that day shares, so they come while the counter already queues the
+-- shop's tills) and the foreign-key checks remain.
 --
 -- Refusals carry their own SQLSTATE and, in DETAIL, a JSON object with the facts a person needs:
 --   SC001 insufficient stock       {"product_id", "name", "available", "requested", "lines"}
@@ -348,6 +350,22 @@ BEGIN
         PERFORM public.ledger_refuse('SC004', 'unknown or inactive user, or unknown API token',
                               '{"field": "user_id"}');
     END IF;
+    -- 6. The reports' rollups, after the counter (README's lock order): the sale's lines (or
+    -- its amount, as the nil product) on today's row of each product, whose locks this sale
+    -- holds, and the day's totals; then what is owed on its due date.
+    IF v_quick THEN
+        PERFORM public.report_sales(v_business, NULL, ARRAY[
+                                        '00000000-0000-0000-0000-000000000000'::uuid],
+                                    ARRAY[0], ARRAY[v_total], false);
+    ELSE
+        PERFORM public.report_sales(v_business, NULL,
+                                    ARRAY(SELECT l.product_id FROM unnest(v_lines) l),
+                                    ARRAY(SELECT l.quantity FROM unnest(v_lines) l),
+                                    ARRAY(SELECT l.quantity * l.unit_price
+                                            FROM unnest(v_lines) l),
+                                    false);
+    END IF;
+    PERFORM public.report_owed(v_business, NULL, ARRAY[due_on], ARRAY[v_total]);
     IF v_override IS NOT NULL THEN
         INSERT INTO public.activity_log (business_id, user_id, api_token_id, kind, summary,
                                          before, after, reason, customer_id, order_id)

@@ -8,7 +8,8 @@
 -- The business is the one bound to the transaction (app.business_id): that binding is the
 -- authority. p_business_id must name the same business (a distributed PostgreSQL, Citus, routes
 -- each call by it); any other, or none bound, is refused before anything is read.
--- Locks: the customers in id order, then the open_dues rows of today's due date in shard order.
+-- Locks: the customers in id order, then the open_dues rows of today's due date in shard order,
+-- the sale counter, and last today's owed_by_day row of that due date (the reports' rollup).
 --
 -- Refusals, with a JSON DETAIL: SC002 above a limit, SC003 customer not found, SC004 bad input;
 -- each names the customer (DETAIL customer_id) so an import can point at the row. SC003 with
@@ -34,6 +35,8 @@ DECLARE
     v_balance  numeric;
     v_limit    numeric;
     v_count    integer;
+    v_total    numeric;
+    v_due_on   date;
 BEGIN
     -- The business named is the one bound to this transaction (the bound one decides).
     IF v_business IS NULL OR p_business_id IS DISTINCT FROM v_business THEN
@@ -124,10 +127,14 @@ BEGIN
          ORDER BY 2, 3
         ON CONFLICT ON CONSTRAINT open_dues_pkey DO UPDATE SET owed = d.owed + excluded.owed
     )
-    SELECT count(*) INTO v_count FROM new_orders;
+    SELECT count(*), sum(o.total), min(o.due_on) INTO v_count, v_total, v_due_on
+      FROM new_orders o;
     IF v_count <> jsonb_array_length(p_entries) THEN
         PERFORM public.ledger_refuse('SC004', 'unknown or inactive user', '{"field": "user_id"}');
     END IF;
+    -- The reports' rollups, after the counter: what is owed on that due date (an opening
+    -- balance is owed, but is not a sale of the day).
+    PERFORM public.report_owed(v_business, NULL, ARRAY[v_due_on], ARRAY[v_total]);
     RETURN v_count;
 END
 $$;

@@ -12,7 +12,8 @@
 -- Locks the customer (the global order: customer first; a sale then takes its products), then
 -- the open_dues rows of the customer's open sales' due dates in date order, then updates the
 -- customer's own sales (which only payments, returns and reversals change, and only under the
--- customer's lock), and last the shop's payment counter. The
+-- customer's lock), and last the shop's payment counter; after it, the reports' rollup rows
+-- (owed_by_day in due-date order, then collections_by_day). The
 -- amount goes to the sale named, if any, and the rest to open sales oldest due date first (then
 -- oldest made).
 --
@@ -60,6 +61,8 @@ DECLARE
     v_allocated numeric;
     v_dues_rows bigint;
     v_due_dates bigint;
+    v_owed_dues    date[];
+    v_owed_changes numeric[];
 BEGIN
     -- 0. The business named is the one bound to this transaction (the bound one decides).
     IF v_business IS NULL OR p_business_id IS DISTINCT FROM v_business THEN
@@ -224,8 +227,10 @@ BEGIN
            (SELECT jsonb_agg(jsonb_build_object('order_id', a.order_id, 'amount', a.amount)
                              ORDER BY s.listed)
               FROM new_allocations a JOIN shares s ON s.order_id = a.order_id),
-           (SELECT count(*) FROM dues), (SELECT count(DISTINCT due_on) FROM shares)
-      INTO payment_id, number, v_allocated, allocations, v_dues_rows, v_due_dates;
+           (SELECT count(*) FROM dues), (SELECT count(DISTINCT due_on) FROM shares),
+           ARRAY(SELECT s.due_on FROM shares s), ARRAY(SELECT -s.amount FROM shares s)
+      INTO payment_id, number, v_allocated, allocations, v_dues_rows, v_due_dates,
+           v_owed_dues, v_owed_changes;
     IF payment_id IS NULL THEN
         PERFORM public.ledger_refuse('SC004', 'unknown or inactive user, or unknown API token',
                               '{"field": "user_id"}');
@@ -242,6 +247,10 @@ BEGIN
         RAISE EXCEPTION 'amounts owed per due date are out of step; run rebuild_due_summaries'
             USING ERRCODE = 'XX000';
     END IF;
+    -- The reports' rollups, after the counter (README's lock order): what is owed on each due
+    -- date paid, in date order, then the money taken by this method today.
+    PERFORM public.report_owed(v_business, NULL, v_owed_dues, v_owed_changes);
+    PERFORM public.report_collections(v_business, NULL, p_method, p_amount, 0, 0);
     created := true;
     balance_after := v_balance - p_amount;
 END

@@ -14,8 +14,9 @@
 --
 -- The business is the one bound to the transaction, as for the other ledger functions.
 -- Lock order, the global one: the customer, then the sale's products in one statement ordered
--- by id, then the open_dues rows of the customer's open sales' due dates in date order, and
--- last the shop's return counter.
+-- by id, then the open_dues rows of the customer's open sales' due dates in date order, then
+-- the shop's return counter, and after it the reports' rollup rows (sales_by_day,
+-- sales_by_month, sales_totals_by_day, owed_by_day in due-date order, collections_by_day).
 --
 -- Refusals, with a JSON DETAIL:
 --   SC003 not found                {"entity": "business"|"sale", "id"}
@@ -82,6 +83,8 @@ DECLARE
     v_give       numeric;
     i            integer;
     r            record;
+    v_owed_dues    date[] := '{}';   -- what each sale's due date owes less (the reports)
+    v_owed_changes numeric[] := '{}';
 BEGIN
     -- 0. The business named is the one bound to this transaction (the bound one decides).
     IF v_business IS NULL OR p_business_id IS DISTINCT FROM v_business THEN
@@ -305,6 +308,8 @@ BEGIN
     UPDATE public.orders o SET returned = o.returned + v_value, paid = o.paid - v_excess
      WHERE o.business_id = v_business AND o.id = p_order_id;
     IF v_reduce > 0 THEN
+        v_owed_dues := v_owed_dues || v_order.due_on;
+        v_owed_changes := v_owed_changes || -v_reduce;
         UPDATE public.open_dues d SET owed = d.owed - v_reduce
          WHERE d.business_id = v_business AND d.due_on = v_order.due_on
            AND d.shard = public.due_shard(v_order.customer_id);
@@ -364,6 +369,8 @@ BEGIN
                 END IF;
             END LOOP;
             v_give := r.owed - v_take;
+            v_owed_dues := v_owed_dues || r.due_on;
+            v_owed_changes := v_owed_changes || -v_give;
             UPDATE public.orders o SET paid = o.paid + v_give
              WHERE o.business_id = v_business AND o.id = r.id;
             UPDATE public.open_dues d SET owed = d.owed - v_give
@@ -411,6 +418,27 @@ BEGIN
                                             resulting_stock, order_id, return_id, created_by)
         SELECT v_business, s.id, s.quantity, 'return', s.stock, p_order_id, return_id, p_user_id
           FROM stock s;
+    END IF;
+    -- The reports' rollups, after the counter (README's lock order): the goods (or amount)
+    -- back on today's rows of their products (whose locks this return holds) and the day's
+    -- totals, unless the sale was an opening balance; what is owed less on each due date, in
+    -- date order; the refund by its method.
+    IF NOT v_order.is_opening_balance THEN
+        IF v_sold_items THEN
+            PERFORM public.report_sales(v_business, NULL, v_ids, v_qtys,
+                                        ARRAY(SELECT l.quantity * l.unit_price
+                                                FROM unnest(v_qtys, v_prices)
+                                                     AS l(quantity, unit_price)),
+                                        true);
+        ELSE
+            PERFORM public.report_sales(v_business, NULL, ARRAY[
+                                            '00000000-0000-0000-0000-000000000000'::uuid],
+                                        ARRAY[0], ARRAY[v_value], true);
+        END IF;
+    END IF;
+    PERFORM public.report_owed(v_business, NULL, v_owed_dues, v_owed_changes);
+    IF v_refund > 0 THEN
+        PERFORM public.report_collections(v_business, NULL, p_refund_method, 0, 0, v_refund);
     END IF;
     IF v_refund > 0 THEN
         INSERT INTO public.refund_sources (business_id, return_id, payment_id, amount)

@@ -6,7 +6,8 @@
 -- not numbered. A payment part of which was refunded by a return cannot be reversed.
 --
 -- The business is the one bound to the transaction, as for the other ledger functions.
--- Locks: the customer, then the open_dues rows of the paid sales' due dates in date order.
+-- Locks: the customer, then the open_dues rows of the paid sales' due dates in date order,
+-- then the reports' rollup rows (owed_by_day in due-date order, then collections_by_day).
 --
 -- Refusals, with a JSON DETAIL:
 --   SC003 not found                {"entity": "business"|"payment", "id"}
@@ -43,6 +44,8 @@ DECLARE
     v_balance  numeric;
     v_refunded numeric;
     v_undone   numeric;
+    v_owed_dues    date[];
+    v_owed_changes numeric[];
 BEGIN
     IF v_business IS NULL OR p_business_id IS DISTINCT FROM v_business THEN
         PERFORM public.ledger_refuse('SC003', 'business not found',
@@ -128,7 +131,9 @@ BEGIN
          ORDER BY u.due_on
         ON CONFLICT ON CONSTRAINT open_dues_pkey DO UPDATE SET owed = d.owed + excluded.owed
     )
-    SELECT coalesce(sum(u.amount), 0) INTO v_undone FROM undone u;
+    SELECT coalesce(sum(u.amount), 0), array_agg(u.due_on), array_agg(u.amount)
+      INTO v_undone, v_owed_dues, v_owed_changes
+      FROM undone u;
     IF v_undone <> v_payment.amount THEN
         RAISE EXCEPTION 'payment % of % had allocations of only %', p_payment_id,
                         v_payment.amount, v_undone USING ERRCODE = 'XX000';
@@ -146,6 +151,14 @@ BEGIN
                                           balance_after)
     VALUES (v_business, p_payment_id, v_reason, p_user_id, p_api_token_id, p_idempotency_key,
             v_hash, v_balance + v_undone);
+    -- The reports' rollups (README's lock order): what is owed again on each due date, in
+    -- date order, then the payment counted as reversed on its own day, by its method.
+    PERFORM public.report_owed(v_business, NULL, v_owed_dues, v_owed_changes);
+    PERFORM public.report_collections(
+        v_business,
+        (SELECT (v_payment.created_at AT TIME ZONE b.timezone)::date
+           FROM public.businesses b WHERE b.id = v_business),
+        v_payment.method, 0, v_payment.amount, 0);
     INSERT INTO public.activity_log (business_id, user_id, api_token_id, kind, summary, before,
                                      after, reason, customer_id, payment_id)
     VALUES (v_business, p_user_id, p_api_token_id, 'reversal',
