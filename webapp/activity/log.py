@@ -32,6 +32,7 @@ KIND_LABELS = {
     "staff": "Staff",
     "settings": "Settings",
     "api_token": "API token",
+    "statement_link": "Statement link",
 }
 SUMMARY_MAX = 500  # the column's CHECK
 REASON_MAX = 500
