@@ -47,9 +47,14 @@ ID_PARAMETERS = {
     "import_id": "import",
     "movement_id": "movement",
     "return_id": "return",
+    "link_id": "statement_link",
 }
 # Parameters that are not ids: the values each may take (an `any(...)` converter says its own).
-OTHER_PARAMETERS: dict[str, tuple[str, ...]] = {}
+OTHER_PARAMETERS: dict[str, tuple[str, ...]] = {
+    # A shared statement's token: of the right shape, opening nothing (test_share.py opens real
+    # ones).
+    "token": ("A" * 43,),
+}
 # Endpoints no walk visits: files, not pages.
 SKIPPED_ENDPOINTS = frozenset({"static"})
 WALKED_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
@@ -205,6 +210,15 @@ def seed(
         shop.clerk_id,
         shop.clerk_id,
     )
+    ((link,),) = fetch(  # a shared statement of the customer's
+        admin_url,
+        "INSERT INTO statement_links (business_id, customer_id, token_hash, date_from,"
+        " created_by, expires_at) VALUES (%s, %s, encode(sha256(gen_random_uuid()::text::bytea),"
+        " 'hex'), current_date - 90, %s, now() + interval '30 days') RETURNING id",
+        shop.business_id,
+        customer,
+        shop.clerk_id,
+    )
     # A recovery code of the owner's (its second factor stays off: signing in needs no code).
     fetch(
         admin_url,
@@ -223,6 +237,7 @@ def seed(
         "import": upload,
         "movement": movement,
         "return": returned,
+        "statement_link": link,
     }
     return Rows(ids, auth)
 

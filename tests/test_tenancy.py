@@ -122,6 +122,12 @@ def two_shops_with_data(app: Flask, database: DatabaseUrls, shop: Shop, other_sh
                 " %s, 0, 10, 10, %s, gen_random_uuid(), gen_random_uuid())",
                 (s.business_id, s.clerk_id, s.clerk_id),
             )
+            conn.execute(
+                "INSERT INTO statement_links (business_id, customer_id, token_hash, date_from,"
+                " created_by, expires_at) VALUES (%s, %s, encode(sha256(gen_random_uuid()::text"
+                "::bytea), 'hex'), current_date, %s, now() + interval '30 days')",
+                (s.business_id, customer, s.clerk_id),
+            )
 
 
 @pytest.fixture
@@ -178,6 +184,7 @@ def test_a_bound_tenant_sees_only_its_own_rows(
         "activity_log": 2,  # adding the owner and the clerk (make_shop) wrote a line each
         "drawer_counts": 1,
         "reminders": 1,
+        "statement_links": 1,
     }
     for table in TENANT_TABLES:
         owners = app_conn.execute(f"SELECT DISTINCT business_id FROM {table}").fetchall()
