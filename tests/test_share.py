@@ -21,6 +21,7 @@ from tests.helpers import (
     Shop,
     add_customer,
     add_product,
+    at_once,
     csrf_token,
     fetch,
     pay,
@@ -455,3 +456,25 @@ def test_settings_preview_shows_the_link(owner_client: FlaskClient, shop: Shop) 
     page = preview.get_data(as_text=True)
     assert re.search(r"Your statement: http://localhost/s/[A-Za-z0-9_-]{43}", page)
     assert "{statement_link}" in page  # listed among what the app fills in
+
+
+def test_the_same_form_sent_twice_at_once_makes_one_link(
+    app: Flask, database: DatabaseUrls, shop: Shop, ada: uuid.UUID
+) -> None:
+    clients = [signed_in(app, shop.slug, shop.clerk_email) for _ in range(2)]
+    page = f"/customers/{ada}"
+    body = clients[0].get(page).get_data(as_text=True)
+    key = re.search(r'name="idempotency_key" type="hidden" value="([^"]+)"', body)
+    assert key
+    forms = [
+        {"csrf_token": csrf_token(client, page), "idempotency_key": key.group(1), "days": "30"}
+        for client in clients
+    ]
+    answers = at_once(
+        2, lambda n: clients[n].post(f"{page}/statement-links", data=forms[n]).status_code
+    )
+    assert answers == [302, 302]
+    assert fetch(database.admin, "SELECT count(*) FROM statement_links") == [(1,)]
+    assert fetch(
+        database.admin, "SELECT count(*) FROM activity_log WHERE kind = 'statement_link'"
+    ) == [(1,)]

@@ -107,18 +107,19 @@ def share(customer_id: uuid.UUID) -> Response:
         return _back(customer.id)
     today = reports.business_today(session)
     date_from = form.date_from.data or today - timedelta(days=90)
-    date_to: date | None = form.date_to.data or today
-    if date_to is not None and date_to < date_from:
+    date_to = form.date_to.data or today
+    if date_to < date_from:
         date_from, date_to = date_to, date_from
-    if date_to is not None and date_to >= today:
-        date_to = None  # up to today: then up to the day it is opened, so it stays current
+    date_from = min(date_from, today)  # a period can start no later than today
+    # Up to today: then up to the day it is opened, so the page stays current.
+    until: date | None = None if date_to >= today else date_to
     try:
         _link, made = operations.share_statement(
             session,
             customer,
             user_id=current_user.id,
             date_from=date_from,
-            date_to=date_to,
+            date_to=until,
             days=int(form.days.data),
             key=form.key,
         )
