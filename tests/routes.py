@@ -31,6 +31,7 @@ from tests.helpers import (
     tenant_session,
 )
 from webapp import ledger
+from webapp.share import links
 
 # The name of a route's id parameter → the kind of row it names.
 ID_PARAMETERS = {
@@ -131,6 +132,7 @@ class Rows:
 
     ids: dict[str, uuid.UUID]
     auth: dict[str, str]  # an API token's Authorization header
+    statement_token: str = ""  # what opens the customer's shared statement (/s/<token>)
 
 
 def seed(
@@ -210,13 +212,18 @@ def seed(
         shop.clerk_id,
         shop.clerk_id,
     )
-    ((link,),) = fetch(  # a shared statement of the customer's
+    link = uuid.uuid4()  # a shared statement of the customer's, which its token opens
+    with app.app_context():
+        link_token = links.token_for(link)
+    fetch(
         admin_url,
-        "INSERT INTO statement_links (business_id, customer_id, token_hash, date_from,"
-        " created_by, expires_at) VALUES (%s, %s, encode(sha256(gen_random_uuid()::text::bytea),"
-        " 'hex'), current_date - 90, %s, now() + interval '30 days') RETURNING id",
+        "INSERT INTO statement_links (business_id, id, customer_id, token_hash, date_from,"
+        " created_by, expires_at) VALUES (%s, %s, %s, %s, current_date - 90, %s,"
+        " now() + interval '30 days') RETURNING id",
         shop.business_id,
+        link,
         customer,
+        links.hash_token(link_token),
         shop.clerk_id,
     )
     # A recovery code of the owner's (its second factor stays off: signing in needs no code).
@@ -239,7 +246,7 @@ def seed(
         "return": returned,
         "statement_link": link,
     }
-    return Rows(ids, auth)
+    return Rows(ids, auth, link_token)
 
 
 @dataclass

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from webapp.db import bind_tenant
 from webapp.models import Business, Customer, StatementLink
 from webapp.share import links
+from webapp.share.forms import ShareForm
 
 # The customer's page lists this many, newest first.
 LISTED = 10
@@ -88,8 +89,6 @@ def open_link(session: Session, token: str) -> Opened | None:
 
 def customer_page(session: Session, customer_id: uuid.UUID) -> dict[str, object]:
     """What the customer's page needs for its "Statement links" section."""
-    from webapp.share.forms import ShareForm  # (forms import operations, which import this)
-
     return {
         "shared_links": customer_links(session, customer_id),
         "share_form": ShareForm(formdata=None),
