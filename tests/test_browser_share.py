@@ -97,6 +97,14 @@ def test_shared_on_a_phone_opened_on_a_phone_and_printed(
         assert "Print" not in text.replace("Printed", "")
         assert "stops working" not in text
         assert [a for p in pdf.pages for a in (p.get("/Annots") or [])] == []
+
+        # On the counter's PC: the list says who made the link and until when it opens.
+        page.set_viewport_size({"width": 1280, "height": 900})
+        page.goto(f"{live_server}/customers/{customer}#shared-links")
+        listed = page.locator("#shared-links")
+        expect(listed).to_contain_text("by Carl Clerk")
+        expect(listed).to_contain_text("Open until")
+        listed.screenshot(path=str(ARTIFACTS / "share-links-desktop.png"))
     finally:
         staff.close()
         stranger.close()
