@@ -31,6 +31,7 @@ from tests.helpers import (
     tenant_session,
 )
 from webapp import ledger
+from webapp.share import links
 
 # The name of a route's id parameter → the kind of row it names.
 ID_PARAMETERS = {
@@ -47,9 +48,14 @@ ID_PARAMETERS = {
     "import_id": "import",
     "movement_id": "movement",
     "return_id": "return",
+    "link_id": "statement_link",
 }
 # Parameters that are not ids: the values each may take (an `any(...)` converter says its own).
-OTHER_PARAMETERS: dict[str, tuple[str, ...]] = {}
+OTHER_PARAMETERS: dict[str, tuple[str, ...]] = {
+    # A shared statement's token: of the right shape, opening nothing (test_share.py opens real
+    # ones).
+    "token": ("A" * 43,),
+}
 # Endpoints no walk visits: files, not pages.
 SKIPPED_ENDPOINTS = frozenset({"static"})
 WALKED_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
@@ -126,6 +132,7 @@ class Rows:
 
     ids: dict[str, uuid.UUID]
     auth: dict[str, str]  # an API token's Authorization header
+    statement_token: str = ""  # what opens the customer's shared statement (/s/<token>)
 
 
 def seed(
@@ -205,6 +212,20 @@ def seed(
         shop.clerk_id,
         shop.clerk_id,
     )
+    link = uuid.uuid4()  # a shared statement of the customer's, which its token opens
+    with app.app_context():
+        link_token = links.token_for(link)
+    fetch(
+        admin_url,
+        "INSERT INTO statement_links (business_id, id, customer_id, token_hash, date_from,"
+        " created_by, expires_at) VALUES (%s, %s, %s, %s, current_date - 90, %s,"
+        " now() + interval '30 days') RETURNING id",
+        shop.business_id,
+        link,
+        customer,
+        links.hash_token(link_token),
+        shop.clerk_id,
+    )
     # A recovery code of the owner's (its second factor stays off: signing in needs no code).
     fetch(
         admin_url,
@@ -223,8 +244,9 @@ def seed(
         "import": upload,
         "movement": movement,
         "return": returned,
+        "statement_link": link,
     }
-    return Rows(ids, auth)
+    return Rows(ids, auth, link_token)
 
 
 @dataclass

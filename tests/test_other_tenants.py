@@ -402,6 +402,46 @@ def _attempt(conn: psycopg.Connection, a: uuid.UUID, sql: str, params: tuple[obj
     return str(result)
 
 
+def test_a_shared_statement_shows_nothing_of_another_business(
+    app: Flask,
+    database: DatabaseUrls,
+    shop: Shop,
+    other_shop: Shop,
+    tenants: tuple[Rows, Rows],
+) -> None:
+    """A's customer's statement link, made on A's page, opened by anyone — a stranger, or B's
+    owner signed in — shows A's customer and nothing of B's; B's link id cannot be revoked
+    from A's customer's page."""
+    import re
+
+    a, b = tenants
+    b_owner = signed_in(app, other_shop.slug, other_shop.owner_email)
+    before = snapshot(database.admin, other_shop.business_id)
+    owner = signed_in(app, shop.slug, shop.owner_email)
+    page = f"/customers/{a.ids['customer']}"
+    body = owner.get(page).get_data(as_text=True)
+    key = re.search(r'name="idempotency_key" type="hidden" value="([^"]+)"', body)
+    assert key
+    made = owner.post(
+        f"{page}/statement-links",
+        data={"csrf_token": csrf_token(owner, page), "idempotency_key": key.group(1)},
+    )
+    assert made.status_code == 302
+    found = re.search(r"http://localhost(/s/[A-Za-z0-9_-]{43})", owner.get(page).get_data(True))
+    assert found
+    secrets = secrets_of(other_shop, b)
+    for opener in (app.test_client(), b_owner):
+        shown = opener.get(found.group(1))
+        assert shown.status_code == 200 and "Alice Alpha" in shown.get_data(as_text=True)
+        assert leaks(shown, secrets) == []
+    revoke = owner.post(
+        f"{page}/statement-links/{b.ids['statement_link']}/revoke",
+        data={"csrf_token": csrf_token(owner, page)},
+    )
+    assert revoke.status_code == 404
+    assert snapshot(database.admin, other_shop.business_id) == before
+
+
 @pytest.mark.usefixtures("tenants")
 def test_the_app_role_with_a_bound_cannot_read_or_change_b_in_any_table(
     as_a: psycopg.Connection, database: DatabaseUrls, shop: Shop, other_shop: Shop

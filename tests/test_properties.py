@@ -43,11 +43,13 @@ from werkzeug.test import TestResponse
 from tests.helpers import Shop, app_config, csrf_token, login
 from tests.routes import (
     ID_PARAMETERS,
+    OTHER_PARAMETERS,
     PLAUSIBLE,
     Form,
     Rows,
     fill,
     harvest_forms,
+    is_id_parameter,
     methods,
     read_forms,
     rules,
@@ -352,6 +354,13 @@ def paths(draw: st.DrawFn, rule: Rule, world: World) -> str:
         converter = rule._converters[name]  # werkzeug keeps converters only here
         if isinstance(converter, AnyConverter):
             values[name] = draw(st.sampled_from(sorted(converter.items)))
+            continue
+        if name in OTHER_PARAMETERS and not is_id_parameter(rule, name):
+            # Text in the path (a shared statement's token): A's or B's real one, the walk's
+            # value, or any text that stays one path segment.
+            real = [world.a.statement_token, world.b.statement_token, *OTHER_PARAMETERS[name]]
+            one_segment = VALUES.filter(lambda value: value.strip(".") and "/" not in value)
+            values[name] = draw(st.one_of(st.sampled_from(real), one_segment))
             continue
         assert name in ID_PARAMETERS, f"{rule.rule}: add {name!r} to tests/routes.py"
         choices = st.sampled_from(world.ids(ID_PARAMETERS[name]))

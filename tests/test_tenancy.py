@@ -136,6 +136,12 @@ def two_shops_with_data(app: Flask, database: DatabaseUrls, shop: Shop, other_sh
                 " VALUES (%(b)s, current_date, 'cash', 1, 1)",
             ):
                 conn.execute(rollup, {"b": s.business_id, "p": product})
+            conn.execute(
+                "INSERT INTO statement_links (business_id, customer_id, token_hash, date_from,"
+                " created_by, expires_at) VALUES (%s, %s, encode(sha256(gen_random_uuid()::text"
+                "::bytea), 'hex'), current_date, %s, now() + interval '30 days')",
+                (s.business_id, customer, s.clerk_id),
+            )
 
 
 @pytest.fixture
@@ -197,6 +203,7 @@ def test_a_bound_tenant_sees_only_its_own_rows(
         "sales_totals_by_day": 1,
         "owed_by_day": 1,
         "collections_by_day": 1,
+        "statement_links": 1,
     }
     for table in TENANT_TABLES:
         owners = app_conn.execute(f"SELECT DISTINCT business_id FROM {table}").fetchall()

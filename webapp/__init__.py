@@ -164,6 +164,7 @@ def _register_blueprints(app: Flask) -> None:
     from webapp.reminders import bp as reminders_bp
     from webapp.sales import bp as sales_bp
     from webapp.settings import bp as settings_bp
+    from webapp.share import bp as share_bp
     from webapp.staff import bp as staff_bp
 
     app.register_blueprint(auth_bp)
@@ -174,6 +175,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(cashup_bp)
     app.register_blueprint(insights_bp)
     app.register_blueprint(reminders_bp)
+    app.register_blueprint(share_bp)
     app.register_blueprint(customers_bp)
     app.register_blueprint(overdue_bp)
     app.register_blueprint(imports_bp)

@@ -168,6 +168,8 @@ def from_environ(environ: Mapping[str, str]) -> dict[str, Any]:
         "LOGIN_LOCK_SECONDS": _whole(environ, "LOGIN_LOCK_SECONDS", 60),
         # Guesses at one's own password when signed in (change it, confirm it's you).
         "PASSWORD_CHECK_LIMIT": _read(environ, "PASSWORD_CHECK_LIMIT") or "5 per minute",
+        # How often one address may open shared statements (/s/<token>; flask-limiter's words).
+        "STATEMENT_LINK_LIMIT": _read(environ, "STATEMENT_LINK_LIMIT") or "60 per minute",
         "WORKERS": worker_count(environ, sys.argv),
         "TRUSTED_PROXIES": int(_read(environ, "TRUSTED_PROXIES") or 0),
         "PROXY_ADDRESSES": _proxy_addresses(environ),

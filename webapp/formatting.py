@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime
 from babel.numbers import format_currency, format_decimal, get_currency_precision
-from flask import Flask
+from flask import Flask, g, has_app_context
 from flask_babel import lazy_gettext
 from flask_login import current_user
 
@@ -20,7 +20,21 @@ from webapp.locales import date_example, shop_locale
 _locale = shop_locale
 
 
+# A page shown for one business with no one of it signed in (a shared statement) names the
+# business here; it comes first, so a shop's staff opening another shop's link in their own
+# browser see it in that shop's currency and timezone, and their session is never loaded.
+SHOWN_BUSINESS = "shown_business"
+
+
+def show_business(business: object) -> None:
+    """Money and dates on this request's pages in `business`'s currency and timezone."""
+    setattr(g, SHOWN_BUSINESS, business)
+
+
 def _business_setting(name: str, default: str) -> str:
+    shown = g.get(SHOWN_BUSINESS) if has_app_context() else None
+    if shown is not None:
+        return str(getattr(shown, name))
     if current_user and current_user.is_authenticated:
         return str(getattr(current_user.business, name))
     return default

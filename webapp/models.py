@@ -399,6 +399,24 @@ class Reminder(TenantRow):
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
 
+class StatementLink(MadeOnRequest, TenantRow):
+    """A link that shows one customer's statement to whoever holds it (webapp/share), until it
+    expires or is revoked. Only the hash of its token is kept."""
+
+    __tablename__ = "statement_links"
+
+    customer_id: Mapped[uuid.UUID]
+    token_hash: Mapped[str]
+    date_from: Mapped[date]
+    date_to: Mapped[date | None]  # None: up to the day it is opened
+    purpose: Mapped[str] = mapped_column(default="shared")  # shared (by hand) or reminder
+    created_by: Mapped[uuid.UUID]
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+    revoked_by: Mapped[uuid.UUID | None]
+
+
 class DrawerCount(TenantRow):
     """One count of a drawer at the end of a day: expected against counted."""
 
@@ -501,4 +519,5 @@ TENANT_TABLES = (
     "sales_totals_by_day",
     "owed_by_day",
     "collections_by_day",
+    "statement_links",
 )

@@ -33,6 +33,7 @@ KIND_LABELS = {
     "staff": lazy_gettext("Staff"),
     "settings": lazy_gettext("Settings"),
     "api_token": lazy_gettext("API token"),
+    "statement_link": lazy_gettext("Statement link"),
 }
 SUMMARY_MAX = 500  # the column's CHECK
 REASON_MAX = 500

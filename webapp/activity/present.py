@@ -11,9 +11,11 @@ from webapp.activity.log import ADMIN_COMMAND, KIND_LABELS
 # The ledger's lines say what happened in the summary ("Return 3 of sale 12: 10.00") and keep
 # the figures it moved (balance, stock) in before/after: those are shown as details. The lines
 # the app writes say before → after in the summary itself.
-SUMMARY_SAYS_IT = frozenset({"credit_limit", "price", "staff", "settings", "api_token"})
+SUMMARY_SAYS_IT = frozenset(
+    {"credit_limit", "price", "staff", "settings", "api_token", "statement_link"}
+)
 # Ids kept for tracing, not for reading.
-HIDDEN_KEYS = frozenset({"user_id", "staff_id", "token_id"})
+HIDDEN_KEYS = frozenset({"user_id", "staff_id", "token_id", "link_id"})
 
 
 def kind_label(kind: str) -> str:

@@ -18,9 +18,18 @@ from webapp.models import User
 
 # Endpoints anyone may reach. Everything else needs a signed-in user; the API blueprint
 # authenticates each request with its own bearer token instead of the session, and so do the
-# metrics (SHOPCREDIT_METRICS_TOKEN, webapp/serving/metrics.py).
+# metrics (SHOPCREDIT_METRICS_TOKEN, webapp/serving/metrics.py) and a shared statement (its
+# link's token, webapp/share).
 PUBLIC_ENDPOINTS = frozenset(
-    {"auth.login", "auth.two_factor_login", "static", "health", "readiness", "metrics"}
+    {
+        "auth.login",
+        "auth.two_factor_login",
+        "static",
+        "health",
+        "readiness",
+        "metrics",
+        "share.statement",
+    }
 )
 TOKEN_AUTH_BLUEPRINTS = frozenset({"api"})
 

@@ -23,7 +23,7 @@ from werkzeug.wrappers import Response
 # routes imports this module to hand over to it after the password; this module calls
 # routes.sign_in only once a request runs, so the import cycle is harmless.
 from webapp.auth import bp, routes, two_factor
-from webapp.auth.access import TOKEN_AUTH_BLUEPRINTS, owner_required
+from webapp.auth.access import PUBLIC_ENDPOINTS, TOKEN_AUTH_BLUEPRINTS, owner_required
 from webapp.auth.two_factor_forms import (
     ConfirmForm,
     RenewCodesForm,
@@ -159,7 +159,7 @@ def require_two_factor_setup() -> Response | None:
     without one, is sent to set it up before anything else (clerks never are)."""
     if request.endpoint is None or request.endpoint in SETUP_ENDPOINTS:
         return None
-    if request.blueprint in TOKEN_AUTH_BLUEPRINTS:
+    if request.endpoint in PUBLIC_ENDPOINTS or request.blueprint in TOKEN_AUTH_BLUEPRINTS:
         return None
     if not current_user.is_authenticated or not two_factor.must_set_up(current_user):
         return None

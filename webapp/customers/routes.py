@@ -44,6 +44,7 @@ from webapp.listing import requested_page
 from webapp.models import Customer
 from webapp.reminders.compose import last_reminders
 from webapp.reminders.operations import compose_for
+from webapp.share.queries import customer_page as shared_links
 
 PAGE_SIZE = 50
 DETAIL_FIELDS = ("name", "phone", "email", "notes")
@@ -97,6 +98,7 @@ def detail(customer_id: uuid.UUID) -> str:
         if current_user.is_owner
         else [],
         **_statement_context(customer),
+        **shared_links(db_session(), customer_id),
     )
 
 

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from datetime import date
 
 from babel.dates import format_date
-from flask import current_app, make_response, render_template, request
+from flask import make_response, render_template, request
 from flask_babel import gettext
 from werkzeug.wrappers import Response
 
@@ -20,6 +20,7 @@ from webapp.formatting import local_date, money
 from webapp.insights import bp, charts, queries
 from webapp.insights.period import Period, parse_period
 from webapp.ledger import PAYMENT_METHODS
+from webapp.locales import shop_locale
 from webapp.overdue.export import neutralise
 from webapp.reports import business_today
 
@@ -31,7 +32,7 @@ def _period() -> Period:
 def period_label(start: date, period: Period) -> str:
     """A period as people say it: a day, "Week of 30 Nov 2026" or "November 2026"."""
     if period.by == "month":
-        return str(format_date(start, "LLLL yyyy", locale=current_app.config["LOCALE"]))
+        return str(format_date(start, "LLLL yyyy", locale=shop_locale()))
     if period.by == "week":
         return str(gettext("Week of %(day)s", day=local_date(max(start, period.starts))))
     return local_date(start)
@@ -40,8 +41,8 @@ def period_label(start: date, period: Period) -> str:
 def short_label(start: date, period: Period) -> str:
     """The same, short enough to go under a column."""
     if period.by == "month":
-        return format_date(start, "MMM yy", locale=current_app.config["LOCALE"])
-    return format_date(max(start, period.starts), "d MMM", locale=current_app.config["LOCALE"])
+        return format_date(start, "MMM yy", locale=shop_locale())
+    return format_date(max(start, period.starts), "d MMM", locale=shop_locale())
 
 
 def _status(period: Period) -> int:
@@ -147,7 +148,10 @@ def sales_csv() -> Response:
 
 # --- Collections ---------------------------------------------------------------------------
 
-_METHOD_CLASSES = [(f"series-{i}", label) for i, label in enumerate(PAYMENT_METHODS.values())]
+
+def _method_classes() -> list[tuple[str, str]]:
+    """Each payment method's chart class and its name in the reader's language."""
+    return [(f"series-{i}", str(label)) for i, label in enumerate(PAYMENT_METHODS.values())]
 
 
 @bp.route("/collections")
@@ -158,7 +162,7 @@ def collections() -> tuple[str, int]:
     chart = charts.column_chart(
         [short_label(p.period, period) for p in report.periods],
         [[m.kept for m in p.methods.values()] for p in report.periods],
-        _METHOD_CLASSES,
+        _method_classes(),
         [f"{period_label(p.period, period)}: {money(p.kept)}" for p in report.periods],
     )
     page = render_template(

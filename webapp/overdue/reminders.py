@@ -42,7 +42,15 @@ PLACEHOLDERS = {
     "due_date": lazy_gettext("the oldest due date"),
     "shop": lazy_gettext("the shop's name"),
     "payment_instructions": lazy_gettext("how to pay (Settings)"),
+    "statement_link": lazy_gettext(
+        "a link to their statement, which they open without signing in (made when the reminder "
+        "is sent, or the one sent before while it has more than a week left)"
+    ),
 }
+# What a reminder shows where its statement link will go, before it is sent (the link is made
+# or chosen only then) — and what the record of a sent reminder keeps instead of the link, so
+# no link's secret is ever stored.
+LINK_NOT_YET_MADE = "[link to their statement]"
 DEFAULT_TEMPLATE = (
     "Hello {name}, this is {shop}. A friendly reminder that {amount} on your account has been "
     "due since {due_date}. {payment_instructions} Thank you!"
@@ -94,6 +102,7 @@ def reminder_text(
     *,
     template: str = "",
     payment_instructions: str = "",
+    statement_link: str = LINK_NOT_YET_MADE,
 ) -> str:
     """The message, from the shop's text (or the built-in one), each placeholder filled in with
     one line of visible text."""
@@ -103,6 +112,7 @@ def reminder_text(
         "due_date": since,
         "shop": shown_as_typed(business),
         "payment_instructions": shown_as_typed(payment_instructions),
+        "statement_link": shown_as_typed(statement_link),
     }
     text = FIELD.sub(
         lambda found: values.get(found.group(1), found.group(0)), template or default_template()
@@ -110,6 +120,11 @@ def reminder_text(
     # The shop's line breaks stay; within a line, one space between words.
     lines = (BREAKING_SPACES.sub(" ", line).strip() for line in text.splitlines())
     return "\n".join(line for line in lines if line)
+
+
+def wants_statement_link(template: str) -> bool:
+    """The shop's reminder text (empty: the built-in one, which has none) carries a link."""
+    return "{statement_link}" in (template or DEFAULT_TEMPLATE)
 
 
 def _digits(phone: str) -> str:

@@ -13,7 +13,13 @@ from sqlalchemy.orm import Session
 
 from webapp.formatting import local_date, money
 from webapp.models import Business
-from webapp.overdue.reminders import reminder_text, sms_link, today_word, whatsapp_link
+from webapp.overdue.reminders import (
+    LINK_NOT_YET_MADE,
+    reminder_text,
+    sms_link,
+    today_word,
+    whatsapp_link,
+)
 
 CHANNELS = {"whatsapp": "WhatsApp", "sms": "SMS"}
 
@@ -29,7 +35,12 @@ class Composed:
 
 
 def compose(
-    business: Business, name: str, phone: str, amount: Decimal, due_on: date | None
+    business: Business,
+    name: str,
+    phone: str,
+    amount: Decimal,
+    due_on: date | None,
+    statement_link: str = LINK_NOT_YET_MADE,
 ) -> Composed:
     message = reminder_text(
         business.name,
@@ -38,6 +49,7 @@ def compose(
         local_date(due_on) if due_on else today_word(),
         template=business.reminder_template,
         payment_instructions=business.payment_instructions,
+        statement_link=statement_link,
     )
     return Composed(message, whatsapp_link(phone, message), sms_link(phone, message))
 

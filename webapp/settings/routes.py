@@ -114,7 +114,13 @@ def reminder_preview(business: Business, settings: operations.Settings) -> str:
         local_date(business_today(db_session()) - timedelta(days=30)),
         template=settings.reminder_template,
         payment_instructions=settings.payment_instructions,
+        statement_link=url_for("share.statement", token=SAMPLE_LINK_ENDING, _external=True),
     )
+
+
+# What {statement_link} looks like in the preview: an address of the shape each reminder
+# sends, which opens nothing.
+SAMPLE_LINK_ENDING = "aB3dE5fG7hJ9kL2mN4pQ6rS8tU1vW3xY5zA7bC9dE1f"
 
 
 TOKENS = text(
