@@ -466,7 +466,7 @@ def test_owners_see_the_reports_and_clerks_do_not(
 @pytest.mark.parametrize(
     ("query", "field", "message"),
     [
-        ("from=yesterday", "from", "Enter a day like 2026-12-02."),
+        ("from=yesterday", "from", "Enter a date like"),
         ("from=2020-01-01", "from", "At most 366 days"),
         ("to=2999-01-01", "to", "That day has not come yet"),
         ("by=year", "by", "Choose by day, week or month."),

@@ -9,6 +9,8 @@ from datetime import date, timedelta
 
 from flask_babel import gettext
 
+from webapp.locales import date_example, parse_local_date
+
 MAX_DAYS = 366
 MAX_DAYS_BY_DAY = 92
 GROUPINGS = ("day", "week", "month")
@@ -114,10 +116,8 @@ def default_period(today: date) -> Period:
 
 
 def _day(value: str | None) -> date | None:
-    try:
-        return date.fromisoformat((value or "").strip())
-    except ValueError:
-        return None
+    """ISO from a date picker, or the day as the shop writes it."""
+    return parse_local_date(value or "")
 
 
 def parse_period(args: dict[str, str], today: date) -> Period:
@@ -132,9 +132,9 @@ def parse_period(args: dict[str, str], today: date) -> Period:
     starts = _day(args.get("from")) if args.get("from") else default.starts
     ends = _day(args.get("to")) if args.get("to") else today
     if starts is None:
-        errors["starts"] = gettext("Enter a day like 2026-12-02.")
+        errors["starts"] = gettext("Enter a date like %(example)s.", example=date_example())
     if ends is None:
-        errors["ends"] = gettext("Enter a day like 2026-12-02.")
+        errors["ends"] = gettext("Enter a date like %(example)s.", example=date_example())
     if starts is not None and ends is not None and not errors:
         if ends > today:
             errors["ends"] = gettext("That day has not come yet: up to today.")
