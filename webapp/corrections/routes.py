@@ -20,6 +20,7 @@ from webapp.db import db_session
 from webapp.formatting import money
 from webapp.forms import add_error
 from webapp.inputs import parse_amount, whole_number
+from webapp.ledger_messages import said
 from webapp.models import Order
 from webapp.payments import queries as payment_queries
 
@@ -109,9 +110,9 @@ def _explain(
     """The refusal in the user's words, and the status it answers with."""
     match refusal:
         case ledger.NotPermitted() if refusal.reason == "not_own_sale":
-            return 403, "A clerk can return or void only their own sales. Ask an owner."
+            return 403, gettext("A clerk can return or void only their own sales. Ask an owner.")
         case ledger.NotPermitted():
-            return 403, refusal.message.capitalize() + "."
+            return 403, said(refusal.message)
         case ledger.NothingToReturn():
             return 409, gettext("Nothing is left to return on this sale.")
         case ledger.MoreThanReturnable() if refusal.product_id is not None:
@@ -130,7 +131,7 @@ def _explain(
             )
             return 409, gettext("Not recorded: check the amount.")
         case ledger.InvalidInput() if refusal.field in ("reason", "refund_method", "amount"):
-            add_error(form[refusal.field], refusal.message.capitalize() + ".")
+            add_error(form[refusal.field], said(refusal.message))
             return 400, gettext("Not recorded: check the form.")
         case ledger.Busy():
             return 409, gettext(

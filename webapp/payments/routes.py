@@ -15,6 +15,7 @@ from webapp.db import db_session, replica_reads
 from webapp.formatting import local_date, money
 from webapp.forms import add_error
 from webapp.inputs import parse_amount, parse_uuid
+from webapp.ledger_messages import said
 from webapp.listing import filter_values, requested_page
 from webapp.models import Customer
 from webapp.payments import bp, queries
@@ -82,7 +83,7 @@ def _explain(refusal: ledger.LedgerError, form: PaymentForm, customer: Customer)
                 ),
             )
         case ledger.InvalidInput() if refusal.field in ("amount", "method", "note", "order_id"):
-            add_error(form[refusal.field], refusal.message.capitalize() + ".")
+            add_error(form[refusal.field], said(refusal.message))
         case ledger.NotFound() if refusal.entity == "sale":
             add_error(form.order_id, gettext("That sale was not found."))
         case ledger.NotFound():

@@ -17,6 +17,7 @@ from webapp.db import db_session
 from webapp.forms import add_error
 from webapp.idempotency import KeyReused
 from webapp.inputs import whole_number
+from webapp.ledger_messages import said
 from webapp.listing import requested_page
 from webapp.models import Product
 from webapp.products import bp, operations, queries
@@ -251,9 +252,9 @@ def _explain(refusal: ledger.LedgerError, form: StockForm) -> str | None:
                 else gettext("None in stock: there is nothing to take away."),
             )
         case ledger.InvalidInput() if refusal.field in ("change", "counted"):
-            add_error(form.quantity, refusal.message.capitalize() + ".")
+            add_error(form.quantity, said(refusal.message))
         case ledger.InvalidInput() if refusal.field in ("reason", "note"):
-            add_error(form[refusal.field], refusal.message.capitalize() + ".")
+            add_error(form[refusal.field], said(refusal.message))
         case ledger.NotFound():
             abort(404)
         case ledger.Busy():

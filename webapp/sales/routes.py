@@ -21,6 +21,7 @@ from webapp.customers.operations import no_credit_message
 from webapp.db import db_session, replica_reads
 from webapp.formatting import money, money_format
 from webapp.inputs import parse_amount, parse_uuid, whole_number
+from webapp.ledger_messages import said
 from webapp.listing import ListFilter, filter_values, requested_page
 from webapp.models import Customer, Product
 from webapp.products import queries as product_queries
@@ -254,11 +255,11 @@ def _explain(
             draft.fault(None, refusal.id, gettext("This product is not for sale any more."))
             draft.error = gettext("Not recorded: a product is not for sale any more.")
         case ledger.InvalidInput() if refusal.field in ("amount", "note"):
-            quick[f"{refusal.field}_error"] = refusal.message.capitalize() + "."
+            quick[f"{refusal.field}_error"] = said(refusal.message)
             draft.error = gettext("Not recorded: check the amount and the note.")
         case ledger.InvalidInput():
             for line, message in refusal.lines or [(refusal.line or 0, refusal.message)]:
-                draft.fault(line, None, message.capitalize() + ".")
+                draft.fault(line, None, said(message))
             draft.error = gettext("Not recorded: check the lines marked below.")
         case ledger.CustomerArchived():
             draft.error = gettext(
