@@ -98,7 +98,20 @@ def test_no_page_has_a_wcag_violation(
     expect(page.locator("table.import-preview")).to_be_visible()
     found["import preview with a problem"] = violations(page)
 
-    page.context.clear_cookies()
+    page.goto(f"{live_server}/account/password")  # the account page, with the language
+    found["account"] = violations(page)
+    page.goto(f"{live_server}/customers/{history.customer}")
+    page.get_by_role("button", name="Share statement").click()
+    expect(page.locator(".flash-success")).to_contain_text("A link to the statement was made")
+    address = page.get_by_label("Link to send").first.input_value()
+
+    page.context.clear_cookies()  # the customer, who has no account
+    page.goto(address)
+    expect(page.get_by_role("heading", level=1)).to_have_text("Statement of account")
+    found["shared statement"] = violations(page)
+    page.goto(f"{live_server}/s/{'A' * 43}")
+    found["shared statement, expired"] = violations(page)
+
     sign_in(page, live_server, shop, shop.clerk_email)
     page.goto(f"{live_server}/staff")  # owners only: the clerk's 403 page
     found["forbidden"] = violations(page)
