@@ -32,14 +32,16 @@ ONLY_IN = {
         "test_reports_concurrency.py",
         "test_simulation.py",
         "test_api_schemathesis.py",
+        "test_properties.py",
     ),
     "embedded": (
         "test_accessibility.py",
         "test_browser_*.py",
         "test_cli.py",
         "test_dev_server.py",
+        "test_locales.py",
         "test_packaging.py",
-        "test_properties.py",
+        "test_translations.py",
     ),
 }
 
