@@ -4,6 +4,17 @@ Each refusal has its own SQLSTATE and a JSON DETAIL with its facts; nothing here
 message string. Every call is its own transaction: committed on success, rolled back on any
 refusal, and retried a bounded number of times on a deadlock or serialization failure.
 
+A call's locks (its customer, products, its shop's counter) are released when its transaction
+ends. With a synchronous commit that is after its commit record has reached the disk, so one
+shop's sales passed their counter one `fdatasync` at a time. So the call commits without waiting
+for the flush (`synchronous_commit = off` for that transaction only: its locks go as soon as the
+commit record is written), and before anything is answered one tiny statement that writes WAL
+commits with the usual wait (`_make_durable`): its flush covers the call's commit record, which
+precedes it in the one WAL sequence. What is acknowledged is exactly as durable as before; a crash
+between the two loses the call together with every later commit (the WAL has no holes), so the
+shop's numbers stay without gaps, and the caller, answered with an error, sends it again under
+its idempotency key.
+
 Each function takes the business as its first argument: the tenant bound to the session
 (`session.info[TENANT_KEY]`), which the database checks against the one bound to the
 transaction. A session with no tenant bound is refused here, before any SQL (`NoTenantBound`).
@@ -23,7 +34,7 @@ from typing import Any
 
 import psycopg
 from flask_babel import lazy_gettext
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -248,11 +259,32 @@ def _refused(function: str, refusal: LedgerError) -> LedgerError:
     return refusal
 
 
+# The ledger call's transaction commits without waiting for its WAL to reach the disk ...
+RELEASE_BEFORE_FLUSH = text("SET LOCAL synchronous_commit = off")
+# ... and this, committed on its own with the server's usual wait, flushes the WAL past it. A
+# transactional message is the smallest write that takes a transaction id and so a commit record
+# that waits for its flush (PostgreSQL 17 could say `flush => true` instead); it touches no table
+# and is ignored by everything but logical decoding.
+FLUSH = text("SELECT pg_logical_emit_message(true, 'shopcredit', 'ledger')")
+
+
+def _make_durable(session: Session) -> None:
+    """Wait until everything committed so far, the ledger call included, is on disk (and at
+    any synchronous standby): one round trip on any connection to the same server, in
+    autocommit, so it needs neither a tenant nor a transaction of the session's."""
+    bind = session.get_bind()
+    engine = bind if isinstance(bind, Engine) else bind.engine
+    with engine.connect() as connection:
+        connection.execution_options(isolation_level="AUTOCOMMIT").execute(FLUSH)
+
+
 def _call(session: Session, sql: Any, params: dict[str, Any]) -> Any:
-    """Run one ledger function as its own transaction; return its single row."""
+    """Run one ledger function as its own transaction; return its single row once it is as
+    durable as the server's commits are."""
     function = _function_name(sql)
     for attempt in range(1, ATTEMPTS + 1):
         try:
+            session.execute(RELEASE_BEFORE_FLUSH)
             row = session.execute(sql, params).one()
             session.commit()
         except DBAPIError as error:
@@ -264,6 +296,7 @@ def _call(session: Session, sql: Any, params: dict[str, Any]) -> Any:
                 metrics.ledger_retry(function, sqlstate(error))
                 continue
             raise
+        _make_durable(session)
         # Every ledger function says whether it recorded, or found its idempotency key.
         created = getattr(row, "created", True)
         metrics.ledger_outcome(function, "recorded" if created else "replayed")
