@@ -94,9 +94,9 @@ class User(UserMixin, MadeOnRequest, TenantRow):  # type: ignore[misc]  # Flask-
         return self.role == "owner"
 
     # What the session cookie remembers: the business and the session's secret (only its hash
-    # is in user_sessions); the session's row; whether a password was entered in it lately.
+    # is in user_sessions); the session's id; whether a password was entered in it lately.
     cookie_id: str | None = None
-    signed_in: UserSession | None = None
+    session_id: uuid.UUID | None = None
     password_recent: bool = False
 
     @property

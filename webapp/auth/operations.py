@@ -119,7 +119,7 @@ def sign_in(session: Session, business: str, email: str, password: str) -> Signe
 SIGNED_IN = (
     select(
         User,
-        UserSession,
+        UserSession.id,
         (UserSession.password_at > func.now() - RECENT_PASSWORD).label("recent"),
         (UserSession.last_seen_at < func.now() - SEEN_EVERY).label("unseen"),
     )
@@ -157,11 +157,11 @@ def signed_in_user(session: Session, value: str) -> User | None:
     if found is None:
         session.rollback()
         return None
-    user, row, recent, unseen = found
+    user, session_id, recent, unseen = found
     if unseen:
         with committed(session):
-            session.execute(TOUCH, {"business_id": business_id, "id": row.id})
-    user.cookie_id, user.signed_in, user.password_recent = value, row, bool(recent)
+            session.execute(TOUCH, {"business_id": business_id, "id": session_id})
+    user.cookie_id, user.session_id, user.password_recent = value, session_id, bool(recent)
     return user
 
 
@@ -203,8 +203,8 @@ END_ONE = text(
 @unit_of_work
 def sign_out(session: Session, user: User) -> None:
     """End this session of `user` on the server: its cookie, copied or not, signs no one in."""
-    if user.signed_in is not None:
-        session.execute(END_ONE, {"business_id": user.business_id, "id": user.signed_in.id})
+    if user.session_id is not None:
+        session.execute(END_ONE, {"business_id": user.business_id, "id": user.session_id})
 
 
 CONFIRMED = text(
@@ -216,10 +216,10 @@ CONFIRMED = text(
 def confirm_password(session: Session, user: User, password: str) -> None:
     """`user` entered their password again in this session (owners, before staff, token and
     settings changes). Refused: field `password`."""
-    if not verify_password(user.password_hash, password) or user.signed_in is None:
+    if not verify_password(user.password_hash, password) or user.session_id is None:
         raise Refused(gettext("That is not your password."), "password")
     with committed(session):
-        session.execute(CONFIRMED, {"business_id": user.business_id, "id": user.signed_in.id})
+        session.execute(CONFIRMED, {"business_id": user.business_id, "id": user.session_id})
     user.password_recent = True
 
 
@@ -237,7 +237,7 @@ def change_own_password(session: Session, user: User, current: str, new: str) ->
         user.session_version = User.session_version + 1
         session.flush()
         session.refresh(user, ["session_version"])
-        keep = user.signed_in.id if user.signed_in is not None else None
+        keep = user.session_id
         end_sessions(
             session,
             business_id=user.business_id,

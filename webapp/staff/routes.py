@@ -194,7 +194,7 @@ def change_role(user_id: uuid.UUID) -> Response | tuple[str, int]:
         f"{{name}} is now {'an' if role == 'owner' else 'a'} {role}.",
         role_form=form,
         role=role,
-        actor_session=current_user.signed_in.id,
+        actor_session=current_user.session_id,
     )
 
 
