@@ -62,10 +62,11 @@ WITH ids AS (
       FROM generate_series(1, %(sales)s) g
 )
 INSERT INTO orders (business_id, customer_id, total, paid, due_on, created_by,
-                    idempotency_key, balance_after, created_at)
+                    idempotency_key, balance_after, created_at, number)
 SELECT ids.business_id, ids.customers[1 + s.g %% %(customers)s], s.total,
        CASE s.g %% 3 WHEN 0 THEN s.total WHEN 1 THEN s.total / 2.0 ELSE 0 END,
-       s.created_at::date + 30, u.id, gen_random_uuid(), 0, s.created_at
+       s.created_at::date + 30, u.id, gen_random_uuid(), 0, s.created_at,
+       row_number() OVER (ORDER BY s.created_at)
   FROM sales s, ids, u""",
     """
 UPDATE customers c SET balance = o.owed
@@ -75,11 +76,21 @@ UPDATE customers c SET balance = o.owed
  WHERE c.id = o.customer_id""",
     """
 INSERT INTO payments (business_id, customer_id, amount, created_by, idempotency_key,
-                      balance_after, created_at)
+                      balance_after, created_at, number)
 SELECT c.business_id, c.id, 1, u.id, gen_random_uuid(), c.balance,
-       now() - (random() * 60) * interval '1 day'
+       now() - (random() * 60) * interval '1 day', row_number() OVER (ORDER BY c.id)
   FROM customers c JOIN users u ON u.business_id = c.business_id
  WHERE c.business_id = (SELECT id FROM businesses WHERE slug = %(slug)s)""",
+    # Numbered as migration 0015 numbered existing records: each counter at its highest.
+    """
+INSERT INTO document_counters (business_id, kind, last_number)
+SELECT b.id, k.kind, k.last
+  FROM businesses b,
+       LATERAL (SELECT 'sale', (SELECT max(number) FROM orders WHERE business_id = b.id)
+                UNION ALL
+                SELECT 'payment', (SELECT max(number) FROM payments WHERE business_id = b.id))
+               AS k(kind, last)
+ WHERE b.slug = %(slug)s""",
     # Loaded outside the ledger functions: rebuild what they would have kept up to date.
     "SELECT rebuild_due_summaries(id) FROM businesses WHERE slug = %(slug)s",
 ]
