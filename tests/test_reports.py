@@ -333,6 +333,50 @@ def test_the_rollups_the_ledger_keeps_are_what_the_migration_fills(
     )
 
 
+BY_MONTH = "reports' sales by month differ from their days"
+# A row (by its key) and column of each rollup put out of step, and the rules check-ledger then
+# names (a day's sales put out of step take their month's sum with them).
+DRIFTS = {
+    "sales_by_day": (
+        "day, product_id",
+        "sold_amount",
+        {"reports' sales by day differ from the ledger", BY_MONTH},
+    ),
+    "sales_by_month": ("month, product_id", "returned_quantity", {BY_MONTH}),
+    "sales_totals_by_day": ("day", "sales", {"reports' daily totals differ from the ledger"}),
+    "owed_by_day": (
+        "day, due_on",
+        "change",
+        {"reports' amount owed on a due date differs from its sales"},
+    ),
+    "collections_by_day": (
+        "day, method",
+        "refunds",
+        {"reports' collections differ from the ledger"},
+    ),
+}
+
+
+@pytest.mark.parametrize("table", DRIFTS)
+def test_check_ledger_finds_a_rollup_that_drifted_from_the_ledger(
+    database: DatabaseUrls, shop: Shop, history: dict[str, uuid.UUID], table: str
+) -> None:
+    key, column, rules = DRIFTS[table]
+    assert ledger_violations(database.admin) == []
+    drift = f"""UPDATE {table} SET {column} = {column} + %s
+                 WHERE business_id = %s AND ({key}) = (SELECT {key} FROM {table}
+                                                      WHERE business_id = %s
+                                                      ORDER BY {key} LIMIT 1)"""
+    with psycopg.connect(database.admin) as conn:
+        assert conn.execute(drift, (1, shop.business_id, shop.business_id)).rowcount == 1
+    found = [v.split(": business ", 1) for v in ledger_violations(database.admin)]
+    assert {rule for rule, _ in found} == rules
+    assert all(facts.startswith(str(shop.business_id)) for _, facts in found)
+    with psycopg.connect(database.admin) as conn:
+        conn.execute(drift, (-1, shop.business_id, shop.business_id))
+    assert ledger_violations(database.admin) == []
+
+
 def _spread_over_months(admin: str, business: uuid.UUID) -> None:
     """Date the fixture's rows back: sales 100, 70, 40 and 35 days ago (due 30 days later), the
     payments 30 days ago, the returns 20 and the reversal 10 days ago, as if the

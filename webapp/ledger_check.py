@@ -14,7 +14,14 @@
 and what the ledger maintains for the overdue list:
 - customers.oldest_open_due_on = the earliest due date of that customer's open sales;
 - open_dues: per business and due date, Σ owed = Σ (total − returned − paid) of the open sales
-  due then.
+  due then;
+and the reports' rollups the ledger functions keep (migration 0022):
+- sales_by_day, sales_totals_by_day and collections_by_day hold what the ledger itself says
+  (the functions of webapp/sql/functions/ledger_rollups.sql, which rebuild_report_rollups
+  writes too); sales_by_month is the sum of its days;
+- owed_by_day: per business and due date, Σ change = Σ (total − returned − paid) of the sales
+  due then (its split over days is not checked: a rebuild puts what a return moved off a paid
+  sale on the payment's day, the functions on the return's).
 """
 
 from __future__ import annotations
@@ -153,6 +160,62 @@ CHECKS = {
                        FROM orders WHERE paid + returned < total GROUP BY 1, 2, 3) o
                  ON o.business_id = d.business_id AND o.due_on = d.due_on AND o.shard = d.shard
          WHERE coalesce(d.owed, 0) <> coalesce(o.sum, 0)""",
+}
+
+
+def _rollup_check(table: str, keys: tuple[str, ...], values: tuple[str, ...], expected: str) -> str:
+    """Rows of `table` whose `values` differ from the `expected` rows (business_id, keys...,
+    values...) matched on the keys; a row missing on either side counts as zeros."""
+    on = " AND ".join(f"k.{key} = e.{key}" for key in ("business_id", *keys))
+    kept = ", ".join(f"coalesce(k.{value}, 0)" for value in values)
+    found = ", ".join(f"coalesce(e.{value}, 0)" for value in values)
+    row = " || ' ' || ".join(f"coalesce(k.{key}, e.{key})::text" for key in keys)
+    return f"""
+        WITH e AS ({expected})
+        SELECT coalesce(k.business_id, e.business_id), {row},
+               format('kept %s, ledger %s', ROW({kept}), ROW({found}))
+          FROM {table} k FULL JOIN e ON {on}
+         WHERE ({kept}) <> ({found})"""
+
+
+def _from_ledger(function: str) -> str:
+    return (
+        f"SELECT b.id AS business_id, f.* FROM businesses b CROSS JOIN LATERAL {function}(b.id) f"
+    )
+
+
+SOLD = ("sold_quantity", "sold_amount", "returned_quantity", "returned_amount")
+CHECKS |= {
+    "reports' sales by day differ from the ledger": _rollup_check(
+        "sales_by_day", ("day", "product_id"), SOLD, _from_ledger("ledger_sales_by_day")
+    ),
+    "reports' sales by month differ from their days": _rollup_check(
+        "sales_by_month",
+        ("month", "product_id"),
+        SOLD,
+        f"""SELECT business_id, date_trunc('month', day)::date AS month, product_id,
+                   {", ".join(f"sum({value}) AS {value}" for value in SOLD)}
+              FROM sales_by_day GROUP BY 1, 2, 3""",
+    ),
+    "reports' daily totals differ from the ledger": _rollup_check(
+        "sales_totals_by_day",
+        ("day",),
+        ("sales", "sold_amount", "returns", "returned_amount"),
+        _from_ledger("ledger_sales_totals_by_day"),
+    ),
+    "reports' collections differ from the ledger": _rollup_check(
+        "collections_by_day",
+        ("day", "method"),
+        ("received", "payments", "reversed", "reversals", "refunded", "refunds"),
+        _from_ledger("ledger_collections_by_day"),
+    ),
+    "reports' amount owed on a due date differs from its sales": _rollup_check(
+        "(SELECT business_id, due_on, sum(change) AS owed FROM owed_by_day GROUP BY 1, 2)",
+        ("due_on",),
+        ("owed",),
+        """SELECT business_id, due_on, sum(total - returned - paid) AS owed
+             FROM orders GROUP BY 1, 2""",
+    ),
 }
 
 

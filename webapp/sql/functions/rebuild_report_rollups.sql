@@ -8,6 +8,7 @@
 -- Today's figures come out exactly as the ledger functions keep them; for the past, what a
 -- return moved off a sale already paid shows on the day of the payment it came from (the
 -- ledger keeps no history of allocations), where the functions record it on the return's day.
+-- Sales, their totals and collections per day are what ledger_rollups.sql works out.
 
 CREATE OR REPLACE FUNCTION rebuild_report_rollups(p_business_id uuid) RETURNS void
 LANGUAGE sql
@@ -21,44 +22,9 @@ AS $$
     DELETE FROM public.owed_by_day WHERE business_id = p_business_id;
     DELETE FROM public.collections_by_day WHERE business_id = p_business_id;
 
-    -- Goods and quick entries sold, and taken back, per day and product.
     INSERT INTO public.sales_by_day (business_id, day, product_id, sold_quantity, sold_amount,
                                      returned_quantity, returned_amount)
-    SELECT p_business_id, l.day, l.product_id, sum(l.sold_quantity), sum(l.sold_amount),
-           sum(l.returned_quantity), sum(l.returned_amount)
-      FROM (SELECT (o.created_at AT TIME ZONE b.timezone)::date AS day, i.product_id,
-                   i.quantity AS sold_quantity, i.quantity * i.unit_price AS sold_amount,
-                   0 AS returned_quantity, 0 AS returned_amount
-              FROM public.order_items i
-              JOIN public.orders o ON o.business_id = i.business_id AND o.id = i.order_id
-              JOIN public.businesses b ON b.id = o.business_id
-             WHERE i.business_id = p_business_id
-            UNION ALL
-            SELECT (o.created_at AT TIME ZONE b.timezone)::date,
-                   '00000000-0000-0000-0000-000000000000', 0, o.total, 0, 0
-              FROM public.orders o
-              JOIN public.businesses b ON b.id = o.business_id
-             WHERE o.business_id = p_business_id AND NOT o.is_opening_balance
-               AND NOT EXISTS (SELECT FROM public.order_items i
-                                WHERE i.business_id = o.business_id AND i.order_id = o.id)
-            UNION ALL
-            SELECT (x.created_at AT TIME ZONE b.timezone)::date, ri.product_id, 0, 0,
-                   ri.quantity, ri.quantity * ri.unit_price
-              FROM public.return_items ri
-              JOIN public.returns x ON x.business_id = ri.business_id AND x.id = ri.return_id
-              JOIN public.businesses b ON b.id = x.business_id
-             WHERE ri.business_id = p_business_id
-            UNION ALL
-            SELECT (x.created_at AT TIME ZONE b.timezone)::date,
-                   '00000000-0000-0000-0000-000000000000', 0, 0, 0, x.amount
-              FROM public.returns x
-              JOIN public.orders o ON o.business_id = x.business_id AND o.id = x.order_id
-              JOIN public.businesses b ON b.id = x.business_id
-             WHERE x.business_id = p_business_id AND NOT o.is_opening_balance
-               AND NOT EXISTS (SELECT FROM public.return_items ri
-                                WHERE ri.business_id = x.business_id AND ri.return_id = x.id)
-           ) l
-     GROUP BY l.day, l.product_id;
+    SELECT p_business_id, e.* FROM public.ledger_sales_by_day(p_business_id) e;
 
     INSERT INTO public.sales_by_month (business_id, month, product_id, sold_quantity,
                                        sold_amount, returned_quantity, returned_amount)
@@ -70,20 +36,7 @@ AS $$
 
     INSERT INTO public.sales_totals_by_day (business_id, day, sales, sold_amount, returns,
                                             returned_amount)
-    SELECT p_business_id, t.day, sum(t.sales), sum(t.sold_amount), sum(t.returns),
-           sum(t.returned_amount)
-      FROM (SELECT (o.created_at AT TIME ZONE b.timezone)::date AS day, 1 AS sales,
-                   o.total AS sold_amount, 0 AS returns, 0 AS returned_amount
-              FROM public.orders o
-              JOIN public.businesses b ON b.id = o.business_id
-             WHERE o.business_id = p_business_id AND NOT o.is_opening_balance
-            UNION ALL
-            SELECT (x.created_at AT TIME ZONE b.timezone)::date, 0, 0, 1, x.amount
-              FROM public.returns x
-              JOIN public.orders o ON o.business_id = x.business_id AND o.id = x.order_id
-              JOIN public.businesses b ON b.id = x.business_id
-             WHERE x.business_id = p_business_id AND NOT o.is_opening_balance) t
-     GROUP BY t.day;
+    SELECT p_business_id, e.* FROM public.ledger_sales_totals_by_day(p_business_id) e;
 
     -- What is owed: each sale on its day; each payment's allocations as they stand now on
     -- the payment's day (a reversed payment's taken off on its day and put back on the
@@ -123,25 +76,7 @@ AS $$
 
     INSERT INTO public.collections_by_day (business_id, day, method, received, payments,
                                            reversed, reversals, refunded, refunds)
-    SELECT p_business_id, m.day, m.method, sum(m.received), sum(m.payments), sum(m.reversed),
-           sum(m.reversals), sum(m.refunded), sum(m.refunds)
-      FROM (SELECT (p.created_at AT TIME ZONE b.timezone)::date AS day, p.method,
-                   p.amount AS received, 1 AS payments,
-                   CASE WHEN v.id IS NULL THEN 0 ELSE p.amount END AS reversed,
-                   CASE WHEN v.id IS NULL THEN 0 ELSE 1 END AS reversals,
-                   0 AS refunded, 0 AS refunds
-              FROM public.payments p
-              JOIN public.businesses b ON b.id = p.business_id
-              LEFT JOIN public.payment_reversals v ON v.business_id = p.business_id
-                                                  AND v.payment_id = p.id
-             WHERE p.business_id = p_business_id
-            UNION ALL
-            SELECT (x.created_at AT TIME ZONE b.timezone)::date, x.refund_method, 0, 0, 0, 0,
-                   x.refund, 1
-              FROM public.returns x
-              JOIN public.businesses b ON b.id = x.business_id
-             WHERE x.business_id = p_business_id AND x.refund > 0) m
-     GROUP BY m.day, m.method;
+    SELECT p_business_id, e.* FROM public.ledger_collections_by_day(p_business_id) e;
 $$;
 
 REVOKE ALL ON FUNCTION rebuild_report_rollups(uuid) FROM PUBLIC;
