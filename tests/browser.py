@@ -85,3 +85,13 @@ def sign_in(page: Page, live_server: str, shop: Shop, email: str) -> None:
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("heading", level=1)).to_have_text(shop.name)
+    # The heading is there as soon as the page is parsed; what is measured next (sizes, what
+    # fits) needs its stylesheet too, which a busy machine can deliver later.
+    page.wait_for_load_state("load")
+
+
+def assert_fits(page: Page) -> None:
+    """The page does not scroll sideways, measured once it and its stylesheet have loaded."""
+    page.wait_for_load_state("load")
+    width = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+    assert width[0] <= width[1], f"{page.url} is {width[0]} px wide at {width[1]}"

@@ -8,7 +8,7 @@ import uuid
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser import sign_in
+from tests.browser import assert_fits, sign_in
 from tests.helpers import Shop, add_customer, add_product, fetch, tenant_session
 from webapp import ledger
 from webapp.embedded import DatabaseUrls
@@ -58,8 +58,7 @@ def test_return_one_item_from_the_receipt(
     # The statement's last balance is what Grace owes.
     expect(statement.locator("tfoot")).to_contain_text("$19.00")
     if width == 390:
-        overflow = page.evaluate("document.documentElement.scrollWidth > window.innerWidth")
-        assert not overflow
+        assert_fits(page)
 
 
 def test_a_clerks_late_void_is_refused(

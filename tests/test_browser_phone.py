@@ -12,7 +12,7 @@ import pytest
 from flask import Flask
 from playwright.sync_api import Browser, Page, expect
 
-from tests.browser import sign_in
+from tests.browser import assert_fits, sign_in
 from tests.helpers import (
     ARTIFACTS,
     Shop,
@@ -111,14 +111,9 @@ def phone(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:
     context.close()
 
 
-def _fits(page: Page) -> None:
-    width = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
-    assert width[0] <= width[1], f"{page.url} is {width[0]} px wide at {width[1]}"
-
-
 def test_sign_in_fits_a_phone(phone: Page, live_server: str) -> None:
     phone.goto(f"{live_server}/login")
-    _fits(phone)
+    assert_fits(phone)
 
 
 @pytest.mark.parametrize("name", list(PAGES))
@@ -135,7 +130,7 @@ def test_no_main_page_scrolls_sideways_on_a_phone(
     path = PAGES[name].format(customer=data.customer, order=data.order, payment=data.payment)
     response = phone.goto(f"{live_server}{path}")
     assert response is not None and response.status == 200
-    _fits(phone)
+    assert_fits(phone)
     for selector in IN_VIEW.get(name, []):
         box = phone.locator(selector).first.bounding_box()
         assert box is not None, selector
@@ -158,7 +153,7 @@ def test_the_header_is_one_line_with_a_menu_that_opens_without_javascript(
         expect(menu).to_be_visible()
         menu.get_by_role("link", name="Customers").click()
         expect(page.get_by_role("heading", level=1)).to_have_text("Customers")
-        _fits(page)
+        assert_fits(page)
 
         page.locator("summary", has_text="Menu").click()
         page.get_by_role("button", name="Sign out").click()

@@ -11,7 +11,7 @@ from flask import Flask
 from playwright.sync_api import Browser, Page
 from pypdf import PdfReader
 
-from tests.browser import sign_in
+from tests.browser import assert_fits, sign_in
 from tests.helpers import ARTIFACTS, Shop, add_customer, add_product, sell
 from tests.test_reports import history  # noqa: F401  (the fixture: a day of the ledger)
 from webapp.embedded import DatabaseUrls
@@ -48,11 +48,6 @@ def _wide_names(app: Flask, shop: Shop, admin: str) -> None:
     sell(app, shop, customer, product, 3)
 
 
-def _fits(page: Page) -> None:
-    width = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
-    assert width[0] <= width[1], f"{page.url} is {width[0]} px wide at {width[1]}"
-
-
 @pytest.mark.usefixtures("history")
 def test_no_report_scrolls_sideways_on_a_phone(
     app: Flask, browser: Browser, live_server: str, shop: Shop, database: DatabaseUrls
@@ -69,7 +64,7 @@ def test_no_report_scrolls_sideways_on_a_phone(
             response = phone.goto(f"{live_server}{url}")
             assert response is not None and response.status == 200, name
             assert phone.locator("h1").first.inner_text() == heading
-            _fits(phone)
+            assert_fits(phone)
             for chart in phone.locator("figure.report-chart svg").all():
                 box = chart.bounding_box()
                 assert box is not None and box["x"] >= 0, name

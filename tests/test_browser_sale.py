@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.browser import sign_in
+from tests.browser import assert_fits, sign_in
 from tests.helpers import Shop, add_customer, add_product, fetch
 from webapp.embedded import DatabaseUrls
 
@@ -183,10 +183,10 @@ def test_a_sale_at_phone_width_by_tapping(
         page.get_by_role("button", name="One more Soap bar 00 extra long name").tap()
         page.get_by_label("Product, SKU or barcode").fill("bar 07")
         page.get_by_role("option").first.tap()
-        assert page.evaluate("document.documentElement.scrollWidth <= innerWidth")
+        assert_fits(page)
         page.get_by_role("button", name="Record sale").tap()
         expect(page.get_by_role("heading", name="Sale on account")).to_be_visible()
-        assert page.evaluate("document.documentElement.scrollWidth <= innerWidth")
+        assert_fits(page)
     finally:
         context.close()
     assert fetch(database.admin, "SELECT sum(quantity) FROM order_items") == [(3,)]

@@ -10,10 +10,10 @@ import uuid
 import psycopg
 import pytest
 from flask import Flask
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, expect
 from pypdf import PdfReader
 
-from tests.browser import sign_in
+from tests.browser import assert_fits, sign_in
 from tests.helpers import ARTIFACTS, Shop, add_customer, add_product, pay, redate_sale, sell
 from webapp.embedded import DatabaseUrls
 
@@ -40,11 +40,6 @@ def _customer_with_history(app: Flask, shop: Shop, admin_url: str) -> uuid.UUID:
     return customer
 
 
-def _fits(page: Page) -> None:
-    width = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
-    assert width[0] <= width[1], f"{page.url} is {width[0]} px wide at {width[1]}"
-
-
 def test_shared_on_a_phone_opened_on_a_phone_and_printed(
     app: Flask, browser: Browser, live_server: str, shop: Shop, database: DatabaseUrls
 ) -> None:
@@ -57,7 +52,7 @@ def test_shared_on_a_phone_opened_on_a_phone_and_printed(
         page.goto(f"{live_server}/customers/{customer}")
         page.get_by_role("button", name="Share statement").click()
         expect(page.locator(".flash-success")).to_contain_text("A link to the statement was made")
-        _fits(page)
+        assert_fits(page)
         ARTIFACTS.mkdir(exist_ok=True)
         page.locator("#shared-links").screenshot(path=str(ARTIFACTS / "share-links-phone.png"))
         address = page.get_by_label("Link to send").first.input_value()
@@ -68,7 +63,7 @@ def test_shared_on_a_phone_opened_on_a_phone_and_printed(
         assert response is not None and response.status == 200
         expect(shown.get_by_role("heading", level=1)).to_have_text("Statement of account")
         expect(shown.locator(".statement-head")).to_contain_text(LONG_NAME)
-        _fits(shown)
+        assert_fits(shown)
         assert shown.locator("a").count() == 0 and shown.locator("form").count() == 0
         assert stranger.cookies() == []
         shown.screenshot(path=str(ARTIFACTS / "share-statement-phone.png"), full_page=True)
