@@ -14,7 +14,7 @@ import pytest
 from tests.helpers import app_config
 from webapp import create_app, embedded
 from webapp.config import ConfigError, from_environ
-from webapp.db import UnsafeDatabaseRole
+from webapp.db import EMITS_TEXT, DatabaseRoleProblem, UnsafeDatabaseRole
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -125,3 +125,22 @@ def test_embedded_mode_needs_no_configuration(
     finally:
         app.extensions["shopcredit.db"].dispose()
         app.extensions[embedded.EXTENSION_KEY].stop()
+
+
+def test_start_is_refused_when_the_app_role_cannot_confirm_a_commit_is_on_disk(
+    database_server: str, database: embedded.DatabaseUrls
+) -> None:
+    """The ledger's flushing statement (webapp/ledger.py) taken away from PUBLIC, in this
+    database only (pg_proc is per database)."""
+    info = psycopg.conninfo.conninfo_to_dict(database_server)
+    dbname = str(psycopg.conninfo.conninfo_to_dict(database.app)["dbname"])
+    superuser = embedded.role_url(database_server, str(info.get("user") or "postgres"), dbname)
+    with psycopg.connect(superuser, autocommit=True) as conn:
+        function = conn.execute(f"SELECT p.oid::regprocedure::text {EMITS_TEXT}").fetchone()[0]  # type: ignore[index]
+        conn.execute(f"REVOKE EXECUTE ON FUNCTION {function} FROM PUBLIC")
+    try:
+        with pytest.raises(DatabaseRoleProblem, match="may not execute pg_logical_emit_message"):
+            create_app(app_config(database))
+    finally:
+        with psycopg.connect(superuser, autocommit=True) as conn:
+            conn.execute(f"GRANT EXECUTE ON FUNCTION {function} TO PUBLIC")

@@ -106,7 +106,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, serving: bool = True)
 
 def check_ready_to_serve(app: Flask) -> None:
     """Before answering requests: the app role's URL and a secret key are set, and the role is
-    one row-level security holds back (raises ConfigError or UnsafeDatabaseRole, one sentence)."""
+    one row-level security holds back (raises ConfigError or DatabaseRoleProblem, one sentence)."""
     require(app.config, "DATABASE_URL")
     require(app.config, "SECRET_KEY")
     database: Database = app.extensions[EXTENSION_KEY]

@@ -27,7 +27,7 @@ from webapp import check_ready_to_serve, migrate
 from webapp.auth import two_factor
 from webapp.auth.operations import issue_one_time_password
 from webapp.config import ConfigError, require
-from webapp.db import UnsafeDatabaseRole, get_db
+from webapp.db import DatabaseRoleProblem, get_db
 from webapp.demo import DemoLogin, demo_logins, load_demo
 from webapp.ledger_check import find_violations
 from webapp.models import Business, User
@@ -64,7 +64,7 @@ def friendly_errors(command: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return command(*args, **kwargs)
-        except (Refused, migrate.MigrationError, ConfigError, UnsafeDatabaseRole) as error:
+        except (Refused, migrate.MigrationError, ConfigError, DatabaseRoleProblem) as error:
             raise click.ClickException(str(error)) from error
         except DBAPIError as error:
             if not isinstance(error.orig, psycopg.Error):

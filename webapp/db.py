@@ -37,8 +37,25 @@ TENANT_KEY = "business_id"
 READ_ONLY_KEY = "read_only"
 
 
-class UnsafeDatabaseRole(RuntimeError):
+class DatabaseRoleProblem(RuntimeError):
+    """The app's database role cannot serve; the message says why in one sentence."""
+
+
+class UnsafeDatabaseRole(DatabaseRoleProblem):
     """The app's database role could read around row-level security."""
+
+
+# webapp/ledger.py confirms each ledger call is on disk with this function (a default grant to
+# PUBLIC, which a host could have taken away): without it every sale would be recorded and then
+# answered with an error.
+# (Its text form: three arguments up to PostgreSQL 16, a fourth with a default since 17.)
+EMITS_TEXT = """FROM pg_proc p
+                WHERE p.pronamespace = 'pg_catalog'::regnamespace
+                  AND p.proname = 'pg_logical_emit_message'
+                  AND p.proargtypes[2] = 'text'::regtype"""
+MAY_CONFIRM_COMMITS = text(
+    f"SELECT coalesce(bool_or(has_function_privilege(p.oid, 'EXECUTE')), false) {EMITS_TEXT}"
+)
 
 
 # A function of ours that runs as its owner (SECURITY DEFINER) owned by a role that row-level
@@ -248,10 +265,17 @@ class Database:
 
     def check_app_role(self) -> None:
         """Refuse to serve through a role that row-level security would not hold back (on the
-        replica too, when there is one)."""
+        replica too, when there is one), or that cannot confirm a ledger call is on disk."""
         for engine in (self.engine, self.replica_engine):
             if engine is not None:
                 self._check_role(engine)
+        with self.engine.connect() as conn:
+            if not conn.execute(MAY_CONFIRM_COMMITS).scalar():
+                raise DatabaseRoleProblem(
+                    "The app's database role may not execute pg_logical_emit_message, with which "
+                    "the ledger confirms each sale and payment is on disk before answering; "
+                    "grant EXECUTE on it to that role (PostgreSQL grants it to PUBLIC by default)."
+                )
 
     @staticmethod
     def _check_role(engine: Engine) -> None:
